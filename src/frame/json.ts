@@ -1,0 +1,145 @@
+/**
+ * JSON-exact serialisation of frame values, done inside Polars.
+ *
+ * Each column becomes a String expression holding the JSON text of its value (`"null"` for
+ * nulls); a row is those texts concatenated with the keys/brackets between them. Only the page's
+ * rows are ever run through these expressions, and the result reaches JS as one string per row,
+ * so no per-cell JS objects are made and nothing can lose precision on the way.
+ *
+ * Value conventions (shared with the CSV download, see `TEMPORAL_FORMATS`):
+ * - integers within ±2^53 are JSON numbers, beyond as JSON strings (Int64/UInt64 only can exceed);
+ * - floats: shortest round-trip text; NaN and ±Infinity are `null`;
+ * - Date `"YYYY-MM-DD"`; Time `"HH:MM:SS[.fff…]"`;
+ * - Datetime without zone: `"YYYY-MM-DDTHH:MM:SS"` plus `.fff`, `.ffffff` or `.fffffffff` only when
+ *   the fraction is non-zero; with a zone: the wall time in that zone plus its offset (`+01:00`),
+ *   or `Z` for UTC;
+ * - Decimal as a JSON string (keeps every digit); Duration as an ISO 8601 duration string;
+ * - List/Array as JSON arrays and Struct as objects, with these rules applied to their elements.
+ */
+import pl from "nodejs-polars";
+import { datetimeParts, listInner, structFields } from "./dtype.ts";
+
+/** 2^53: the largest magnitude up to which every integer is exact as a JSON (double) number. */
+const EXACT_LIMIT = 9007199254740992;
+
+/** strftime patterns for temporal values; the CSV download writes the same text. */
+export const TEMPORAL_FORMATS = {
+  date: "%Y-%m-%d",
+  datetime: "%Y-%m-%dT%H:%M:%S%.f",
+  datetimeUtc: "%Y-%m-%dT%H:%M:%S%.fZ",
+  datetimeZoned: "%Y-%m-%dT%H:%M:%S%.f%:z",
+} as const;
+
+const q = pl.lit('"');
+
+function quoted(e: pl.Expr): pl.Expr {
+  return pl.concatString([q, e, q], "") as pl.Expr;
+}
+
+/** JSON string literal text via Polars' own JSON encoder (escapes quotes, backslashes, controls). */
+function jsonString(e: pl.Expr): pl.Expr {
+  return viaJsonEncode(e.cast(pl.Utf8));
+}
+
+/** Polars' JSON text of a value: encode a one-field struct `{"": v}` and keep the `v` part. */
+function viaJsonEncode(e: pl.Expr): pl.Expr {
+  return pl.struct([e.alias("")]).struct.jsonEncode().str.replace('^\\{"":', "").str.replace("\\}$", "");
+}
+
+/** The strftime pattern for a Datetime column, honouring its zone. */
+export function datetimeFormat(dt: pl.DataType): string {
+  const { timeZone } = datetimeParts(dt);
+  if (timeZone === null) return TEMPORAL_FORMATS.datetime;
+  return timeZone === "UTC" ? TEMPORAL_FORMATS.datetimeUtc : TEMPORAL_FORMATS.datetimeZoned;
+}
+
+/**
+ * A String expression with the JSON text of `e` (whose dtype is `dt`), or null where `e` is null.
+ * Wrap with `jsonValue` for the final, never-null text.
+ */
+function fragment(e: pl.Expr, dt: pl.DataType): pl.Expr {
+  const variant = (dt as unknown as { variant: string }).variant;
+  switch (variant) {
+    case "Null":
+      return pl.lit(null).cast(pl.Utf8);
+    case "Bool":
+    case "Int8":
+    case "Int16":
+    case "Int32":
+    case "UInt8":
+    case "UInt16":
+    case "UInt32":
+      return e.cast(pl.Utf8);
+    case "Int64":
+    case "UInt64": {
+      // compare in the column's own integer type: a Float64 comparison would round 2^53 + 1 down
+      const intType = variant === "Int64" ? pl.Int64 : pl.UInt64;
+      const beyond =
+        variant === "Int64"
+          ? e.gt(pl.lit(EXACT_LIMIT).cast(intType)).or(e.lt(pl.lit(-EXACT_LIMIT).cast(intType)))
+          : e.gt(pl.lit(EXACT_LIMIT).cast(intType));
+      const text = e.cast(pl.Utf8);
+      return pl.when(beyond).then(quoted(text)).otherwise(text);
+    }
+    case "Float32":
+    case "Float64":
+      return pl.when(e.isFinite()).then(e.cast(pl.Utf8)).otherwise(pl.lit(null).cast(pl.Utf8));
+    case "Utf8":
+    case "String":
+    case "Categorical":
+      return jsonString(e);
+    case "Date":
+      return quoted(e.dt.strftime(TEMPORAL_FORMATS.date));
+    case "Datetime":
+      return quoted(e.dt.strftime(datetimeFormat(dt)));
+    case "Time":
+    case "Decimal":
+      return quoted(e.cast(pl.Utf8));
+    case "List":
+    case "FixedSizeList": {
+      const inner = listInner(dt);
+      if (!inner) return viaJsonEncode(e);
+      const items = e.lst.eval(jsonValue(pl.element(), inner)).lst.join(",");
+      return pl.concatString([pl.lit("["), items, pl.lit("]")], "") as pl.Expr;
+    }
+    case "Struct": {
+      const fields = structFields(dt);
+      const parts: pl.Expr[] = [pl.lit("{")];
+      fields.forEach((f, i) => {
+        parts.push(pl.lit(`${i === 0 ? "" : ","}${JSON.stringify(f.name)}:`), jsonValue(e.struct.field(f.name), f.dtype));
+      });
+      parts.push(pl.lit("}"));
+      // a null struct must stay null, not become an object of nulls
+      return pl.when(e.isNull()).then(pl.lit(null).cast(pl.Utf8)).otherwise(pl.concatString(parts, "") as pl.Expr);
+    }
+    default:
+      // Duration (ISO 8601 text) and anything else Polars can encode
+      return viaJsonEncode(e);
+  }
+}
+
+/** A never-null String expression with the JSON text of `e`'s value (`null` for nulls). */
+export function jsonValue(e: pl.Expr, dt: pl.DataType): pl.Expr {
+  return fragment(e, dt).fillNull(pl.lit("null"));
+}
+
+/** One String expression per row: a JSON object with keys in the given order. */
+export function jsonObjectRow(columns: { name: string; dtype: pl.DataType }[]): pl.Expr {
+  const parts: pl.Expr[] = [];
+  columns.forEach((c, i) => {
+    parts.push(pl.lit(`${i === 0 ? "{" : ","}${JSON.stringify(c.name)}:`), jsonValue(pl.col(c.name), c.dtype));
+  });
+  parts.push(pl.lit(columns.length === 0 ? "{}" : "}"));
+  return pl.concatString(parts, "") as pl.Expr;
+}
+
+/** One String expression per row: a JSON array of the values in the given order. */
+export function jsonArrayRow(columns: { name: string; dtype: pl.DataType }[]): pl.Expr {
+  const parts: pl.Expr[] = [pl.lit("[")];
+  columns.forEach((c, i) => {
+    if (i > 0) parts.push(pl.lit(","));
+    parts.push(jsonValue(pl.col(c.name), c.dtype));
+  });
+  parts.push(pl.lit("]"));
+  return pl.concatString(parts, "") as pl.Expr;
+}

@@ -1,0 +1,102 @@
+/**
+ * The ingest layer's entry points: an uploaded file on disk → a typed DataFrame plus a SourceInfo
+ * saying what was read and how (`parseUpload`), or the dry-run report (`inspectUpload`).
+ * Nothing is stored and the upload itself is never deleted here (the caller owns it); temp files
+ * this layer makes (transcoded text) are removed before returning.
+ */
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import pl from "nodejs-polars";
+import { describeColumns } from "../frame/dtype.ts";
+import { jsonObjectRow } from "../frame/json.ts";
+import { frameHeight, frameSeries, lazyOf } from "../frame/safe.ts";
+import type { SheetInfo, SourceInfo } from "../types.ts";
+import { parseCsv } from "./csv.ts";
+import { detectFormat } from "./detect.ts";
+import { parseExcel } from "./excel.ts";
+import type { ParseOptions } from "./options.ts";
+import { parseParquet } from "./parquet.ts";
+import type { IngestLimits, Parsed, UploadedFile } from "./types.ts";
+
+export type { ColumnReport, IngestLimits, UploadedFile } from "./types.ts";
+
+/** SHA-256 of the file's bytes, streamed (hex). */
+export async function sha256File(filePath: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(filePath, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}
+
+async function parseAny(file: UploadedFile, options: ParseOptions, limits: IngestLimits, wantReport: boolean): Promise<{ parsed: Parsed; source: SourceInfo }> {
+  const detection = await detectFormat(file.path, file.originalName, file.sizeBytes, options.encoding);
+  const [sha256, parsed] = await Promise.all([
+    sha256File(file.path),
+    detection.family === "text"
+      ? parseCsv(file.path, detection.extension, options, limits, wantReport)
+      : detection.family === "excel"
+        ? parseExcel(file.path, detection.zipEntries, options, limits, wantReport)
+        : parseParquet(file.path, limits),
+  ]);
+  const notes = [...detection.notes, ...(parsed.source.notes ?? [])];
+  const source: SourceInfo = {
+    filename: file.originalName,
+    format: parsed.source.format ?? detection.format,
+    sizeBytes: file.sizeBytes,
+    sha256,
+    ...parsed.source,
+    sheet: parsed.source.sheet ?? null,
+    notes,
+  };
+  if (notes.length === 0) delete source.notes;
+  return { parsed, source };
+}
+
+/**
+ * Parses an uploaded file into a frame and the version's `source` description.
+ * @throws ApiError 400 (bad option for this file, e.g. unknown sheet), 413 (column/row limits),
+ * 415 (unsupported or contradictory format), 422 (unreadable content, with a human detail).
+ */
+export async function parseUpload(file: UploadedFile, options: ParseOptions, limits: IngestLimits): Promise<{ frame: pl.DataFrame; source: SourceInfo }> {
+  const { parsed, source } = await parseAny(file, options, limits, false);
+  return { frame: parsed.frame, source };
+}
+
+/** The body of `POST /api/datasets/inspect` (see API.md). */
+export interface InspectReport {
+  format: SourceInfo["format"];
+  encoding: string | null;
+  delimiter: string | null;
+  header: boolean;
+  sheets: SheetInfo[] | null;
+  sheet: string | null;
+  rowCount: number;
+  columns: { name: string; dtype: string; nullCount: number; counterexamples: string[] }[];
+  preview: Record<string, unknown>[];
+  /** Everything ingest would record in the version's `source` (notes, renamed columns, skipped rows). */
+  source: SourceInfo;
+}
+
+const PREVIEW_ROWS = 20;
+
+/** Parses like an upload and describes the result: types, null counts, counterexamples, first rows. */
+export async function inspectUpload(file: UploadedFile, options: ParseOptions, limits: IngestLimits): Promise<InspectReport> {
+  const { parsed, source } = await parseAny(file, options, limits, true);
+  const frame = parsed.frame;
+  const described = describeColumns(frame);
+  const nullCounts = frameSeries(frame).map((s) => s.nullCount());
+  const examples = new Map((parsed.report ?? []).map((r) => [r.name, r.counterexamples]));
+  const dtypes = frameSeries(frame).map((s) => ({ name: s.name, dtype: s.dtype }));
+  const rows = (await lazyOf(frame).head(PREVIEW_ROWS).select(jsonObjectRow(dtypes).alias("row")).collect()).toRecords() as { row: string }[];
+  return {
+    format: source.format,
+    encoding: source.encoding ?? null,
+    delimiter: source.delimiter ?? null,
+    header: source.header ?? options.header,
+    sheets: source.sheets ?? null,
+    sheet: source.sheet,
+    rowCount: frameHeight(frame),
+    columns: described.map((c, i) => ({ name: c.name, dtype: c.dtype, nullCount: nullCounts[i] ?? 0, counterexamples: examples.get(c.name) ?? [] })),
+    preview: rows.map((r) => JSON.parse(r.row) as Record<string, unknown>),
+    source,
+  };
+}

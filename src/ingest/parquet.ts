@@ -1,0 +1,72 @@
+/**
+ * Parquet ingest with nodejs-polars (`scanParquet` + `collect`, off the event loop). Types are
+ * kept as written. Columns whose type the service cannot serve (binary, nested, object, null) are
+ * a 422 naming them; categoricals become String (noted).
+ */
+import pl from "nodejs-polars";
+import { tooLarge, unparseable } from "../errors.ts";
+import { dtypeName } from "../frame/dtype.ts";
+import { frameSeries } from "../frame/safe.ts";
+import type { SourceInfo } from "../types.ts";
+import { polarsFailure } from "./csv.ts";
+import type { IngestLimits, Parsed } from "./types.ts";
+
+/** Polars dtype variants the rest of the service handles. */
+export const SUPPORTED_PARQUET_VARIANTS: ReadonlySet<string> = new Set([
+  "Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64",
+  "Float32", "Float64", "Bool", "Utf8", "String", "Date", "Datetime", "Time", "Duration", "Decimal",
+]);
+
+const TO_STRING = new Set(["Categorical", "Enum"]);
+
+function variantOf(dt: pl.DataType): string {
+  return (dt as unknown as { variant: string }).variant;
+}
+
+/**
+ * Parses a Parquet file.
+ * @throws ApiError 413 (limits), 422 (unreadable file or unsupported column types).
+ */
+export async function parseParquet(filePath: string, limits: IngestLimits): Promise<Parsed> {
+  let lf: pl.LazyDataFrame;
+  let schema: Record<string, pl.DataType>;
+  try {
+    lf = pl.scanParquet(filePath);
+    // An empty slice reads only the footer; its Series carry the file's dtypes.
+    schema = Object.fromEntries(frameSeries(await lf.head(0).collect()).map((s) => [s.name, s.dtype]));
+  } catch (err) {
+    throw polarsFailure(err, "The Parquet file could not be read");
+  }
+  const names = Object.keys(schema);
+  if (names.length > limits.maxColumns) throw tooLarge(`The file has ${names.length} columns; the limit of this service is ${limits.maxColumns}.`);
+  if (names.length === 0) throw unparseable("The Parquet file has no columns.");
+  const bad = names.filter((n) => {
+    const v = variantOf(schema[n]!);
+    return !SUPPORTED_PARQUET_VARIANTS.has(v) && !TO_STRING.has(v);
+  });
+  if (bad.length > 0) {
+    const list = bad.slice(0, 5).map((n) => `${JSON.stringify(n)} (${dtypeName(schema[n]!)})`).join(", ");
+    throw unparseable(`The Parquet file has column(s) of a type this service does not support: ${list}${bad.length > 5 ? ", …" : ""}.`, { columns: bad });
+  }
+  let rows: number;
+  try {
+    // Answered from the footer metadata, before any data page is read.
+    const counted = (await lf.select(pl.len().alias("n")).collect()).toRecords()[0] as { n: number | bigint };
+    rows = Number(counted.n);
+  } catch (err) {
+    throw polarsFailure(err, "The Parquet file could not be read");
+  }
+  if (rows > limits.maxRows) throw tooLarge(`The file has ${rows} rows; the limit of this service is ${limits.maxRows}.`);
+
+  const notes: string[] = [];
+  const converted = names.filter((n) => TO_STRING.has(variantOf(schema[n]!)));
+  if (converted.length > 0) notes.push(`Categorical column(s) ${converted.map((n) => JSON.stringify(n)).join(", ")} were read as String.`);
+  let frame: pl.DataFrame;
+  try {
+    frame = await lf.select(names.map((n) => (TO_STRING.has(variantOf(schema[n]!)) ? pl.col(n).cast(pl.String) : pl.col(n)))).collect();
+  } catch (err) {
+    throw polarsFailure(err, "The Parquet file could not be read");
+  }
+  const source: Partial<SourceInfo> = { sheet: null, notes };
+  return { frame, source };
+}

@@ -1,0 +1,152 @@
+/**
+ * A small pool of child processes that run untrusted-file parsing. Parsers have hung, taken
+ * minutes and allocated gigabytes on hostile files, and a native allocation failure aborts the
+ * whole process; a worker thread did not contain that, a child process does. Each child gets a
+ * V8 heap cap, an OS data-segment cap (prlimit, where present), an RSS watchdog and a deadline;
+ * one that dies or overruns is replaced and its job fails with 422 PARSE_LIMIT.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { ApiError, busy, parseLimit } from "../errors.ts";
+
+export interface PoolOptions {
+  /** Module run by each child (it must answer jobs, see sandbox/worker.ts). */
+  script: string;
+  workers: number;
+  timeoutMs: number;
+  memoryMb: number;
+  /** Jobs that may wait for a free child before new ones get 503 BUSY. */
+  maxQueue: number;
+}
+
+/** What crosses the process boundary: plain JSON. */
+export type JobReply = { ok: true; value: unknown } | { ok: false; status: number; code: string; detail: string; extra?: Record<string, unknown> };
+
+interface Slot {
+  child: ChildProcess;
+  busy: boolean;
+}
+
+interface Waiting {
+  message: unknown;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+const PRLIMIT = "/usr/bin/prlimit";
+const PAGE = 4096;
+
+export class ProcessPool {
+  readonly #options: PoolOptions;
+  readonly #slots: Slot[] = [];
+  readonly #queue: Waiting[] = [];
+  #closed = false;
+
+  constructor(options: PoolOptions) {
+    this.#options = options;
+  }
+
+  /** Runs one job in a child; rejects with the child's ApiError, PARSE_LIMIT or BUSY. */
+  run<T>(message: unknown): Promise<T> {
+    if (this.#closed) return Promise.reject(new ApiError(503, "BUSY", "The server is shutting down.", {}, { "Retry-After": "5" }));
+    return new Promise<T>((resolve, reject) => {
+      const job: Waiting = { message, resolve: resolve as (v: unknown) => void, reject };
+      const slot = this.#freeSlot();
+      if (slot) this.#start(slot, job);
+      else if (this.#queue.length < this.#options.maxQueue) this.#queue.push(job);
+      else reject(busy(Math.max(1, Math.ceil(this.#options.timeoutMs / 1000 / 4))));
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const job of this.#queue.splice(0)) job.reject(new ApiError(503, "BUSY", "The server is shutting down.", {}, { "Retry-After": "5" }));
+    for (const slot of this.#slots.splice(0)) slot.child.kill("SIGKILL");
+  }
+
+  #freeSlot(): Slot | undefined {
+    const idle = this.#slots.find((s) => !s.busy && s.child.exitCode === null && s.child.signalCode === null);
+    if (idle) return idle;
+    if (this.#slots.length < this.#options.workers) {
+      const slot = { child: this.#spawn(), busy: false };
+      this.#slots.push(slot);
+      return slot;
+    }
+    return undefined;
+  }
+
+  #spawn(): ChildProcess {
+    const { script, memoryMb } = this.#options;
+    const nodeArgs = [`--max-old-space-size=${memoryMb}`, script];
+    // The OS cap also covers native (Rust) allocations, which the V8 flag does not see. V8 itself
+    // needs ~600 MB of data segment to start, so the OS cap never goes below 1 GiB; the RSS
+    // watchdog enforces smaller limits.
+    const osCapBytes = Math.max(memoryMb, 1024) * 1024 * 1024;
+    const [command, args] = existsSync(PRLIMIT)
+      ? [PRLIMIT, [`--data=${osCapBytes}`, process.execPath, ...nodeArgs]]
+      : [process.execPath, nodeArgs];
+    const child = spawn(command, args, { stdio: ["ignore", "inherit", "inherit", "ipc"], serialization: "json" });
+    child.on("error", () => {});
+    return child;
+  }
+
+  #start(slot: Slot, job: Waiting): void {
+    slot.busy = true;
+    const { child } = slot;
+    let settled = false;
+    const finish = (outcome: () => void, replace: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      clearInterval(watchdog);
+      child.off("message", onMessage);
+      child.off("exit", onExit);
+      if (replace) {
+        child.kill("SIGKILL");
+        this.#slots.splice(this.#slots.indexOf(slot), 1);
+      } else {
+        slot.busy = false;
+      }
+      outcome();
+      this.#next();
+    };
+    const onMessage = (reply: JobReply) => {
+      finish(() => (reply.ok ? job.resolve(reply.value) : job.reject(new ApiError(reply.status, reply.code as ApiError["code"], reply.detail, reply.extra ?? {}))), false);
+    };
+    const onExit = () => finish(() => job.reject(parseLimit("The parser stopped unexpectedly on this file (it ran out of memory or crashed); nothing was stored.")), true);
+    const deadline = setTimeout(
+      () => finish(() => job.reject(parseLimit(`Parsing took longer than the ${this.#options.timeoutMs} ms limit (PARSE_TIMEOUT_MS); nothing was stored.`)), true),
+      this.#options.timeoutMs,
+    );
+    const capBytes = this.#options.memoryMb * 1024 * 1024;
+    const watchdog = setInterval(() => {
+      if (rssOf(child.pid) > capBytes) {
+        finish(() => job.reject(parseLimit(`Parsing needed more than the ${this.#options.memoryMb} MB limit (PARSE_MEMORY_MB); nothing was stored.`)), true);
+      }
+    }, 50);
+    child.on("message", onMessage);
+    child.once("exit", onExit);
+    child.send(job.message as object);
+  }
+
+  #next(): void {
+    if (this.#queue.length === 0 || this.#closed) return;
+    const slot = this.#freeSlot();
+    const job = slot && this.#queue.shift();
+    if (slot && job) this.#start(slot, job);
+  }
+}
+
+/**
+ * Resident memory of a process in bytes, from /proc (0 where unavailable). With prlimit in
+ * front, the pid is prlimit's, which execs node in place, so the pid stays the same.
+ */
+function rssOf(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const statm = readFileSync(`/proc/${pid}/statm`, "utf8");
+    return Number(statm.split(" ")[1] ?? 0) * PAGE;
+  } catch {
+    return 0;
+  }
+}

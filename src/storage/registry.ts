@@ -1,0 +1,130 @@
+/**
+ * The registry rules both backends share, kept apart from where bytes live: the name index
+ * (case-insensitive, an index not a scan), version numbering (1, 2, 3, never reused) and
+ * `latest` resolution. Backends keep one `RegistryState` in memory and persist it their way.
+ */
+import { randomUUID } from "node:crypto";
+import { nameTaken, notFound } from "../errors.ts";
+import type { Dataset, Version } from "../types.ts";
+import { describeColumns } from "../frame/dtype.ts";
+import { frameHeight } from "../frame/safe.ts";
+import type { DatasetQuery, NewVersion, VersionSelector } from "./types.ts";
+
+export interface DatasetEntry {
+  dataset: Omit<Dataset, "latestVersion" | "versionCount">;
+  /** Highest number ever issued (even if since deleted), so numbers are never reused. */
+  highestIssued: number;
+  versions: Map<number, Version>;
+}
+
+export class RegistryState {
+  readonly datasets = new Map<string, DatasetEntry>();
+  readonly #byName = new Map<string, string>();
+
+  static nameKey(name: string): string {
+    return name.normalize("NFC").toLocaleLowerCase("und");
+  }
+
+  findIdByName(name: string): string | undefined {
+    return this.#byName.get(RegistryState.nameKey(name));
+  }
+
+  /** Throws 409 when `name` belongs to another dataset. */
+  assertNameFree(name: string, exceptId?: string): void {
+    const owner = this.findIdByName(name);
+    if (owner !== undefined && owner !== exceptId) throw nameTaken(name, owner);
+  }
+
+  newDatasetId(): string {
+    return randomUUID();
+  }
+
+  add(entry: DatasetEntry): void {
+    this.assertNameFree(entry.dataset.name);
+    this.datasets.set(entry.dataset.id, entry);
+    this.#byName.set(RegistryState.nameKey(entry.dataset.name), entry.dataset.id);
+  }
+
+  rename(entry: DatasetEntry, name: string): void {
+    this.assertNameFree(name, entry.dataset.id);
+    this.#byName.delete(RegistryState.nameKey(entry.dataset.name));
+    entry.dataset.name = name;
+    this.#byName.set(RegistryState.nameKey(name), entry.dataset.id);
+  }
+
+  remove(datasetId: string): DatasetEntry {
+    const entry = this.entry(datasetId);
+    this.datasets.delete(datasetId);
+    this.#byName.delete(RegistryState.nameKey(entry.dataset.name));
+    return entry;
+  }
+
+  entry(datasetId: string): DatasetEntry {
+    const entry = this.datasets.get(datasetId);
+    if (!entry) throw notFound(`No dataset with id "${datasetId}".`);
+    return entry;
+  }
+
+  version(datasetId: string, selector: VersionSelector): Version {
+    const entry = this.entry(datasetId);
+    const number = selector === "latest" ? latestOf(entry) : selector;
+    const version = number === null ? undefined : entry.versions.get(number);
+    if (!version) {
+      throw notFound(selector === "latest" ? `Dataset "${datasetId}" has no versions.` : `Dataset "${datasetId}" has no version ${selector}.`);
+    }
+    return version;
+  }
+
+  list(query: DatasetQuery): { items: Dataset[]; total: number } {
+    let entries: DatasetEntry[];
+    if (query.name !== undefined) {
+      const id = this.findIdByName(query.name);
+      const hit = id === undefined ? undefined : this.datasets.get(id);
+      entries = hit ? [hit] : [];
+    } else {
+      entries = [...this.datasets.values()];
+    }
+    // Newest first, ties by id, so pages are stable.
+    entries.sort((a, b) => b.dataset.createdAt.localeCompare(a.dataset.createdAt) || a.dataset.id.localeCompare(b.dataset.id));
+    return { items: entries.slice(query.offset, query.offset + query.limit).map(datasetView), total: entries.length };
+  }
+
+  counts(): { datasets: number; versions: number } {
+    let versions = 0;
+    for (const e of this.datasets.values()) versions += e.versions.size;
+    return { datasets: this.datasets.size, versions };
+  }
+}
+
+export function latestOf(entry: DatasetEntry): number | null {
+  let latest: number | null = null;
+  for (const n of entry.versions.keys()) if (latest === null || n > latest) latest = n;
+  return latest;
+}
+
+/** The API's dataset object: stored fields plus what is derived from the versions. */
+export function datasetView(entry: DatasetEntry): Dataset {
+  return { ...entry.dataset, latestVersion: latestOf(entry), versionCount: entry.versions.size };
+}
+
+export function sortedVersions(entry: DatasetEntry): Version[] {
+  return [...entry.versions.values()].sort((a, b) => a.version - b.version);
+}
+
+export function nowIso(): string {
+  return new Date().toISOString();
+}
+
+/** Builds the metadata of a version about to be committed as number `version`. */
+export function versionRecord(datasetId: string, version: number, next: NewVersion): Version {
+  const columns = describeColumns(next.frame);
+  return {
+    datasetId,
+    version,
+    createdAt: nowIso(),
+    source: next.source,
+    rowCount: frameHeight(next.frame),
+    columnCount: columns.length,
+    columns,
+  };
+}
