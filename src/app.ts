@@ -68,7 +68,7 @@ export function createApp({ config, storage, logger, parser }: AppDeps): Express
     onUpload: metrics.upload,
   }));
   api.use(versionRoutes({ storage }));
-  api.use(dataRoutes({ storage, tmpDir: config.uploadDir }));
+  api.use(dataRoutes({ storage }));
   api.use(notFoundHandler);
   app.use("/api", api);
 

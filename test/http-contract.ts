@@ -120,7 +120,7 @@ export function runHttpContract(backend: BackendName): void {
         const before = (await getJson(`${api}/health`)).body.versions;
         const res = await upload(`${api}/datasets/upload`, { name: "ragged.csv", content: "a,b,c\n1,2,3\n4,5\n6,7,8\n" }, { name: "ragged" });
         expectProblem(res, 422, "UNPARSEABLE_FILE");
-        expect(res.body.detail).toMatch(/line 3/);
+        expect(res.body.detail).toMatch(/line 3\b/i);
         expect((await getJson(`${api}/health`)).body.versions).toBe(before);
         expect((await getJson(`${api}/datasets?name=ragged`)).body.total).toBe(0);
       });
@@ -292,7 +292,7 @@ export function runHttpContract(backend: BackendName): void {
         const scores = [91.5, 78.25, 65, 100];
         const mean = scores.reduce((a, b) => a + b, 0) / scores.length;
         const std = Math.sqrt(scores.reduce((a, b) => a + (b - mean) ** 2, 0) / (scores.length - 1));
-        expect(byName.score).toMatchObject({ dtype: "Float64", count: 4, nullCount: 1, distinctCount: 5, min: 65, max: 100, zeros: 0 });
+        expect(byName.score).toMatchObject({ dtype: "Float64", count: 4, nullCount: 1, distinctCount: 4, min: 65, max: 100, zeros: 0 });
         expect(byName.score.mean).toBeCloseTo(mean, 10);
         expect(byName.score.std).toBeCloseTo(std, 10);
         expect(byName.score.median).toBeCloseTo((78.25 + 91.5) / 2, 10);

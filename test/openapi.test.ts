@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/app.ts";
 import { loadConfig } from "../src/config.ts";
 import { createLogger } from "../src/log.ts";
-import { ROUTES } from "../src/openapi.ts";
 import * as S from "../src/schemas.ts";
 import { createParser } from "../src/sandbox/parser.ts";
 import { createMemoryStorage } from "../src/storage/memory.ts";

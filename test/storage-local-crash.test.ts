@@ -16,6 +16,11 @@ const REPO = path.resolve(import.meta.dirname, "..");
 const CYCLES = 20;
 /** Fixed so a failure can be replayed; the kill moments still vary over a wide range. */
 const SEED = 20240611;
+/**
+ * When the kill comes, counted from the moment the uploads start. An upload takes a few hundred
+ * milliseconds (most of it parsing in the sandbox), so kills land before, during and after commits.
+ */
+const KILL_AFTER_MS = { min: 100, max: 1800 };
 
 interface Row {
   tag: string;
@@ -113,7 +118,7 @@ async function getJson(url: string): Promise<any> {
 }
 
 describe("local backend killed with SIGKILL during uploads", () => {
-  it(`keeps every acknowledged upload intact and shows nothing partial over ${CYCLES} kills`, async () => {
+  it(`keeps every acknowledged upload intact and shows nothing partial over ${CYCLES} kills`, { timeout: 120_000 }, async () => {
     const rand = random(SEED);
     /** Every upload ever sent, by tag (each file's rows carry its tag). */
     const sent = new Map<string, Row[]>();
@@ -125,7 +130,7 @@ describe("local backend killed with SIGKILL during uploads", () => {
     let kills = 0;
 
     const rowsFor = (tag: string): Row[] => {
-      const n = 20 + Math.floor(rand() * 3000);
+      const n = 20 + Math.floor(rand() * 500);
       const rows = Array.from({ length: n }, (_, i) => ({ tag, i, val: i + 0.5 }));
       sent.set(tag, rows);
       return rows;
@@ -162,7 +167,7 @@ describe("local backend killed with SIGKILL during uploads", () => {
       if (sharedId === undefined) {
         const rows = rowsFor("shared");
         const res = await upload(`${server.url}/api/datasets/upload`, "shared", rows, { name: "shared" });
-        expect(res.status).toBe(201);
+        expect(res.status, JSON.stringify(res.body)).toBe(201);
         sharedId = res.body.dataset.id as string;
         acknowledged.push({ tag: "shared", datasetId: sharedId, version: 1 });
       }
@@ -185,7 +190,7 @@ describe("local backend killed with SIGKILL during uploads", () => {
         }
       };
       const lanes = [0, 1, 2].map(lane);
-      await new Promise((resolve) => setTimeout(resolve, 20 + rand() * 400));
+      await new Promise((resolve) => setTimeout(resolve, KILL_AFTER_MS.min + rand() * (KILL_AFTER_MS.max - KILL_AFTER_MS.min)));
       stopped = true;
       await killHard(server);
       kills++;
@@ -194,7 +199,8 @@ describe("local backend killed with SIGKILL during uploads", () => {
 
     expect(unexpected).toEqual([]);
     expect(kills).toBe(CYCLES);
-    // The loop did real work: most cycles acknowledged uploads before the kill.
-    expect(acknowledged.length).toBeGreaterThan(CYCLES);
+    // The loop did real work: some uploads were acknowledged, others were cut off.
+    expect(acknowledged.length).toBeGreaterThan(CYCLES / 2);
+    expect(sent.size).toBeGreaterThan(acknowledged.length);
   });
 });

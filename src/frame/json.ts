@@ -100,7 +100,8 @@ function fragment(e: pl.Expr, dt: pl.DataType): pl.Expr {
       const inner = listInner(dt);
       if (!inner) return viaJsonEncode(e);
       const items = e.lst.eval(jsonValue(pl.element(), inner)).lst.join(",");
-      return pl.concatString([pl.lit("["), items, pl.lit("]")], "") as pl.Expr;
+      // a null list must stay null (joining it gives "", which would read as [])
+      return pl.when(e.isNull()).then(pl.lit(null).cast(pl.Utf8)).otherwise(pl.concatString([pl.lit("["), items, pl.lit("]")], "") as pl.Expr);
     }
     case "Struct": {
       const fields = structFields(dt);
@@ -123,23 +124,18 @@ export function jsonValue(e: pl.Expr, dt: pl.DataType): pl.Expr {
   return fragment(e, dt).fillNull(pl.lit("null"));
 }
 
-/** One String expression per row: a JSON object with keys in the given order. */
-export function jsonObjectRow(columns: { name: string; dtype: pl.DataType }[]): pl.Expr {
-  const parts: pl.Expr[] = [];
-  columns.forEach((c, i) => {
-    parts.push(pl.lit(`${i === 0 ? "{" : ","}${JSON.stringify(c.name)}:`), jsonValue(pl.col(c.name), c.dtype));
-  });
-  parts.push(pl.lit(columns.length === 0 ? "{}" : "}"));
-  return pl.concatString(parts, "") as pl.Expr;
+/** `"name":<value>`: one member of a JSON object, for `jsonRow(..., "objects")`. */
+export function jsonMember(name: string, value: pl.Expr): pl.Expr {
+  return pl.concatString([pl.lit(`${JSON.stringify(name)}:`), value], "") as pl.Expr;
 }
 
-/** One String expression per row: a JSON array of the values in the given order. */
-export function jsonArrayRow(columns: { name: string; dtype: pl.DataType }[]): pl.Expr {
-  const parts: pl.Expr[] = [pl.lit("[")];
-  columns.forEach((c, i) => {
-    if (i > 0) parts.push(pl.lit(","));
-    parts.push(jsonValue(pl.col(c.name), c.dtype));
-  });
-  parts.push(pl.lit("]"));
-  return pl.concatString(parts, "") as pl.Expr;
+/**
+ * One String expression per row: the JSON object (`parts` made with `jsonMember`) or array
+ * (`parts` made with `jsonValue`) of the row. Parts are joined in the given order, so object keys
+ * keep the column order even for integer-like names.
+ */
+export function jsonRow(parts: pl.Expr[], shape: "objects" | "arrays"): pl.Expr {
+  const [open, close] = shape === "objects" ? ["{", "}"] : ["[", "]"];
+  if (parts.length === 0) return pl.lit(open + close);
+  return pl.concatString([pl.lit(open), pl.concatString(parts, ",") as pl.Expr, pl.lit(close)], "") as pl.Expr;
 }

@@ -22,11 +22,12 @@ interface RawFrame {
   getColumns(): pl.Series[];
   lazy(): pl.LazyDataFrame;
   writeParquet(dest: string, options?: { compression?: string }): void;
-  inner(): { estimatedSize(): number; columns: string[]; height: number };
+  inner(): { estimatedSize(): number; columns: string[]; height: number; getColumns(): NativeSeries[] };
+  writeJSON(options: { format: "json" | "lines" }): Buffer;
 }
 
 const PROBE = Symbol("frame.safe.raw");
-const MEMBERS = ["height", "width", "columns", "getColumns", "lazy", "writeParquet", "inner"] as const;
+const MEMBERS = ["height", "width", "columns", "getColumns", "lazy", "writeParquet", "inner", "writeJSON"] as const;
 
 /**
  * The target object behind a DataFrame proxy. Throws a clear Error when the polars internals no
@@ -38,6 +39,8 @@ function rawOf(df: pl.DataFrame): RawFrame {
   Object.defineProperty(df, PROBE, {
     configurable: true,
     set(this: unknown) {
+      // capturing `this` is the point: here it is the un-proxied target
+      // eslint-disable-next-line @typescript-eslint/no-this-alias
       captured = this;
     },
   });
@@ -95,4 +98,32 @@ export function frameSeries(df: pl.DataFrame): pl.Series[] {
  */
 export async function writeParquetFile(df: pl.DataFrame, path: string): Promise<void> {
   await rawOf(df).lazy().sinkParquet(path, { compression: "zstd" }).collect();
+}
+
+/**
+ * The rows as a JSON array of objects, written by Polars (keys in column order, strings escaped
+ * by serde_json, NaN/±Infinity as null). Callers decide whether Polars' value conventions are
+ * exact for the frame's dtypes (see page.ts).
+ */
+export function frameJsonRows(df: pl.DataFrame): string {
+  return rawOf(df).writeJSON({ format: "json" }).toString("utf8");
+}
+
+/**
+ * The native (napi) side of a Series. nodejs-polars wraps every Series and Expr in a fresh object
+ * of a few hundred closures (~0.5 ms each), so hot paths that only need a name, a dtype or an
+ * extreme read the native objects instead.
+ */
+export interface NativeSeries {
+  readonly name: string;
+  /** `"Int64"`-style variant name, or `{variant, inner}` for parametrised types. */
+  readonly dtype: string | { variant: string; inner: unknown };
+  max(): unknown;
+  min(): unknown;
+  toArray(): unknown[];
+}
+
+/** The frame's columns as native series (see `NativeSeries`). */
+export function nativeSeries(df: pl.DataFrame): NativeSeries[] {
+  return rawOf(df).inner().getColumns();
 }

@@ -59,6 +59,11 @@ const SNIFF_BYTES = 64 * 1024;
 const SNIFF_RECORDS = 50;
 /** A header longer than this is not a header; it is a hostile or broken file. */
 const MAX_HEADER_BYTES = 4 * 1024 * 1024;
+/**
+ * Longest record (quoted newlines included). Polars materialises a record's fields at once and
+ * has hung on a 50 MB single-line file; no table row legitimately needs more.
+ */
+export const MAX_RECORD_BYTES = 16 * 1024 * 1024;
 
 /** Splits one record's text into cells (quote-aware; `text` has no record terminator). */
 export function splitRecord(text: string, delimiter: string): string[] {
@@ -217,6 +222,9 @@ export async function scanCsv(filePath: string, preferTab: boolean, options: Sca
   const dropRows: number[] = [];
 
   const endRecord = (end: number) => {
+    if (end - recordStart > MAX_RECORD_BYTES) {
+      throw tooLarge(`The record starting on line ${recordLine} is longer than ${MAX_RECORD_BYTES / 1024 / 1024} MiB, the limit of this service (a quote left open can cause this).`);
+    }
     if (recordBytes === 0 && delims === 0) {
       // Blank line. Before the first record polars skips it; after, it would be an all-null row.
       if (firstRecordRange !== null) {

@@ -86,6 +86,8 @@ async function sniffContent(filePath: string, size: number, encodingHint: string
     const tail = Buffer.alloc(Math.min(size, 4));
     await fh.read(tail, 0, tail.length, size - tail.length);
 
+    // "PARE": a Parquet file with an encrypted footer; the footer check explains it.
+    if (head.subarray(0, 4).toString("latin1") === "PARE") return { kind: "parquet" };
     if (head.subarray(0, 4).toString("latin1") === "PAR1") {
       if (size >= 12 && tail.toString("latin1") === "PAR1") return { kind: "parquet" };
       return { kind: "other", what: "a truncated Parquet file (its footer is missing)" };

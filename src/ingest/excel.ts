@@ -17,19 +17,53 @@
 import { readFile } from "node:fs/promises";
 import pl from "nodejs-polars";
 import XLSX from "xlsx";
-import { badRequest, tooLarge, unparseable } from "../errors.ts";
+import { badRequest, tooLarge, unparseable, unsupported } from "../errors.ts";
 import type { SheetInfo, SourceInfo } from "../types.ts";
 import { frameSeries, lazyOf } from "../frame/safe.ts";
 import { polarsFailure } from "./csv.ts";
 import { castTo, fitsForced, present, type Candidate } from "./infer.ts";
 import { positionalNames, uniqueNames } from "./names.ts";
 import type { ForcedType, ParseOptions } from "./options.ts";
-import type { ColumnReport, IngestLimits, Parsed } from "./types.ts";
-import type { ZipEntry } from "./zip.ts";
+import { DEFAULT_MEMORY_BYTES, type ColumnReport, type IngestLimits, type Parsed } from "./types.ts";
+import { verifyWorkbookZip, type ZipEntry } from "./zip.ts";
 
-/** Declared uncompressed size of a workbook's parts beyond which it is refused unread (zip bomb). */
-const MAX_UNCOMPRESSED_BYTES = 1024 ** 3;
 const DAY_MS = 86_400_000;
+/** SheetJS holds the whole inflated XML plus ~100 bytes per cell: an eighth of the parse memory. */
+const XML_SHARE_OF_MEMORY = 8;
+/** Bytes of parse memory per cell of a sheet's used range (SheetJS cell objects plus our columns). */
+const BYTES_PER_CELL = 128;
+/** Entries inflating more than this many times are zip bombs (deflate's maximum is ~1032). */
+const MAX_ZIP_RATIO = 500;
+
+/**
+ * The SheetJS book types this service reads: OOXML (.xlsx/.xlsm) and BIFF5/BIFF8 (.xls) inside an
+ * OLE2 container. SheetJS 0.18.5 does not report the type it read, and falls back to parsing
+ * anything as delimited text (random bytes become thousands of garbage rows), so the type is
+ * established here from the container before SheetJS sees the bytes.
+ */
+export const ALLOWED_BOOK_TYPES: ReadonlySet<string> = new Set(["xlsx", "xlsm", "biff8", "biff5"]);
+
+/**
+ * The book type of an OLE2 file: "biff8"/"biff5" from the workbook stream's BOF record.
+ * @throws 422 for encrypted OOXML packages, 415 for OLE2 documents that hold no workbook.
+ */
+function oleBookType(bytes: Buffer): string {
+  let cfb: ReturnType<typeof XLSX.CFB.read>;
+  try {
+    cfb = XLSX.CFB.read(bytes, { type: "buffer" });
+  } catch (err) {
+    throw polarsFailure(err, "The .xls container (OLE2) is damaged");
+  }
+  if (XLSX.CFB.find(cfb, "EncryptedPackage")) throw unparseable("The workbook is password-protected (encrypted); save it without a password and upload it again.");
+  const stream = XLSX.CFB.find(cfb, "Workbook") ?? XLSX.CFB.find(cfb, "Book");
+  const content = stream?.content;
+  if (!content || content.length < 8) throw unsupported("The file is an OLE2 document (like a Word or Outlook file) without an Excel workbook in it. Supported formats are CSV/TSV, Excel (.xlsx, .xlsm, .xls) and Parquet.");
+  const view = Buffer.from(content as Uint8Array);
+  const bof = view.readUInt16LE(0);
+  const version = view.readUInt16LE(4);
+  if (bof !== 0x0809) throw unparseable("The .xls workbook stream does not start with a BIFF record; the file is damaged.");
+  return version === 0x0600 ? "biff8" : version === 0x0500 ? "biff5" : `biff(0x${version.toString(16)})`;
+}
 
 interface Box {
   r0: number;
@@ -196,11 +230,11 @@ function pickSheet(wb: XLSX.WorkBook, boxes: (Box | null)[], wanted: ParseOption
  * @throws ApiError 400 (unknown sheet, unknown schema column), 413 (limits), 422 (unreadable).
  */
 export async function parseExcel(filePath: string, zipEntries: ZipEntry[] | undefined, options: ParseOptions, limits: IngestLimits, wantReport: boolean): Promise<Parsed> {
-  if (zipEntries) {
-    const declared = zipEntries.reduce((sum, e) => sum + e.uncompressedSize, 0);
-    if (declared > MAX_UNCOMPRESSED_BYTES) throw tooLarge(`The workbook would decompress to ${Math.round(declared / 1024 ** 2)} MiB, more than this service accepts.`);
-  }
+  const memoryBytes = limits.memoryBytes ?? DEFAULT_MEMORY_BYTES;
+  if (zipEntries) await verifyWorkbookZip(filePath, zipEntries, { maxTotalBytes: memoryBytes / XML_SHARE_OF_MEMORY, maxRatio: MAX_ZIP_RATIO });
   const bytes = await readFile(filePath);
+  const bookType = zipEntries ? (zipEntries.some((e) => e.name === "xl/vbaProject.bin") ? "xlsm" : "xlsx") : oleBookType(bytes);
+  if (!ALLOWED_BOOK_TYPES.has(bookType)) throw unsupported(`The workbook is of type ${bookType}, which this service does not read. Supported formats are CSV/TSV, Excel (.xlsx, .xlsm, .xls) and Parquet.`);
   let wb: XLSX.WorkBook;
   try {
     wb = XLSX.read(bytes, {
@@ -236,6 +270,11 @@ export async function parseExcel(filePath: string, zipEntries: ZipEntry[] | unde
   const firstData = options.header ? box.r0 + 1 : box.r0;
   const rowCount = Math.max(0, box.r1 - firstData + 1);
   if (rowCount > limits.maxRows) throw tooLarge(`The sheet ${JSON.stringify(sheetName)} has more than ${limits.maxRows} rows, the limit of this service.`);
+  // A few far-apart cells make a huge range of mostly empty cells, each of which costs memory here.
+  const area = (box.r1 - box.r0 + 1) * width;
+  if (area > memoryBytes / BYTES_PER_CELL) {
+    throw tooLarge(`The sheet ${JSON.stringify(sheetName)} spans ${box.r1 - box.r0 + 1} rows × ${width} columns (${area} cells), more than this service's parser can hold (PARSE_MEMORY_MB).`);
+  }
 
   const rawNames: string[] = [];
   for (let c = box.c0; c <= box.c1; c++) {

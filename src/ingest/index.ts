@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import pl from "nodejs-polars";
 import { describeColumns } from "../frame/dtype.ts";
-import { jsonObjectRow } from "../frame/json.ts";
+import { jsonMember, jsonRow, jsonValue } from "../frame/json.ts";
 import { frameHeight, frameSeries, lazyOf } from "../frame/safe.ts";
 import type { SheetInfo, SourceInfo } from "../types.ts";
 import { parseCsv } from "./csv.ts";
@@ -35,7 +35,7 @@ async function parseAny(file: UploadedFile, options: ParseOptions, limits: Inges
       ? parseCsv(file.path, detection.extension, options, limits, wantReport)
       : detection.family === "excel"
         ? parseExcel(file.path, detection.zipEntries, options, limits, wantReport)
-        : parseParquet(file.path, limits),
+        : parseParquet(file.path, file.sizeBytes, limits),
   ]);
   const notes = [...detection.notes, ...(parsed.source.notes ?? [])];
   const source: SourceInfo = {
@@ -86,7 +86,7 @@ export async function inspectUpload(file: UploadedFile, options: ParseOptions, l
   const nullCounts = frameSeries(frame).map((s) => s.nullCount());
   const examples = new Map((parsed.report ?? []).map((r) => [r.name, r.counterexamples]));
   const dtypes = frameSeries(frame).map((s) => ({ name: s.name, dtype: s.dtype }));
-  const rows = (await lazyOf(frame).head(PREVIEW_ROWS).select(jsonObjectRow(dtypes).alias("row")).collect()).toRecords() as { row: string }[];
+  const rows = (await lazyOf(frame).head(PREVIEW_ROWS).select(jsonRow(dtypes.map((c) => jsonMember(c.name, jsonValue(pl.col(c.name), c.dtype))), "objects").alias("row")).collect()).toRecords() as { row: string }[];
   return {
     format: source.format,
     encoding: source.encoding ?? null,

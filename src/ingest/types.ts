@@ -13,7 +13,15 @@ export interface UploadedFile {
 export interface IngestLimits {
   maxColumns: number;
   maxRows: number;
+  /**
+   * Memory one parse may use (PARSE_MEMORY_MB in bytes); declared decompressed sizes are checked
+   * against it before parsing. Default: 4 GiB.
+   */
+  memoryBytes?: number;
 }
+
+/** The memory budget of one parse when the caller gives none (PARSE_MEMORY_MB's default). */
+export const DEFAULT_MEMORY_BYTES = 4096 * 1024 * 1024;
 
 /** One column of the dry-run report. */
 export interface ColumnReport {

@@ -37,7 +37,7 @@ function pageRequest(req: Request, datasetId: string, selector: VersionSelector)
   return { selector: cursor.version, state: cursor };
 }
 
-export function dataRoutes({ storage, tmpDir }: { storage: Storage; tmpDir: string }): Router {
+export function dataRoutes({ storage }: { storage: Storage }): Router {
   const router = Router();
 
   router.get("/datasets/:datasetId/versions/:version/data", async (req, res) => {
@@ -53,7 +53,7 @@ export function dataRoutes({ storage, tmpDir }: { storage: Storage; tmpDir: stri
         offset: state.offset,
         limit: state.limit,
         columns: state.columns === undefined ? undefined : state.columns.split(","),
-        sort: parseSort(state.sort, v),
+        sort: parseSort(state.sort ?? "", v),
         filters: parseFilters(state.filters, v),
       };
       if (notModified(req, res, requested, v, "data", canonicalQuery(req))) return undefined;
@@ -72,7 +72,7 @@ export function dataRoutes({ storage, tmpDir }: { storage: Storage; tmpDir: stri
     const selector = versionParam(req.params.version);
     await storage.read(datasetId, selector, async (data) => {
       if (notModified(req, res, selector, data.version, "download")) return;
-      await streamDownload(req, res, data, tmpDir);
+      await streamDownload(req, res, data);
     });
   });
 

@@ -33,9 +33,9 @@ export function createParser(config: Config): Parser {
     workers: config.parseWorkers,
     timeoutMs: config.parseTimeoutMs,
     memoryMb: config.parseMemoryMb,
-    maxQueue: config.parseWorkers * 4,
+    maxQueue: Math.max(64, config.parseWorkers * 16),
   });
-  const limits: IngestLimits = { maxColumns: config.maxColumns, maxRows: config.maxRows };
+  const limits: IngestLimits = { maxColumns: config.maxColumns, maxRows: config.maxRows, memoryBytes: config.parseMemoryMb * 1024 * 1024 };
   return {
     async parse(file, options) {
       const outPath = path.join(config.uploadDir, `ingest-${randomUUID()}.parquet`);

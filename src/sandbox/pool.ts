@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { ApiError, busy, parseLimit } from "../errors.ts";
+import { ApiError, busy, excerpt, parseLimit, unparseable } from "../errors.ts";
 
 export interface PoolOptions {
   /** Module run by each child (it must answer jobs, see sandbox/worker.ts). */
@@ -25,7 +25,11 @@ export type JobReply = { ok: true; value: unknown } | { ok: false; status: numbe
 interface Slot {
   child: ChildProcess;
   busy: boolean;
+  /** The last bytes the child wrote to stderr: tells a parser panic from running out of memory. */
+  stderrTail: string;
 }
+
+const STDERR_TAIL = 16 * 1024;
 
 interface Waiting {
   message: unknown;
@@ -68,7 +72,12 @@ export class ProcessPool {
     const idle = this.#slots.find((s) => !s.busy && s.child.exitCode === null && s.child.signalCode === null);
     if (idle) return idle;
     if (this.#slots.length < this.#options.workers) {
-      const slot = { child: this.#spawn(), busy: false };
+      const slot: Slot = { child: this.#spawn(), busy: false, stderrTail: "" };
+      // Kept, not echoed: Rust panics print kilobytes of backtrace per hostile file.
+      slot.child.stderr?.setEncoding("utf8");
+      slot.child.stderr?.on("data", (text: string) => {
+        slot.stderrTail = (slot.stderrTail + text).slice(-STDERR_TAIL);
+      });
       this.#slots.push(slot);
       return slot;
     }
@@ -85,13 +94,14 @@ export class ProcessPool {
     const [command, args] = existsSync(PRLIMIT)
       ? [PRLIMIT, [`--data=${osCapBytes}`, process.execPath, ...nodeArgs]]
       : [process.execPath, nodeArgs];
-    const child = spawn(command, args, { stdio: ["ignore", "inherit", "inherit", "ipc"], serialization: "json" });
+    const child = spawn(command, args, { stdio: ["ignore", "inherit", "pipe", "ipc"], serialization: "json" });
     child.on("error", () => {});
     return child;
   }
 
   #start(slot: Slot, job: Waiting): void {
     slot.busy = true;
+    slot.stderrTail = "";
     const { child } = slot;
     let settled = false;
     const finish = (outcome: () => void, replace: boolean) => {
@@ -100,7 +110,7 @@ export class ProcessPool {
       clearTimeout(deadline);
       clearInterval(watchdog);
       child.off("message", onMessage);
-      child.off("exit", onExit);
+      child.off("close", onExit);
       if (replace) {
         child.kill("SIGKILL");
         this.#slots.splice(this.#slots.indexOf(slot), 1);
@@ -113,7 +123,7 @@ export class ProcessPool {
     const onMessage = (reply: JobReply) => {
       finish(() => (reply.ok ? job.resolve(reply.value) : job.reject(new ApiError(reply.status, reply.code as ApiError["code"], reply.detail, reply.extra ?? {}))), false);
     };
-    const onExit = () => finish(() => job.reject(parseLimit("The parser stopped unexpectedly on this file (it ran out of memory or crashed); nothing was stored.")), true);
+    const onExit = () => finish(() => job.reject(crashError(slot.stderrTail)), true);
     const deadline = setTimeout(
       () => finish(() => job.reject(parseLimit(`Parsing took longer than the ${this.#options.timeoutMs} ms limit (PARSE_TIMEOUT_MS); nothing was stored.`)), true),
       this.#options.timeoutMs,
@@ -125,7 +135,8 @@ export class ProcessPool {
       }
     }, 50);
     child.on("message", onMessage);
-    child.once("exit", onExit);
+    // "close", not "exit": the stderr tail must be complete when the crash is judged.
+    child.once("close", onExit);
     child.send(job.message as object);
   }
 
@@ -135,6 +146,20 @@ export class ProcessPool {
     const job = slot && this.#queue.shift();
     if (slot && job) this.#start(slot, job);
   }
+}
+
+/**
+ * The error for a child that died mid-job. A Rust panic (polars on a damaged file) is the file's
+ * fault: 422 UNPARSEABLE_FILE quoting the panic's message. Anything else (killed by the memory
+ * cap, allocation failure, V8 heap limit) is 422 PARSE_LIMIT.
+ */
+export function crashError(stderrTail: string): ApiError {
+  const outOfMemory = /memory allocation of \d+ bytes failed|out of memory|heap limit|Allocation failed|capacity overflow/i.test(stderrTail);
+  const panic = /panicked at [^\n]*\n([^\n]+)/.exec(stderrTail);
+  if (panic && !outOfMemory) {
+    return unparseable(`The parser failed on this file (it is damaged or uses a feature the parser does not handle): ${excerpt(panic[1]!, 200)}; nothing was stored.`);
+  }
+  return parseLimit("The parser stopped unexpectedly on this file (it ran out of memory or crashed); nothing was stored.");
 }
 
 /**

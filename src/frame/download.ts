@@ -1,0 +1,162 @@
+/**
+ * Whole-version downloads (with the same columns/sort/filter as pages), written by Polars' lazy
+ * sinks to a temporary file on its thread pool: the event loop never waits, and memory stays
+ * flat for scanned (Parquet-backed) versions because the sinks stream batch by batch. The route
+ * streams the file to the client and then calls `cleanup()`.
+ *
+ * Formats:
+ * - `parquet`: the version's exact dtypes and values (Categorical, Decimal, zoned Datetime, …).
+ * - `csv`: header row, `,`, `"`-quoting where needed, null = empty field, empty string = `""`.
+ *   Dates `YYYY-MM-DD`; datetimes exactly as in pages (`2024-01-02T03:04:05[.fff…]`, `Z` or
+ *   `±HH:MM` for zoned columns) so a re-upload infers the same Datetime column; floats in
+ *   shortest round-trip form (NaN/inf as `NaN`/`inf`); List/Struct cells as their JSON text.
+ * - `ndjson`: one JSON object per line; `json`: one JSON array of those objects. Temporal and
+ *   decimal values as in pages; integers are written as exact JSON numbers even beyond 2^53
+ *   (pages quote those for JavaScript clients; file readers such as pandas/DuckDB read them
+ *   exactly); NaN/±Infinity are null.
+ * - `arrow`: an Arrow IPC *file* (Feather v2). Polars streams only the file variant to disk;
+ *   `pyarrow.ipc.open_file`, `pl.readIPC`, DuckDB and Arrow JS read it.
+ */
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import pl from "nodejs-polars";
+import { badRequest } from "../errors.ts";
+import type { Version } from "../types.ts";
+import { dtypeName } from "./dtype.ts";
+import { cached, colExpr } from "./exprcache.ts";
+import { datetimeFormat, jsonValue, TEMPORAL_FORMATS } from "./json.ts";
+import { filtered, projection, schemaOf, sorted } from "./plan.ts";
+import type { Filter, SortKey } from "./query.ts";
+
+export const DOWNLOAD_FORMATS = ["csv", "parquet", "ndjson", "json", "arrow"] as const;
+export type DownloadFormat = (typeof DOWNLOAD_FORMATS)[number];
+
+export interface DownloadQuery {
+  format: DownloadFormat;
+  columns?: string[];
+  sort?: SortKey[];
+  filters?: Filter[];
+}
+
+export interface DownloadFile {
+  /** The finished file; stream it, then call `cleanup`. */
+  path: string;
+  contentType: string;
+  /** File name extension without the dot (`csv`, `parquet`, `ndjson`, `json`, `arrow`). */
+  extension: string;
+  /** Removes the temporary file and its folder. Safe to call more than once. */
+  cleanup(): Promise<void>;
+}
+
+const CONTENT_TYPES: Record<DownloadFormat, string> = {
+  csv: "text/csv; charset=utf-8",
+  parquet: "application/vnd.apache.parquet",
+  ndjson: "application/x-ndjson",
+  json: "application/json",
+  arrow: "application/vnd.apache.arrow.file",
+};
+
+/** Parses the `format` query parameter; 400 for anything else. */
+export function parseDownloadFormat(raw: string): DownloadFormat {
+  if ((DOWNLOAD_FORMATS as readonly string[]).includes(raw)) return raw as DownloadFormat;
+  throw badRequest(`Unknown download format "${raw}"; use one of ${DOWNLOAD_FORMATS.join(", ")}.`, { parameter: "format" });
+}
+
+function variantOf(dt: pl.DataType): string {
+  return (dt as unknown as { variant: string }).variant;
+}
+
+/**
+ * Column `ref` as it goes into a file of `format`, named `name`. The conversions keep the
+ * column's name, and an alias is added only when `ref` differs from `name`: aliases stop the
+ * sinks from streaming (see plan.ts).
+ */
+function outputColumn(ref: string, name: string, dt: pl.DataType, format: DownloadFormat): pl.Expr {
+  const v = variantOf(dt);
+  const text = format === "csv" || format === "ndjson" || format === "json";
+  return cached(`dl\u0000${format}\u0000${ref}\u0000${name}\u0000${dtypeName(dt)}`, () => {
+    const c = colExpr(ref);
+    let out = c;
+    if (text && v === "Datetime") out = c.dt.strftime(datetimeFormat(dt));
+    else if (text && v === "Date") out = c.dt.strftime(TEMPORAL_FORMATS.date);
+    else if (text && v === "Decimal") out = c.cast(pl.Utf8);
+    // the CSV writer has no nested types: write their JSON text (a null stays an empty field)
+    else if (format === "csv" && (v === "List" || v === "FixedSizeList" || v === "Struct")) {
+      out = pl.when(c.isNull()).then(pl.lit(null).cast(pl.Utf8)).otherwise(jsonValue(c, dt)).alias(ref);
+    }
+    return ref === name ? out : out.alias(name);
+  });
+}
+
+/** Rewrites NDJSON lines as one JSON array, streaming. */
+function ndjsonToArray(): Transform {
+  let first = true;
+  let rest = "";
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      const text = rest + chunk.toString("utf8");
+      const lines = text.split("\n");
+      rest = lines.pop() ?? "";
+      let out = "";
+      for (const line of lines) {
+        if (line === "") continue;
+        out += (first ? "[" : ",\n") + line;
+        first = false;
+      }
+      done(null, out);
+    },
+    flush(done) {
+      const tail = rest.trim() === "" ? "" : (first ? "[" : ",\n") + rest;
+      done(null, `${first && tail === "" ? "[" : ""}${tail}]\n`);
+    },
+  });
+}
+
+/**
+ * Writes the (filtered, sorted, projected) version to a temporary file in `q.format`.
+ * Throws 400 for unknown columns; the caller owns the returned file until `cleanup()`.
+ */
+export async function writeDownload(lf: pl.LazyDataFrame, version: Version, q: DownloadQuery): Promise<DownloadFile> {
+  const schema = await schemaOf(lf, version);
+  const names = projection(schema, q.columns);
+  const select = names.map((n) => {
+    const i = schema.indexOf.get(n) as number;
+    return outputColumn(schema.refs[i] as string, n, schema.dtypes[i] as pl.DataType, q.format);
+  });
+  const plan = sorted(filtered(lf, schema, q.filters), schema, q.sort).select(select);
+
+  const dir = await mkdtemp(join(tmpdir(), "dataset-download-"));
+  const cleanup = () => rm(dir, { recursive: true, force: true });
+  const path = join(dir, `data.${q.format}`);
+  try {
+    switch (q.format) {
+      case "csv":
+        await plan.sinkCSV(path, { includeHeader: true, quoteStyle: "necessary", nullValue: "", maintainOrder: true }).collect();
+        break;
+      case "parquet":
+        await plan.sinkParquet(path, { compression: "zstd", maintainOrder: true }).collect();
+        break;
+      case "ndjson":
+        await plan.sinkNdJson(path, { maintainOrder: true }).collect();
+        break;
+      case "json": {
+        const lines = join(dir, "rows.ndjson");
+        await plan.sinkNdJson(lines, { maintainOrder: true }).collect();
+        await pipeline(createReadStream(lines), ndjsonToArray(), createWriteStream(path));
+        await rm(lines, { force: true });
+        break;
+      }
+      case "arrow":
+        await plan.sinkIpc(path, { compression: "uncompressed", maintainOrder: true }).collect();
+        break;
+    }
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+  return { path, contentType: CONTENT_TYPES[q.format], extension: q.format, cleanup };
+}

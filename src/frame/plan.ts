@@ -1,0 +1,135 @@
+/**
+ * The shared shape of every query over a version: its schema (cached per version), columns
+ * renamed to positional aliases, then filter → sort → projection, all lazy.
+ *
+ * Column references: `pl.col(name)` treats `*` and `^…$` names as a wildcard/regex, and user
+ * files choose column names. When every name is plain (the usual case) queries refer to columns
+ * by name. Otherwise the first step renames every column to `c0, c1, …` (`LazyDataFrame.rename`
+ * takes names literally) and everything after refers to those. Renaming is the exception
+ * because it costs: nodejs-polars 0.26 sinks stop streaming (memory grows with the data) once a
+ * plan renames or aliases columns.
+ */
+import pl from "nodejs-polars";
+import { badRequest } from "../errors.ts";
+import type { Version } from "../types.ts";
+import { seriesDtypeName } from "./dtype.ts";
+import { cached, colExpr } from "./exprcache.ts";
+import { filterExpr } from "./query.ts";
+import type { Filter, SortKey } from "./query.ts";
+import { frameSeries } from "./safe.ts";
+
+export interface FrameSchema {
+  names: string[];
+  dtypes: pl.DataType[];
+  /** API dtype names (`Int64`, `Datetime(us, UTC)`, …), index-aligned with `names`. */
+  dtypeNames: string[];
+  /** Whether queries refer to columns by their own names (all plain) rather than by aliases. */
+  direct: boolean;
+  /** Column name → the name queries use for it: itself when `direct`, else `c0`, `c1`, …. */
+  aliasOf: Map<string, string>;
+  /** Index-aligned with `names`: the name queries use for each column. */
+  refs: string[];
+  /** Column name → index. */
+  indexOf: Map<string, number>;
+}
+
+export interface QueryOptions {
+  columns?: string[];
+  sort?: SortKey[];
+  filters?: Filter[];
+}
+
+const SCHEMA_CACHE_SIZE = 512;
+const schemas = new Map<string, FrameSchema>();
+
+/** Versions are immutable, so a version's schema is read once (one empty collect) and kept. */
+export async function schemaOf(lf: pl.LazyDataFrame, version: Version): Promise<FrameSchema> {
+  const key = `${version.datasetId}\u0000${version.version}\u0000${version.createdAt}`;
+  const hit = schemas.get(key);
+  if (hit) {
+    // refresh its place in the LRU order
+    schemas.delete(key);
+    schemas.set(key, hit);
+    return hit;
+  }
+  const empty = await lf.limit(0).collect();
+  const series = frameSeries(empty);
+  const names = series.map((s) => s.name);
+  const direct = names.every(isPlainName);
+  const refs = names.map((n, i) => (direct ? n : `c${i}`));
+  const schema: FrameSchema = {
+    names,
+    dtypes: series.map((s) => s.dtype),
+    dtypeNames: series.map((s) => seriesDtypeName(s)),
+    direct,
+    aliasOf: new Map(names.map((n, i) => [n, refs[i] as string])),
+    refs,
+    indexOf: new Map(names.map((n, i) => [n, i])),
+  };
+  schemas.set(key, schema);
+  if (schemas.size > SCHEMA_CACHE_SIZE) schemas.delete(schemas.keys().next().value as string);
+  return schema;
+}
+
+/** Whether `pl.col(name)` means exactly the column called `name` (not a wildcard or regex). */
+export function isPlainName(name: string): boolean {
+  return name !== "*" && !(name.startsWith("^") && name.endsWith("$"));
+}
+
+/** The alias of a column, or 400 naming it when the version has no such column. */
+export function aliasFor(schema: FrameSchema, name: string): string {
+  const alias = schema.aliasOf.get(name);
+  if (alias === undefined) throw badRequest(`Unknown column "${name}".`, { column: name });
+  return alias;
+}
+
+/** Validates a projection (known, distinct names); all columns in frame order when absent. */
+export function projection(schema: FrameSchema, columns: string[] | undefined): string[] {
+  if (!columns) return schema.names;
+  const seen = new Set<string>();
+  for (const c of columns) {
+    aliasFor(schema, c);
+    if (seen.has(c)) throw badRequest(`Column "${c}" is listed twice in columns.`, { column: c });
+    seen.add(c);
+  }
+  return columns;
+}
+
+/** The lazy frame with its columns under the names queries use (renamed only when needed). */
+export function aliased(lf: pl.LazyDataFrame, schema: FrameSchema): pl.LazyDataFrame {
+  return schema.direct ? lf : lf.rename(Object.fromEntries(schema.aliasOf));
+}
+
+/** The AND of the filters as one predicate over aliased columns, or null without filters. */
+export function predicate(schema: FrameSchema, filters: Filter[] | undefined): pl.Expr | null {
+  if (!filters || filters.length === 0) return null;
+  const parts = filters.map((f) => {
+    const i = schema.indexOf.get(f.column);
+    if (i === undefined) throw badRequest(`Filter "${f.raw}" names unknown column "${f.column}".`, { filter: f.raw });
+    const dtype = schema.dtypeNames[i] ?? "";
+    // alias + dtype + op + values fully determine the predicate
+    const ref = schema.refs[i] as string;
+    return { key: `${ref}\u0000${dtype}\u0000${f.op}\u0000${f.values.join("\u0000")}`, build: () => filterExpr(f, colExpr(ref), dtype) };
+  });
+  return cached(`filter\u0001${parts.map((p) => p.key).join("\u0001")}`, () =>
+    parts.map((p) => cached(`filter\u0001${p.key}`, p.build)).reduce((a, b) => a.and(b)),
+  );
+}
+
+/** Filtered rows (aliased columns, all of them), before sorting. */
+export function filtered(lf: pl.LazyDataFrame, schema: FrameSchema, filters: Filter[] | undefined): pl.LazyDataFrame {
+  const base = aliased(lf, schema);
+  const p = predicate(schema, filters);
+  return p ? base.filter(p) : base;
+}
+
+/** Stable multi-key sort, nulls last; the input unchanged without keys. */
+export function sorted(lf: pl.LazyDataFrame, schema: FrameSchema, sort: SortKey[] | undefined): pl.LazyDataFrame {
+  if (!sort || sort.length === 0) return lf;
+  return lf.sort({
+    by: sort.map((k) => colExpr(aliasFor(schema, k.column))),
+    descending: sort.map((k) => k.descending),
+    nullsLast: true,
+    maintainOrder: true,
+  });
+}

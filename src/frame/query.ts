@@ -1,0 +1,273 @@
+/**
+ * `filter=col:op:value` and `sort=a,-b` parsed into Polars expressions. User text only ever
+ * becomes literal values (validated and typed here), never code, regexes or column patterns.
+ *
+ * Values are compared in the column's dtype:
+ * - integers: decimal digits with an optional sign, within the column type's range;
+ * - floats: a JSON-style number (`1`, `-2.5`, `1e3`);
+ * - Boolean: `true` / `false`;
+ * - Date: `YYYY-MM-DD`; Time: `HH:MM[:SS[.fraction]]`;
+ * - Datetime: `YYYY-MM-DD[T| ]HH:MM[:SS[.fraction]]` with an optional `Z` / `±HH:MM` offset. A value
+ *   with an offset names an instant; without one it is the wall time as stored (naive columns)
+ *   or a UTC time (zoned columns);
+ * - String, Categorical: the text as given;
+ * - Decimal: a decimal number.
+ * A null matches no comparison (as in SQL); only `isnull` finds it.
+ */
+import pl from "nodejs-polars";
+import { badRequest } from "../errors.ts";
+import type { Version } from "../types.ts";
+
+export const FILTER_OPS = ["eq", "ne", "gt", "gte", "lt", "lte", "contains", "startswith", "endswith", "in", "isnull", "notnull"] as const;
+export type FilterOp = (typeof FILTER_OPS)[number];
+
+/** A validated filter: the column exists, the op applies to its dtype, the values cast. */
+export interface Filter {
+  /** The filter as the client wrote it, for messages and cache keys. */
+  raw: string;
+  column: string;
+  op: FilterOp;
+  /** Raw value texts (several for `in`, none for `isnull`/`notnull`). */
+  values: string[];
+}
+
+export interface SortKey {
+  column: string;
+  descending: boolean;
+}
+
+const STRING_OPS = new Set<FilterOp>(["contains", "startswith", "endswith"]);
+const INT_RANGES: Record<string, [bigint, bigint]> = {
+  Int8: [-(2n ** 7n), 2n ** 7n - 1n],
+  Int16: [-(2n ** 15n), 2n ** 15n - 1n],
+  Int32: [-(2n ** 31n), 2n ** 31n - 1n],
+  Int64: [-(2n ** 63n), 2n ** 63n - 1n],
+  UInt8: [0n, 2n ** 8n - 1n],
+  UInt16: [0n, 2n ** 16n - 1n],
+  UInt32: [0n, 2n ** 32n - 1n],
+  UInt64: [0n, 2n ** 64n - 1n],
+};
+
+function dtypeOf(version: Version, column: string): string {
+  const col = version.columns.find((c) => c.name === column);
+  if (!col) throw badRequest(`Unknown column "${column}".`, { column });
+  return col.dtype;
+}
+
+/** The broad kind of a dtype name, which decides how values are parsed and compared. */
+type Kind = "int" | "float" | "bool" | "string" | "date" | "datetime" | "time" | "decimal" | "other";
+
+function kindOf(dtype: string): Kind {
+  if (dtype in INT_RANGES) return "int";
+  if (dtype === "Float32" || dtype === "Float64") return "float";
+  if (dtype === "Boolean") return "bool";
+  if (dtype === "String" || dtype === "Categorical" || dtype.startsWith("Enum")) return "string";
+  if (dtype === "Date") return "date";
+  if (dtype.startsWith("Datetime(")) return "datetime";
+  if (dtype === "Time") return "time";
+  if (dtype.startsWith("Decimal(")) return "decimal";
+  return "other";
+}
+
+/**
+ * Parses repeated `filter` parameters (`col:op:value`; only the first two colons split, so values
+ * may contain `:`). Throws 400 naming the filter for an unknown column or op, an op that does not
+ * apply to the column's dtype, or a value that does not cast to it.
+ */
+export function parseFilters(raw: string[], version: Version): Filter[] {
+  return raw.map((text) => parseFilter(text, version));
+}
+
+function parseFilter(text: string, version: Version): Filter {
+  const first = text.indexOf(":");
+  if (first <= 0) throw badRequest(`Filter "${text}" is not of the form column:op:value.`, { filter: text });
+  const column = text.slice(0, first);
+  const second = text.indexOf(":", first + 1);
+  const opText = second === -1 ? text.slice(first + 1) : text.slice(first + 1, second);
+  const valueText = second === -1 ? null : text.slice(second + 1);
+  if (!(FILTER_OPS as readonly string[]).includes(opText)) {
+    throw badRequest(`Filter "${text}" has unknown op "${opText}"; use one of ${FILTER_OPS.join(", ")}.`, { filter: text });
+  }
+  const op = opText as FilterOp;
+  const col = version.columns.find((c) => c.name === column);
+  if (!col) throw badRequest(`Filter "${text}" names unknown column "${column}".`, { filter: text, column });
+  const kind = kindOf(col.dtype);
+  if (op === "isnull" || op === "notnull") {
+    if (valueText !== null && valueText !== "") throw badRequest(`Filter "${text}": ${op} takes no value.`, { filter: text });
+    return { raw: text, column, op, values: [] };
+  }
+  if (valueText === null) throw badRequest(`Filter "${text}" needs a value (column:op:value).`, { filter: text });
+  if (STRING_OPS.has(op) && kind !== "string") {
+    throw badRequest(`Filter "${text}": ${op} applies to string columns only; "${column}" is ${col.dtype}.`, { filter: text });
+  }
+  if (kind === "other") throw badRequest(`Filter "${text}": column "${column}" (${col.dtype}) supports only isnull and notnull.`, { filter: text });
+  const values = op === "in" ? valueText.split("|") : [valueText];
+  for (const v of values) {
+    if (!STRING_OPS.has(op) && literalFor(v, col.dtype) === null) {
+      throw badRequest(`Filter "${text}": "${v}" is not a valid ${col.dtype} value.`, { filter: text });
+    }
+  }
+  return { raw: text, column, op, values };
+}
+
+/** Parses `sort=a,-b`. Throws 400 for an unknown or repeated column. */
+export function parseSort(raw: string, version: Version): SortKey[] {
+  if (raw.trim() === "") return [];
+  const keys = raw.split(",").map((part) => {
+    const descending = part.startsWith("-");
+    const column = descending ? part.slice(1) : part;
+    dtypeOf(version, column);
+    return { column, descending };
+  });
+  const seen = new Set<string>();
+  for (const k of keys) {
+    if (seen.has(k.column)) throw badRequest(`Sort lists column "${k.column}" twice.`, { column: k.column });
+    seen.add(k.column);
+  }
+  return keys;
+}
+
+const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const TIME_RE = /^(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?$/;
+const DATETIME_RE = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?$/;
+const FLOAT_RE = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const INT_RE = /^[+-]?\d+$/;
+const DECIMAL_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)$/;
+const UNIT_PER_SECOND = { ms: 1000n, us: 1_000_000n, ns: 1_000_000_000n } as const;
+
+function daysFromCivil(y: number, m: number, d: number): number | null {
+  const ms = Date.UTC(y, m - 1, d);
+  const back = new Date(ms);
+  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== m - 1 || back.getUTCDate() !== d) return null;
+  return ms / 86_400_000;
+}
+
+function fraction(digits: string | undefined, unitsPerSecond: bigint): bigint {
+  if (!digits) return 0n;
+  const nanos = BigInt(digits.padEnd(9, "0"));
+  return (nanos * unitsPerSecond) / 1_000_000_000n;
+}
+
+/**
+ * A literal expression comparable with a column of `dtype` (its physical value for temporal
+ * types), or null when `text` does not cast.
+ */
+function literalFor(text: string, dtype: string): pl.Expr | null {
+  switch (kindOf(dtype)) {
+    case "int": {
+      if (!INT_RE.test(text)) return null;
+      const n = BigInt(text);
+      const [lo, hi] = INT_RANGES[dtype] ?? [0n, 0n];
+      if (n < lo || n > hi) return null;
+      // through a string: JS numbers would round past 2^53
+      return pl.lit(n.toString()).cast(dtypeFromName(dtype), true);
+    }
+    case "float":
+      return FLOAT_RE.test(text) ? pl.lit(Number(text)).cast(dtypeFromName(dtype)) : null;
+    case "bool":
+      return text === "true" ? pl.lit(true) : text === "false" ? pl.lit(false) : null;
+    case "string":
+      return pl.lit(text);
+    case "decimal":
+      return DECIMAL_RE.test(text) ? pl.lit(text).cast(pl.Float64, true) : null;
+    case "date": {
+      const m = DATE_RE.exec(text);
+      const days = m ? daysFromCivil(Number(m[1]), Number(m[2]), Number(m[3])) : null;
+      return days === null ? null : pl.lit(days).cast(pl.Int32);
+    }
+    case "time": {
+      const m = TIME_RE.exec(text);
+      if (!m) return null;
+      const [h, mi, s] = [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
+      if (h > 23 || mi > 59 || s > 59) return null;
+      const ns = BigInt(h * 3600 + mi * 60 + s) * 1_000_000_000n + fraction(m[4], 1_000_000_000n);
+      return pl.lit(ns.toString()).cast(pl.Int64, true);
+    }
+    case "datetime": {
+      const m = DATETIME_RE.exec(text);
+      if (!m) return null;
+      const days = daysFromCivil(Number(m[1]), Number(m[2]), Number(m[3]));
+      const [h, mi, s] = [Number(m[4]), Number(m[5]), Number(m[6] ?? 0)];
+      if (days === null || h > 23 || mi > 59 || s > 59) return null;
+      let offsetMinutes = 0;
+      const off = m[8];
+      if (off && off !== "Z") {
+        const digits = off.slice(1).replace(":", "");
+        offsetMinutes = (off[0] === "-" ? -1 : 1) * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2)));
+      }
+      const unit = /^Datetime\((ns|us|ms)/.exec(dtype)?.[1] as keyof typeof UNIT_PER_SECOND | undefined;
+      const per = UNIT_PER_SECOND[unit ?? "us"];
+      const seconds = BigInt(days) * 86_400n + BigInt(h * 3600 + mi * 60 + s - offsetMinutes * 60);
+      return pl.lit((seconds * per + fraction(m[7], per)).toString()).cast(pl.Int64, true);
+    }
+    default:
+      return null;
+  }
+}
+
+function dtypeFromName(name: string): pl.DataType {
+  const map: Record<string, pl.DataType> = {
+    Int8: pl.Int8, Int16: pl.Int16, Int32: pl.Int32, Int64: pl.Int64,
+    UInt8: pl.UInt8, UInt16: pl.UInt16, UInt32: pl.UInt32, UInt64: pl.UInt64,
+    Float32: pl.Float32, Float64: pl.Float64,
+  };
+  return map[name] ?? pl.Float64;
+}
+
+/** The column as compared: physical integers for temporal types, text for categoricals. */
+function comparable(col: pl.Expr, dtype: string): pl.Expr {
+  switch (kindOf(dtype)) {
+    case "date":
+      return col.cast(pl.Int32);
+    case "datetime":
+    case "time":
+      return col.cast(pl.Int64);
+    case "string":
+      return dtype === "String" ? col : col.cast(pl.Utf8);
+    case "decimal":
+      return col.cast(pl.Float64);
+    default:
+      return col;
+  }
+}
+
+/**
+ * The predicate of one filter. `col` is the expression naming the column (the caller decides
+ * how columns are referenced); `dtype` is the column's API dtype name.
+ */
+export function filterExpr(f: Filter, col: pl.Expr, dtype: string): pl.Expr {
+  if (f.op === "isnull") return col.isNull();
+  if (f.op === "notnull") return col.isNotNull();
+  const c = comparable(col, dtype);
+  const first = f.values[0] ?? "";
+  switch (f.op) {
+    case "contains":
+      return c.str.contains(pl.lit(first), true);
+    case "startswith":
+      return c.str.startsWith(pl.lit(first));
+    case "endswith":
+      return c.str.endsWith(pl.lit(first));
+    case "in": {
+      const lits = f.values.map((v) => literalFor(v, dtype) as pl.Expr);
+      // an OR of equalities: nulls compare to null and so never match, as for eq
+      return lits.map((l) => c.eq(l)).reduce((a, b) => a.or(b));
+    }
+    default: {
+      const l = literalFor(first, dtype) as pl.Expr;
+      switch (f.op) {
+        case "eq":
+          return c.eq(l);
+        case "ne":
+          return c.neq(l);
+        case "gt":
+          return c.gt(l);
+        case "gte":
+          return c.gtEq(l);
+        case "lt":
+          return c.lt(l);
+        default:
+          return c.ltEq(l);
+      }
+    }
+  }
+}
