@@ -43,7 +43,14 @@ export function createApp({ config, storage, logger, parser }: AppDeps): Express
 
   app.use(requestLog(logger));
   app.use(metrics.middleware);
-  app.use(helmet({ crossOriginResourcePolicy: { policy: config.corsOrigins.length > 0 ? "cross-origin" : "same-origin" } }));
+  app.use(
+    helmet({
+      crossOriginResourcePolicy: { policy: config.corsOrigins.length > 0 ? "cross-origin" : "same-origin" },
+      // The service speaks plain HTTP unless a proxy adds TLS: forcing https would break it.
+      strictTransportSecurity: false,
+      contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+    }),
+  );
   app.use(cors(config.corsOrigins));
 
   const openapi = buildOpenApiDocument();

@@ -19,6 +19,7 @@ async function main(): Promise<void> {
   prepareUploadDir(config.uploadDir);
   const storage = await createStorage(config);
   const parser = createParser(config);
+  parser.warm();
   const app = createApp({ config, storage, logger, parser });
   const server: Server = app.listen(config.port, config.host);
   server.requestTimeout = 0; // large uploads may take a while; parse limits bound the work instead

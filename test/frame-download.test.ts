@@ -96,7 +96,18 @@ describe("writeDownload", () => {
     }
   });
 
-  it("writes NDJSON and JSON with page-style values", async () => {
+  it("formats naive datetimes in CSV through the writer itself when no zoned column is present", async () => {
+    const file = await download(csvLikeFrame(), "csv", { columns: ["id", "at", "day"] });
+    try {
+      expect(await readFile(file.path, "utf8")).toBe(
+        "id,at,day\n1,2024-01-02T03:04:05,2024-01-02\n9007199254740993,2024-01-02T03:04:05.120,\n-5,,1999-12-31\n,1970-01-01T00:00:00,2024-02-29\n",
+      );
+    } finally {
+      await file.cleanup();
+    }
+  });
+
+  it("writes NDJSON and JSON with the same values in Polars' JSON conventions", async () => {
     const df = richFrame();
     const expected = (await allRows(lazyOf(df), versionOf(df))) as Record<string, unknown>[];
     const nd = await download(df, "ndjson");
@@ -104,9 +115,14 @@ describe("writeDownload", () => {
     try {
       const lines = (await readFile(nd.path, "utf8")).trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
       const array = JSON.parse(await readFile(js.path, "utf8")) as Record<string, unknown>[];
-      // integers are exact JSON numbers in files (9007199254740993 reads back rounded in JS)
-      const withoutId = (rs: Record<string, unknown>[]) => rs.map(({ id: _id, ...rest }) => rest);
-      expect(withoutId(lines)).toEqual(withoutId(expected));
+      // Polars' JSON writer conventions (documented in download.ts): integers as exact JSON numbers
+      // (9007199254740993 reads back rounded in JS), naive datetimes with a space, UTC as +00:00
+      const polarsStyle = expected.map(({ id: _id, ...r }) => ({
+        ...r,
+        at: typeof r.at === "string" ? r.at.replace("T", " ") : r.at,
+        atz: typeof r.atz === "string" ? r.atz.replace(/Z$/, "+00:00") : r.atz,
+      }));
+      expect(lines.map(({ id: _id, ...rest }) => rest)).toEqual(polarsStyle);
       expect(array).toEqual(lines);
       expect(await readFile(nd.path, "utf8")).toContain('"id":9007199254740993');
     } finally {

@@ -128,6 +128,7 @@ describe("readPage validation", () => {
     ["limit over 10000", { limit: 10_001 }, /limit/],
     ["unknown column", { columns: ["nope"] }, /"nope"/],
     ["repeated column", { columns: ["s", "s"] }, /"s"/],
+    ["empty projection", { columns: [] }, /at least one column/],
   ];
   for (const [name, q, message] of cases) {
     it(`rejects a ${name} with 400`, async () => {

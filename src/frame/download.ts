@@ -7,15 +7,20 @@
  * Formats:
  * - `parquet`: the version's exact dtypes and values (Categorical, Decimal, zoned Datetime, …).
  * - `csv`: header row, `,`, `"`-quoting where needed, null = empty field, empty string = `""`.
- *   Dates `YYYY-MM-DD`; datetimes exactly as in pages (`2024-01-02T03:04:05[.fff…]`, `Z` or
- *   `±HH:MM` for zoned columns) so a re-upload infers the same Datetime column; floats in
+ *   Dates `YYYY-MM-DD`; naive datetimes exactly as in pages (`2024-01-02T03:04:05[.fff…]`) so a
+ *   re-upload infers the same Datetime column; zoned datetimes in their zone with a `±HH:MM`
+ *   offset (UTC as `+00:00`; pages write `Z`); decimals as written by Polars; floats in
  *   shortest round-trip form (NaN/inf as `NaN`/`inf`); List/Struct cells as their JSON text.
- * - `ndjson`: one JSON object per line; `json`: one JSON array of those objects. Temporal and
- *   decimal values as in pages; integers are written as exact JSON numbers even beyond 2^53
- *   (pages quote those for JavaScript clients; file readers such as pandas/DuckDB read them
- *   exactly); NaN/±Infinity are null.
+ * - `ndjson` (one object per line) and `json` (one array): Polars' JSON writer as is, which keeps
+ *   memory flat but has its own conventions: integers as exact JSON numbers even beyond 2^53,
+ *   naive datetimes as `YYYY-MM-DD HH:MM:SS[.fff]` (space, not `T`), zoned ones with `±HH:MM`,
+ *   NaN/±Infinity as null.
  * - `arrow`: an Arrow IPC *file* (Feather v2). Polars streams only the file variant to disk;
  *   `pyarrow.ipc.open_file`, `pl.readIPC`, DuckDB and Arrow JS read it.
+ *
+ * Memory stays flat (streaming sinks) except: a sort (Polars must see every row), column names
+ * that are patterns (`*`, `^…$`, see plan.ts), nested columns in CSV, and CSVs mixing naive and
+ * zoned datetime columns — those plans carry expressions that nodejs-polars 0.26 does not stream.
  */
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -26,7 +31,7 @@ import { pipeline } from "node:stream/promises";
 import pl from "nodejs-polars";
 import { badRequest } from "../errors.ts";
 import type { Version } from "../types.ts";
-import { dtypeName } from "./dtype.ts";
+import { datetimeParts, dtypeName } from "./dtype.ts";
 import { cached, colExpr } from "./exprcache.ts";
 import { datetimeFormat, jsonValue, TEMPORAL_FORMATS } from "./json.ts";
 import { filtered, projection, schemaOf, sorted } from "./plan.ts";
@@ -70,23 +75,35 @@ function variantOf(dt: pl.DataType): string {
   return (dt as unknown as { variant: string }).variant;
 }
 
+const NESTED = new Set(["List", "FixedSizeList", "Struct"]);
+
 /**
- * Column `ref` as it goes into a file of `format`, named `name`. The conversions keep the
- * column's name, and an alias is added only when `ref` differs from `name`: aliases stop the
- * sinks from streaming (see plan.ts).
+ * The CSV writer's datetime format for these columns, or null when they need per-column
+ * formatting (naive and zoned columns together). The writer formats zoned values in their zone.
  */
-function outputColumn(ref: string, name: string, dt: pl.DataType, format: DownloadFormat): pl.Expr {
+function csvDatetimeFormat(dtypes: pl.DataType[]): string | null {
+  const zones = dtypes.filter((dt) => variantOf(dt) === "Datetime").map((dt) => datetimeParts(dt).timeZone);
+  if (zones.every((z) => z === null)) return TEMPORAL_FORMATS.datetime;
+  if (zones.every((z) => z !== null)) return TEMPORAL_FORMATS.datetimeZoned;
+  return null;
+}
+
+/**
+ * Column `ref` as it goes into the file, named `name`. Only what the writers cannot do is done
+ * with expressions (per-column datetime formats, nested values in CSV), and aliases only when a
+ * name differs: nodejs-polars 0.26 sinks stop streaming once a plan transforms, renames or
+ * aliases a column (memory then grows with the data), so the usual plan has none of them.
+ */
+function outputColumn(ref: string, name: string, dt: pl.DataType, format: DownloadFormat, formatDatetimes: boolean): pl.Expr {
   const v = variantOf(dt);
-  const text = format === "csv" || format === "ndjson" || format === "json";
-  return cached(`dl\u0000${format}\u0000${ref}\u0000${name}\u0000${dtypeName(dt)}`, () => {
+  return cached(`dl\u0000${format}\u0000${formatDatetimes}\u0000${ref}\u0000${name}\u0000${dtypeName(dt)}`, () => {
     const c = colExpr(ref);
     let out = c;
-    if (text && v === "Datetime") out = c.dt.strftime(datetimeFormat(dt));
-    else if (text && v === "Date") out = c.dt.strftime(TEMPORAL_FORMATS.date);
-    else if (text && v === "Decimal") out = c.cast(pl.Utf8);
-    // the CSV writer has no nested types: write their JSON text (a null stays an empty field)
-    else if (format === "csv" && (v === "List" || v === "FixedSizeList" || v === "Struct")) {
+    if (format === "csv" && NESTED.has(v)) {
+      // the CSV writer has no nested types: their JSON text (a null stays an empty field)
       out = pl.when(c.isNull()).then(pl.lit(null).cast(pl.Utf8)).otherwise(jsonValue(c, dt)).alias(ref);
+    } else if (format === "csv" && formatDatetimes && v === "Datetime") {
+      out = c.dt.strftime(datetimeFormat(dt));
     }
     return ref === name ? out : out.alias(name);
   });
@@ -123,10 +140,10 @@ function ndjsonToArray(): Transform {
 export async function writeDownload(lf: pl.LazyDataFrame, version: Version, q: DownloadQuery): Promise<DownloadFile> {
   const schema = await schemaOf(lf, version);
   const names = projection(schema, q.columns);
-  const select = names.map((n) => {
-    const i = schema.indexOf.get(n) as number;
-    return outputColumn(schema.refs[i] as string, n, schema.dtypes[i] as pl.DataType, q.format);
-  });
+  const indexes = names.map((n) => schema.indexOf.get(n) as number);
+  const dtypes = indexes.map((i) => schema.dtypes[i] as pl.DataType);
+  const writerDatetimes = csvDatetimeFormat(dtypes);
+  const select = indexes.map((i, k) => outputColumn(schema.refs[i] as string, names[k] as string, dtypes[k] as pl.DataType, q.format, writerDatetimes === null));
   const plan = sorted(filtered(lf, schema, q.filters), schema, q.sort).select(select);
 
   const dir = await mkdtemp(join(tmpdir(), "dataset-download-"));
@@ -135,7 +152,16 @@ export async function writeDownload(lf: pl.LazyDataFrame, version: Version, q: D
   try {
     switch (q.format) {
       case "csv":
-        await plan.sinkCSV(path, { includeHeader: true, quoteStyle: "necessary", nullValue: "", maintainOrder: true }).collect();
+        await plan
+          .sinkCSV(path, {
+            includeHeader: true,
+            quoteStyle: "necessary",
+            nullValue: "",
+            dateFormat: TEMPORAL_FORMATS.date,
+            datetimeFormat: writerDatetimes ?? TEMPORAL_FORMATS.datetime,
+            maintainOrder: true,
+          })
+          .collect();
         break;
       case "parquet":
         await plan.sinkParquet(path, { compression: "zstd", maintainOrder: true }).collect();

@@ -33,12 +33,6 @@ export interface FrameSchema {
   indexOf: Map<string, number>;
 }
 
-export interface QueryOptions {
-  columns?: string[];
-  sort?: SortKey[];
-  filters?: Filter[];
-}
-
 const SCHEMA_CACHE_SIZE = 512;
 const schemas = new Map<string, FrameSchema>();
 
@@ -86,6 +80,7 @@ export function aliasFor(schema: FrameSchema, name: string): string {
 /** Validates a projection (known, distinct names); all columns in frame order when absent. */
 export function projection(schema: FrameSchema, columns: string[] | undefined): string[] {
   if (!columns) return schema.names;
+  if (columns.length === 0) throw badRequest("columns must name at least one column.", { parameter: "columns" });
   const seen = new Set<string>();
   for (const c of columns) {
     aliasFor(schema, c);

@@ -32,6 +32,8 @@ function scanFrame(path: string, scan: CsvScan, names: string[], options: ParseO
   while (names.includes(rowIndex)) rowIndex += "_";
   const filter = scan.dropRows.length > 0;
   let lf = pl.scanCSV(path, {
+    // The upload folder's path may contain glob characters; it is one file.
+    glob: false,
     hasHeader: options.header,
     sep: scan.delimiter,
     quoteChar: '"',

@@ -41,6 +41,8 @@ const MAX_ZIP_RATIO = 500;
  * anything as delimited text (random bytes become thousands of garbage rows), so the type is
  * established here from the container before SheetJS sees the bytes.
  */
+const PASSWORD_PROTECTED = "The workbook is password-protected (encrypted); save it without a password and upload it again.";
+
 export const ALLOWED_BOOK_TYPES: ReadonlySet<string> = new Set(["xlsx", "xlsm", "biff8", "biff5"]);
 
 /**
@@ -52,9 +54,11 @@ function oleBookType(bytes: Buffer): string {
   try {
     cfb = XLSX.CFB.read(bytes, { type: "buffer" });
   } catch (err) {
+    // SheetJS's own messages are useful ("Major Version: Expected 3 or 4…"); JS type errors are not.
+    if (err instanceof TypeError || err instanceof RangeError) throw unparseable("The .xls container (OLE2) is damaged and cannot be read.");
     throw polarsFailure(err, "The .xls container (OLE2) is damaged");
   }
-  if (XLSX.CFB.find(cfb, "EncryptedPackage")) throw unparseable("The workbook is password-protected (encrypted); save it without a password and upload it again.");
+  if (XLSX.CFB.find(cfb, "EncryptedPackage")) throw unparseable(PASSWORD_PROTECTED);
   const stream = XLSX.CFB.find(cfb, "Workbook") ?? XLSX.CFB.find(cfb, "Book");
   const content = stream?.content;
   if (!content || content.length < 8) throw unsupported("The file is an OLE2 document (like a Word or Outlook file) without an Excel workbook in it. Supported formats are CSV/TSV, Excel (.xlsx, .xlsm, .xls) and Parquet.");
@@ -249,6 +253,7 @@ export async function parseExcel(filePath: string, zipEntries: ZipEntry[] | unde
       sheetRows: limits.maxRows + 2,
     });
   } catch (err) {
+    if (err instanceof Error && /password/i.test(err.message)) throw unparseable(PASSWORD_PROTECTED);
     throw polarsFailure(err, "The workbook could not be read");
   }
   const date1904 = Boolean(wb.Workbook?.WBProps?.date1904);

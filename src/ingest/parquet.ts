@@ -39,7 +39,7 @@ export async function parseParquet(filePath: string, sizeBytes: number, limits: 
   let lf: pl.LazyDataFrame;
   let schema: Record<string, pl.DataType>;
   try {
-    lf = pl.scanParquet(filePath);
+    lf = pl.scanParquet(filePath, { glob: false, hivePartitioning: false });
     // nodejs-polars cannot even describe Binary and Float16 columns to JavaScript: cast them first.
     const casts = [
       ...facts.binaryColumns.map((n) => pl.col(n).cast(pl.String)),

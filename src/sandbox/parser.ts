@@ -22,6 +22,8 @@ export type ParseJob =
 export interface Parser {
   parse(file: UploadedFile, options: ParseOptions): Promise<NewVersion>;
   inspect(file: UploadedFile, options: ParseOptions): Promise<unknown>;
+  /** Starts the parser processes ahead of the first upload. */
+  warm(): void;
   close(): Promise<void>;
 }
 
@@ -41,7 +43,8 @@ export function createParser(config: Config): Parser {
       const outPath = path.join(config.uploadDir, `ingest-${randomUUID()}.parquet`);
       try {
         const { source } = await pool.run<{ source: SourceInfo }>({ kind: "parse", file, options, limits, outPath } satisfies ParseJob);
-        const frame = await pl.scanParquet(outPath).collect();
+        // No globbing or hive parsing: the upload folder's path may contain `[`, `*`, `?` or `k=v`.
+        const frame = await pl.scanParquet(outPath, { glob: false, hivePartitioning: false }).collect();
         return { frame, source };
       } finally {
         await rm(outPath, { force: true });
@@ -50,6 +53,7 @@ export function createParser(config: Config): Parser {
     inspect(file, options) {
       return pool.run({ kind: "inspect", file, options, limits } satisfies ParseJob);
     },
+    warm: () => pool.warm(),
     close: () => pool.close(),
   };
 }

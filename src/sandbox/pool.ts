@@ -62,6 +62,11 @@ export class ProcessPool {
     });
   }
 
+  /** Starts every child now, so the first uploads do not wait for Node and Polars to load. */
+  warm(): void {
+    while (!this.#closed && this.#slots.length < this.#options.workers) this.#slots.push({ child: this.#spawn(), busy: false });
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     for (const job of this.#queue.splice(0)) job.reject(new ApiError(503, "BUSY", "The server is shutting down.", {}, { "Retry-After": "5" }));
@@ -69,7 +74,12 @@ export class ProcessPool {
   }
 
   #freeSlot(): Slot | undefined {
-    const idle = this.#slots.find((s) => !s.busy && s.child.exitCode === null && s.child.signalCode === null);
+    // Forget children that died while idle (killed from outside, say); they are replaced below.
+    for (let i = this.#slots.length - 1; i >= 0; i--) {
+      const s = this.#slots[i];
+      if (s && !s.busy && (s.child.exitCode !== null || s.child.signalCode !== null)) this.#slots.splice(i, 1);
+    }
+    const idle = this.#slots.find((s) => !s.busy);
     if (idle) return idle;
     if (this.#slots.length < this.#options.workers) {
       const slot: Slot = { child: this.#spawn(), busy: false, stderrTail: "" };
