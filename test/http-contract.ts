@@ -91,14 +91,15 @@ export function runHttpContract(backend: BackendName): void {
       });
 
       it("keeps leading zeros and integers beyond 2^53 exact", async () => {
-        const csv = "zip,big,small\n01234,9007199254740993,1\n00501,-9223372036854775808,2\n10001,42,3\n";
+        // Big integers send pages down the exact per-cell path: nulls of every type must stay null there.
+        const csv = "zip,big,small,day,at\n01234,9007199254740993,1,2024-02-29,2024-01-02T03:04:05.5\n00501,-9223372036854775808,,,\n10001,42,3,1999-12-31,2000-01-01T00:00:00\n";
         const { dataset, version } = await create("codes", csv, "codes.csv");
-        expect(version.columns.map((c: any) => c.dtype)).toEqual(["String", "Int64", "Int64"]);
+        expect(version.columns.map((c: any) => c.dtype)).toEqual(["String", "Int64", "Int64", "Date", "Datetime(us)"]);
         const res = await getJson(`${api}/datasets/${dataset.id}/versions/1/data`);
         expect(res.body.rows).toEqual([
-          { zip: "01234", big: "9007199254740993", small: 1 },
-          { zip: "00501", big: "-9223372036854775808", small: 2 },
-          { zip: "10001", big: 42, small: 3 },
+          { zip: "01234", big: "9007199254740993", small: 1, day: "2024-02-29", at: "2024-01-02T03:04:05.500" },
+          { zip: "00501", big: "-9223372036854775808", small: null, day: null, at: null },
+          { zip: "10001", big: 42, small: 3, day: "1999-12-31", at: "2000-01-01T00:00:00" },
         ]);
       });
 

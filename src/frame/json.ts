@@ -33,7 +33,8 @@ export const TEMPORAL_FORMATS = {
 const q = pl.lit('"');
 
 function quoted(e: pl.Expr): pl.Expr {
-  return pl.concatString([q, e, q], "") as pl.Expr;
+  // ignoreNulls=false: a null stays null (and becomes JSON null), instead of `""`.
+  return pl.concatString([q, e, q], "", false) as pl.Expr;
 }
 
 /** JSON string literal text via Polars' own JSON encoder (escapes quotes, backslashes, controls). */
