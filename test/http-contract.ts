@@ -301,6 +301,8 @@ export function runHttpContract(backend: BackendName): void {
         expect(byName.score.histogram.edges.length).toBe(byName.score.histogram.counts.length + 1);
         expect(byName.score.histogram.counts.reduce((a: number, b: number) => a + b, 0)).toBe(4);
         expect(byName.id).toMatchObject({ count: 5, nullCount: 0, distinctCount: 5, min: 1, max: 5, mean: 3, median: 3, zeros: 0 });
+        // A small integer range gets one whole-number bin per value.
+        expect(byName.id.histogram).toEqual({ edges: [1, 2, 3, 4, 5, 6], counts: [1, 1, 1, 1, 1] });
         const names = ["Ada", "Bob", "Chloé", "Dan, Jr.", "Eve 🚀"];
         expect(byName.name).toMatchObject({ count: 5, nullCount: 0, distinctCount: 5, minLength: 3 });
         expect(byName.name.topValues).toHaveLength(5);

@@ -196,12 +196,18 @@ function binCounts(p: BinPlan, dt: pl.DataType): pl.Expr {
 }
 
 /** Plans a numeric histogram from the finite min/max, or a one-bin/empty histogram. */
-function numericPlan(i: number, ref: string, row: Map<string, unknown>): BinPlan | Histogram | null {
+function numericPlan(i: number, ref: string, row: Map<string, unknown>, integral: boolean): BinPlan | Histogram | null {
   const lo = num(row.get(`${i}:hmin`));
   const hi = num(row.get(`${i}:hmax`));
   const n = Number(row.get(`${i}:hcount`) ?? 0);
   if (lo === null || hi === null || n === 0) return null;
   if (lo === hi) return { edges: [lo, hi], counts: [n] };
+  if (integral && hi - lo < Number.MAX_SAFE_INTEGER) {
+    // Whole-number bins for integers: every bin holds the same count of possible values, and a
+    // small range gets one bin per value (1..3 → [1,2) [2,3) [3,4]) instead of 20 mostly empty ones.
+    const width = Math.max(1, Math.ceil((hi - lo + 1) / HISTOGRAM_BINS));
+    return { i, ref, kind: "numeric", lo, width, bins: Math.ceil((hi - lo + 1) / width) };
+  }
   return { i, ref, kind: "numeric", lo, width: (hi - lo) / HISTOGRAM_BINS, bins: HISTOGRAM_BINS };
 }
 
@@ -281,7 +287,7 @@ export async function computeStats(lf: pl.LazyDataFrame, version: Version, filte
   schema.dtypes.forEach((dt, i) => {
     const kind = kindOf(dt);
     if (kind === "int" || kind === "float" || kind === "decimal") {
-      const p = numericPlan(i, schema.refs[i] as string, first);
+      const p = numericPlan(i, schema.refs[i] as string, first, kind === "int");
       if (p && "bins" in p) plans.push(p);
       else histograms.set(i, p);
     } else if (kind === "temporal") {
@@ -305,8 +311,10 @@ export async function computeStats(lf: pl.LazyDataFrame, version: Version, filte
       const lo = Number(p.lo);
       const w = Number(p.width);
       const hi = num(first.get(`${p.i}:hmax`));
-      // the last edge is the max itself, not lo + 20·w, which can round past it
-      const edges = Array.from({ length: p.bins + 1 }, (_, k) => (k === p.bins ? hi : lo + k * w));
+      const integral = kindOf(schema.dtypes[p.i] as pl.DataType) === "int";
+      // Float bins: the last edge is the max itself, not lo + 20·w, which can round past it, and
+      // edges are shown to 12 significant digits (1.7, not 1.7000000000000002).
+      const edges = Array.from({ length: p.bins + 1 }, (_, k) => (integral ? lo + k * w : k === p.bins ? hi : Number((lo + k * w).toPrecision(12))));
       histograms.set(p.i, { edges, counts });
     } else {
       const lo = p.lo as bigint;
