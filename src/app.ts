@@ -22,6 +22,7 @@ import { datasetRoutes } from "./routes/datasets.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { versionRoutes } from "./routes/versions.ts";
 import type { Parser } from "./sandbox/parser.ts";
+import { createStatsService } from "./stats-service.ts";
 import type { Storage } from "./storage/types.ts";
 
 export interface AppDeps {
@@ -36,6 +37,7 @@ const WEB_DIST = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "
 export function createApp({ config, storage, logger, parser }: AppDeps): Express {
   const app = express();
   const metrics = createMetrics(storage);
+  const stats = createStatsService(storage);
   app.disable("x-powered-by");
   app.set("etag", false);
   app.set("query parser", "simple");
@@ -73,8 +75,9 @@ export function createApp({ config, storage, logger, parser }: AppDeps): Express
     upload: { uploadDir: config.uploadDir, maxUploadBytes: config.maxUploadBytes },
     parser,
     onUpload: metrics.upload,
+    onStored: stats.warm,
   }));
-  api.use(versionRoutes({ storage }));
+  api.use(versionRoutes({ storage, stats }));
   api.use(dataRoutes({ storage }));
   api.use(notFoundHandler);
   app.use("/api", api);

@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     deadline.unref();
     server.close(() => {
       void Promise.allSettled([parser.close(), storage.close()]).finally(() => {
-        prepareUploadDir(config.uploadDir);
+        prepareUploadDir(config.uploadDir, { includeOwn: true });
         logger.info("stopped");
         process.exit(0);
       });

@@ -52,7 +52,10 @@ describe("server process", () => {
     form.append("file", new Blob(["a,b\n1,secret-cell-value\n"]), "s.csv");
     const res = await fetch(`${child.url}/api/datasets/upload`, { method: "POST", body: form, headers: { authorization: "Bearer very-secret-token" } });
     expect(res.status).toBe(201);
-    await writeFile(path.join(uploadDir, "upload-leftover"), "x");
+    // A leftover of this server (cleaned at shutdown), of a dead process (cleaned) and of another live one (kept).
+    await writeFile(path.join(uploadDir, `upload-${child.proc.pid}-leftover`), "x");
+    await writeFile(path.join(uploadDir, "upload-999999999-dead"), "x");
+    await writeFile(path.join(uploadDir, `upload-${process.pid}-live`), "x");
     child.proc.kill("SIGTERM");
     expect(await child.exited).toBe(0);
     const lines = child.lines();
@@ -63,7 +66,7 @@ describe("server process", () => {
     expect(all).not.toContain("very-secret-token");
     expect(all).not.toContain("secret-cell-value");
     expect(lines.some((l) => l.includes('"msg":"stopped"'))).toBe(true);
-    expect(await readdir(uploadDir)).toEqual([]);
+    expect(await readdir(uploadDir)).toEqual([`upload-${process.pid}-live`]);
   });
 
   it("says at start-up that the API is open when no tokens are set, and refuses bad settings by name", async () => {

@@ -11,20 +11,42 @@ import multer from "multer";
 import { ApiError, badRequest } from "../errors.ts";
 import type { UploadedFile } from "../ingest/index.ts";
 
-/** Our temp files carry these prefixes so start-up cleaning never touches anything else. */
-const PREFIX = "upload-";
-const OURS = /^(upload|download|ingest)-/;
+/**
+ * Our temp files are named `<kind>-<pid>-<uuid>…`: start-up cleaning removes only files of
+ * processes that are gone, so servers sharing one UPLOAD_DIR never delete each other's uploads.
+ */
+const OURS = /^(upload|ingest)-(\d+)-/;
+
+/** A fresh temp file name in UPLOAD_DIR for this process. */
+export function tempName(kind: "upload" | "ingest", suffix = ""): string {
+  return `${kind}-${process.pid}-${randomUUID()}${suffix}`;
+}
+
+function alive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
 
 export interface UploadLimits {
   uploadDir: string;
   maxUploadBytes: number;
 }
 
-/** Creates the upload folder and removes temp files left behind by a previous process. */
-export function prepareUploadDir(uploadDir: string): void {
+/**
+ * Creates the upload folder and removes temp files left behind by processes that are gone
+ * (with `includeOwn`, this process's too: used at shutdown).
+ */
+export function prepareUploadDir(uploadDir: string, { includeOwn = false } = {}): void {
   mkdirSync(uploadDir, { recursive: true });
   for (const name of readdirSync(uploadDir)) {
-    if (OURS.test(name)) rmSync(path.join(uploadDir, name), { force: true, recursive: true });
+    const pid = Number(OURS.exec(name)?.[2] ?? NaN);
+    if (Number.isNaN(pid)) continue;
+    if ((includeOwn && pid === process.pid) || !alive(pid)) rmSync(path.join(uploadDir, name), { force: true, recursive: true });
   }
 }
 
@@ -32,7 +54,7 @@ export function receiveUpload(limits: UploadLimits): RequestHandler {
   const middleware = multer({
     storage: multer.diskStorage({
       destination: limits.uploadDir,
-      filename: (_req, _file, cb) => cb(null, `${PREFIX}${randomUUID()}`),
+      filename: (_req, _file, cb) => cb(null, tempName("upload")),
     }),
     limits: {
       fileSize: limits.maxUploadBytes,

@@ -16,6 +16,8 @@ export interface DatasetRouteDeps {
   parser: Parser;
   /** Told the outcome of every upload that reached parsing (for metrics). */
   onUpload?: (format: string, outcome: string, bytes: number, rows: number) => void;
+  /** Told of every version stored (statistics start computing in the background). */
+  onStored?: (datasetId: string, version: number) => void;
 }
 
 /** The file name without its last extension: "sales.2024.csv" → "sales.2024". */
@@ -24,7 +26,7 @@ function defaultName(filename: string): string {
   return dot > 0 ? filename.slice(0, dot) : filename;
 }
 
-export function datasetRoutes({ storage, upload, parser, onUpload = () => {} }: DatasetRouteDeps): Router {
+export function datasetRoutes({ storage, upload, parser, onUpload = () => {}, onStored = () => {} }: DatasetRouteDeps): Router {
   const router = Router();
   const receive = receiveUpload(upload);
 
@@ -36,6 +38,7 @@ export function datasetRoutes({ storage, upload, parser, onUpload = () => {} }: 
       format = parsed.source.format;
       const created = await commit(parsed);
       onUpload(format, "created", file.sizeBytes, created.version.rowCount);
+      onStored(created.version.datasetId, created.version.version);
       return created;
     } catch (err) {
       onUpload(format, err instanceof ApiError ? err.code : "INTERNAL", file.sizeBytes, 0);

@@ -5,10 +5,11 @@ import { notModified } from "../http/caching.ts";
 import { versionParam } from "../http/params.ts";
 import { computeStats } from "../frame/stats.ts";
 import { parseFilters } from "../frame/query.ts";
+import type { StatsService } from "../stats-service.ts";
 import type { Storage } from "../storage/types.ts";
 import { summarize } from "../types.ts";
 
-export function versionRoutes({ storage }: { storage: Storage }): Router {
+export function versionRoutes({ storage, stats }: { storage: Storage; stats: StatsService }): Router {
   const router = Router();
 
   router.get("/datasets/:datasetId/versions", async (req, res) => {
@@ -39,21 +40,16 @@ export function versionRoutes({ storage }: { storage: Storage }): Router {
     const selector = versionParam(req.params.version);
     const datasetId = req.params.datasetId;
     const rawFilters = repeated(req, "filter");
-    const body = await storage.read(datasetId, selector, async (data) => {
-      const v = data.version;
-      const filters = parseFilters(rawFilters, v);
-      if (notModified(req, res, selector, v, "stats")) return undefined;
-      if (filters.length === 0) {
-        // Immutable version: computed once, ever, then served from the cache.
-        const cached = await storage.getStats(datasetId, v.version);
-        if (cached !== undefined) return cached;
-      }
-      const stats = await computeStats(data.lazy(), v, filters);
-      const out = { datasetId: v.datasetId, version: v.version, ...stats };
-      if (filters.length === 0) await storage.saveStats(datasetId, v.version, out);
-      return out;
-    });
-    if (body !== undefined) res.json(body);
+    const v = await storage.getVersion(datasetId, selector);
+    const filters = parseFilters(rawFilters, v);
+    if (notModified(req, res, selector, v, "stats")) return;
+    if (filters.length === 0) {
+      res.json(await stats.get(datasetId, v.version));
+      return;
+    }
+    // A subset's statistics are computed per request (not cached).
+    const body = await storage.read(datasetId, v.version, async (data) => ({ datasetId, version: v.version, ...(await computeStats(data.lazy(), data.version, filters)) }));
+    res.json(body);
   });
 
   return router;

@@ -2,12 +2,12 @@
  * The parent's side of isolated parsing: uploads are parsed in the process pool and come back
  * as a Parquet file, which is read off the event loop into the frame that storage keeps.
  */
-import { randomUUID } from "node:crypto";
 import { rm } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pl from "nodejs-polars";
 import type { Config } from "../config.ts";
+import { tempName } from "../http/upload.ts";
 import type { IngestLimits, UploadedFile } from "../ingest/index.ts";
 import type { ParseOptions } from "../ingest/options.ts";
 import type { NewVersion } from "../storage/types.ts";
@@ -40,7 +40,7 @@ export function createParser(config: Config): Parser {
   const limits: IngestLimits = { maxColumns: config.maxColumns, maxRows: config.maxRows, memoryBytes: config.parseMemoryMb * 1024 * 1024 };
   return {
     async parse(file, options) {
-      const outPath = path.join(config.uploadDir, `ingest-${randomUUID()}.parquet`);
+      const outPath = path.join(config.uploadDir, tempName("ingest", ".parquet"));
       try {
         const { source } = await pool.run<{ source: SourceInfo }>({ kind: "parse", file, options, limits, outPath } satisfies ParseJob);
         // No globbing or hive parsing: the upload folder's path may contain `[`, `*`, `?` or `k=v`.

@@ -7,6 +7,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import os from "node:os";
 import { ApiError, busy, excerpt, parseLimit, unparseable } from "../errors.ts";
 
 export interface PoolOptions {
@@ -38,6 +39,7 @@ interface Waiting {
 }
 
 const PRLIMIT = "/usr/bin/prlimit";
+const PARSER_NICENESS = 10;
 const PAGE = 4096;
 
 export class ProcessPool {
@@ -64,7 +66,7 @@ export class ProcessPool {
 
   /** Starts every child now, so the first uploads do not wait for Node and Polars to load. */
   warm(): void {
-    while (!this.#closed && this.#slots.length < this.#options.workers) this.#slots.push({ child: this.#spawn(), busy: false });
+    while (!this.#closed && this.#slots.length < this.#options.workers) this.#addSlot();
   }
 
   async close(): Promise<void> {
@@ -81,17 +83,18 @@ export class ProcessPool {
     }
     const idle = this.#slots.find((s) => !s.busy);
     if (idle) return idle;
-    if (this.#slots.length < this.#options.workers) {
-      const slot: Slot = { child: this.#spawn(), busy: false, stderrTail: "" };
-      // Kept, not echoed: Rust panics print kilobytes of backtrace per hostile file.
-      slot.child.stderr?.setEncoding("utf8");
-      slot.child.stderr?.on("data", (text: string) => {
-        slot.stderrTail = (slot.stderrTail + text).slice(-STDERR_TAIL);
-      });
-      this.#slots.push(slot);
-      return slot;
-    }
-    return undefined;
+    return this.#slots.length < this.#options.workers ? this.#addSlot() : undefined;
+  }
+
+  #addSlot(): Slot {
+    const slot: Slot = { child: this.#spawn(), busy: false, stderrTail: "" };
+    // Kept, not echoed: Rust panics print kilobytes of backtrace per hostile file.
+    slot.child.stderr?.setEncoding("utf8");
+    slot.child.stderr?.on("data", (text: string) => {
+      slot.stderrTail = (slot.stderrTail + text).slice(-STDERR_TAIL);
+    });
+    this.#slots.push(slot);
+    return slot;
   }
 
   #spawn(): ChildProcess {
@@ -106,6 +109,12 @@ export class ProcessPool {
       : [process.execPath, nodeArgs];
     const child = spawn(command, args, { stdio: ["ignore", "inherit", "pipe", "ipc"], serialization: "json" });
     child.on("error", () => {});
+    // Parsing is batch work: let the API process win the CPU, so pages stay fast during big uploads.
+    try {
+      if (child.pid !== undefined) os.setPriority(child.pid, PARSER_NICENESS);
+    } catch {
+      // not permitted here: run at normal priority
+    }
     return child;
   }
 
