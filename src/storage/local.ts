@@ -332,7 +332,7 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
         cold = frame === undefined;
         // A cold version is scanned, so a first page reads only the row groups and columns it needs.
         const lazy = frame === undefined ? () => scanDataFile(file) : () => lazyOf(frame);
-        return await fn({ version, lazy });
+        return await fn({ version, lazy, frame: () => frame });
       } finally {
         pins.unpin(k);
         if (cold) loadInBackground(k, file);

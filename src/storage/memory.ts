@@ -116,7 +116,7 @@ export function createMemoryStorage(options: { budgetBytes: number }): Storage {
       const version = state.version(datasetId, selector);
       const held = data.get(key(datasetId, version.version));
       if (!held) throw new Error(`version ${datasetId}/${version.version} has metadata but no data`);
-      return fn({ version, lazy: () => lazyOf(held.frame) });
+      return fn({ version, lazy: () => lazyOf(held.frame), frame: () => held.frame });
     },
 
     async getStats(datasetId, version) {

@@ -26,6 +26,8 @@ export interface VersionData {
   readonly version: Version;
   /** A lazy frame over the version's rows in stored order; nothing is loaded until collected. */
   lazy(): pl.LazyDataFrame;
+  /** The version's rows as an in-memory frame when the backend holds one (cheap eager slicing), else undefined. */
+  frame(): pl.DataFrame | undefined;
 }
 
 export interface StorageHealth {
