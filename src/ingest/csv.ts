@@ -13,7 +13,7 @@ import { lazyOf } from "../frame/safe.ts";
 import type { SourceInfo } from "../types.ts";
 import { scanCsv, type CsvScan } from "./csv-scan.ts";
 import { prepareText } from "./encoding.ts";
-import { convert, decide, dtypeOf, fitsForced, narrowerCandidate, present, readVotes, voteExprs, type Candidate, type ColumnVotes, type Inferred } from "./infer.ts";
+import { convert, decide, dtypeOf, fitsForced, narrowerCandidate, present, readVotes, refineVotes, voteExprs, type Candidate, type ColumnVotes, type Inferred } from "./infer.ts";
 import type { ForcedType, ParseOptions } from "./options.ts";
 import { positionalNames, uniqueNames } from "./names.ts";
 import type { ColumnReport, IngestLimits, Parsed } from "./types.ts";
@@ -129,6 +129,7 @@ export async function parseCsv(filePath: string, extension: string, options: Par
       throw unparseable(`The file could not be read consistently (the pre-scan counted ${scan.rows} rows, the parser ${rowCount}); check its quoting.`);
     }
     const votes = readVotes(voteRow, names.length);
+    await refineVotes(lf, names, votes, new Set(forced.keys()));
 
     const types: Inferred[] = [];
     for (let i = 0; i < names.length; i++) {

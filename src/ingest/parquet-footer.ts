@@ -267,7 +267,7 @@ export async function checkParquetFooter(filePath: string, size: number, limits:
         if (!(chunk instanceof Map)) bad("a column chunk cannot be decoded.");
         const leaf = leafInfo[i]!;
         if (chunk.has(8) || chunk.has(9)) throw unparseable("The Parquet file has encrypted columns; this service cannot read encrypted Parquet files. Upload it decrypted.");
-        if (stringOf(chunk, 1) !== undefined) throw unparseable(`Column ${JSON.stringify(leaf.path)} is stored in another file; upload a self-contained Parquet file.`);
+        if ((stringOf(chunk, 1) ?? "") !== "") throw unparseable(`Column ${JSON.stringify(leaf.path)} is stored in another file; upload a self-contained Parquet file.`);
         const cm = structOf(chunk, 3);
         if (!cm) bad(`column ${JSON.stringify(leaf.path)} has no metadata.`);
         const values = bigintOf(cm, 5) ?? -1n;

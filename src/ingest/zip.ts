@@ -80,7 +80,7 @@ const MiB = 1024 * 1024;
 const ZIP64 = 0xffffffff;
 
 function mib(bytes: number): string {
-  return `${Math.max(1, Math.round(bytes / MiB))} MiB`;
+  return bytes < MiB ? `${Math.ceil(bytes / 1024)} KiB` : `${Math.round(bytes / MiB)} MiB`;
 }
 
 /** Inflates one entry, counting bytes and stopping once past `limit`; returns the bytes counted. */
