@@ -84,7 +84,10 @@ export function createApp({ config, storage, logger, parser }: AppDeps): Express
 
   // The web viewer (built by `npm run build:web`); it only uses the public API above.
   if (existsSync(path.join(WEB_DIST, "index.html"))) {
-    app.use(express.static(WEB_DIST, { index: "index.html", maxAge: "1h" }));
+    // Hashed asset names may be cached for long; index.html must be revalidated to pick up new builds.
+    app.use(express.static(WEB_DIST, { index: "index.html", maxAge: "1y", immutable: true, setHeaders: (res, file) => {
+      if (file.endsWith(".html")) res.setHeader("Cache-Control", "no-cache");
+    } }));
     app.get("/{*path}", (req, res, next) => (req.accepts("html") ? res.sendFile(path.join(WEB_DIST, "index.html")) : next()));
   }
 

@@ -1,8 +1,7 @@
 /** Versions of a dataset: listing, metadata, schema, statistics and deletion. */
 import { Router } from "express";
-import { repeated } from "../http/params.ts";
 import { notModified } from "../http/caching.ts";
-import { versionParam } from "../http/params.ts";
+import { repeated, versionParam } from "../http/params.ts";
 import { computeStats } from "../frame/stats.ts";
 import { parseFilters } from "../frame/query.ts";
 import type { StatsService } from "../stats-service.ts";
