@@ -32,7 +32,7 @@ import { datetimeFormat, jsonMember, jsonRow, jsonValue, TEMPORAL_FORMATS } from
 import { aliased, filtered, projection, schemaOf, sorted } from "./plan.ts";
 import type { FrameSchema } from "./plan.ts";
 import type { Filter, SortKey } from "./query.ts";
-import { frameHeight, frameSeries, lazyOf, nativeSeries } from "./safe.ts";
+import { frameHeight, frameJsonRows, frameSeries, lazyOf, nativeSeries } from "./safe.ts";
 import type { NativeSeries } from "./safe.ts";
 
 export const MAX_PAGE_LIMIT = 10_000;
@@ -285,14 +285,16 @@ function versionHasInexactIntegers(version: Version, schema: FrameSchema, lf: pl
   }
   inexactVersions.set(key, answer);
   // a failed computation is not a fact: let the next request try again
-  answer.catch(() => inexactVersions.get(key) === answer && inexactVersions.delete(key));
+  answer.catch(() => {
+    if (inexactVersions.get(key) === answer) inexactVersions.delete(key);
+  });
   if (inexactVersions.size > FACTS_CACHE_SIZE) inexactVersions.delete(inexactVersions.keys().next().value as string);
   return answer;
 }
 
 /** Cached row orders: at most this many queries, and this many bytes of row indexes in all. */
 const ORDER_CACHE_ENTRIES = 64;
-const ORDER_CACHE_BYTES = 64 * 1024 * 1024;
+const ORDER_CACHE_BYTES = 32 * 1024 * 1024;
 
 interface OrderEntry {
   rows: Promise<Uint32Array>;
@@ -397,7 +399,7 @@ export async function readPage(lf: pl.LazyDataFrame, version: Version, q: PageQu
   const filteredCount = q.filters && q.filters.length > 0;
   const [page, totalRows] = await Promise.all([plan.collect(), filteredCount ? countRows(rows) : Promise.resolve(version.rowCount)]);
   const writer = useWriter && !(mayBeInexact && hasInexactIntegers(nativeSeries(page)));
-  const rowsJson = writer ? writerJson(nativeJsonRows(nativeFrameOf(page)), names, shape) : await fragmentsJson(page, names, shape);
+  const rowsJson = writer ? writerJson(frameJsonRows(page), names, shape) : await fragmentsJson(page, names, shape);
   return { columns, rowsJson, totalRows, rowCount: frameHeight(page) };
 }
 
@@ -428,4 +430,17 @@ async function eagerJson(page: NativeFrame, names: string[], indexes: number[], 
   });
   if (mayBeInexact && hasInexactIntegers(ready.getColumns())) return fragmentsJson(wrapFrame(ready), names, shape);
   return writerJson(nativeJsonRows(ready), names, shape);
+}
+
+/**
+ * The page's rows as the exact per-cell path writes them (json.ts fragments for every column,
+ * one lazy query, no writer): the reference the faster paths are tested against.
+ */
+export async function exactRowsJson(lf: pl.LazyDataFrame, version: Version, q: PageQuery, shape: RowShape): Promise<string> {
+  validatePaging(q);
+  const schema = await schemaOf(lf, version);
+  const names = projection(schema, q.columns);
+  const refs = names.map((n) => schema.refs[schema.indexOf.get(n) as number] as string);
+  const page = await sorted(filtered(lf, schema, q.filters), schema, q.sort).slice(q.offset, q.limit).select(refs.map((r) => colExpr(r))).collect();
+  return fragmentsJson(page, names, shape);
 }

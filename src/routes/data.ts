@@ -57,7 +57,7 @@ export function dataRoutes({ storage }: { storage: Storage }): Router {
         filters: parseFilters(state.filters, v),
       };
       if (notModified(req, res, requested, v, "data", canonicalQuery(req))) return undefined;
-      const page = await readPage(data.lazy(), v, query, state.format === "arrays" ? "arrays" : "objects");
+      const page = await readPage(data.lazy(), v, query, state.format === "arrays" ? "arrays" : "objects", data.frame());
       const nextOffset = state.offset + page.rowCount;
       const next = nextOffset < page.totalRows && page.rowCount > 0 ? encodeCursor({ ...state, version: v.version, offset: nextOffset }) : null;
       if (next) res.setHeader("Link", `</api/datasets/${encodeURIComponent(datasetId)}/versions/${v.version}/data?cursor=${next}>; rel="next"`);
