@@ -13,7 +13,7 @@ import { lazyOf } from "../frame/safe.ts";
 import type { SourceInfo } from "../types.ts";
 import { scanCsv, type CsvScan } from "./csv-scan.ts";
 import { prepareText } from "./encoding.ts";
-import { convert, decide, dtypeOf, fitsForced, narrowerCandidate, present, readVotes, refineVotes, voteExprs, type Candidate, type ColumnVotes, type Inferred } from "./infer.ts";
+import { convert, decide, dtypeOf, fits, fitsForced, narrowerCandidate, present, readVotes, verifyVotes, voteExprs, type Candidate, type ColumnVotes, type Inferred } from "./infer.ts";
 import type { ForcedType, ParseOptions } from "./options.ts";
 import { positionalNames, uniqueNames } from "./names.ts";
 import type { ColumnReport, IngestLimits, Parsed } from "./types.ts";
@@ -82,7 +82,8 @@ async function counterexamples(lf: pl.LazyDataFrame, names: string[], targets: M
   if (targets.size === 0) return out;
   const exprs = [...targets].map(([i, type]) => {
     const c = pl.col(names[i]!);
-    return c.filter(present(c).and(fitsForced(c, type).not())).unique({ maintainOrder: true }).head(3).implode().alias(`c${i}`);
+    // The exact test (leading zeros, integers beyond 2^53), so every value that blocked the type is shown.
+    return c.filter(present(c).and(fits(c, type).not())).unique({ maintainOrder: true }).head(3).implode().alias(`c${i}`);
   });
   const rec = (await lf.select(exprs).collect()).toRecords()[0] as Record<string, unknown> | undefined;
   for (const i of targets.keys()) {
@@ -128,8 +129,8 @@ export async function parseCsv(filePath: string, extension: string, options: Par
     if (rowCount !== scan.rows) {
       throw unparseable(`The file could not be read consistently (the pre-scan counted ${scan.rows} rows, the parser ${rowCount}); check its quoting.`);
     }
-    const votes = readVotes(voteRow, names.length);
-    await refineVotes(lf, names, votes, new Set(forced.keys()));
+    const votes = readVotes(voteRow, names);
+    const verified = await verifyVotes(lf, names, votes, { skip: new Set(forced.keys()), narrower: wantReport });
 
     const types: Inferred[] = [];
     for (let i = 0; i < names.length; i++) {
@@ -153,7 +154,15 @@ export async function parseCsv(filePath: string, extension: string, options: Par
 
     let frame: pl.DataFrame;
     try {
-      frame = await lf.select(names.map((n, i) => convert(n, types[i]!))).collect();
+      // Columns verified by inference are already typed; forced ones are converted here.
+      frame = await verified.frame
+        .select(
+          names.map((n, i) => {
+            const typed = verified.typed.get(i);
+            return typed === undefined ? convert(n, types[i]!) : pl.col(typed).alias(n);
+          }),
+        )
+        .collect();
     } catch (err) {
       throw polarsFailure(err, "The CSV file could not be converted");
     }

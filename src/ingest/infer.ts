@@ -13,8 +13,14 @@
  * - otherwise String (so a column mixing offset and naive datetimes stays String).
  * Empty values (unquoted empty fields are null, quoted `""` is an empty string) do not vote;
  * in a non-String column an empty string becomes null.
+ *
+ * How, cheaply: the first rows rule candidates out (`voteExprs`, one query for all columns); then
+ * the narrowest survivor of each column is checked against every value while converting
+ * (`verifyVotes`), moving on to the next candidate only when a value does not fit. Values of the
+ * wrong shape are never parsed, and the conversion that verified a type is the one kept.
  */
 import pl from "nodejs-polars";
+import { lazyOf } from "../frame/safe.ts";
 import type { ForcedType } from "./options.ts";
 
 export const CANDIDATES = ["Boolean", "Int64", "Float64", "Date", "Datetime", "DatetimeUTC"] as const;
@@ -54,15 +60,29 @@ export function castTo(c: pl.Expr, type: Candidate): pl.Expr {
   }
 }
 
+/**
+ * The value converted to the candidate where it fits (shape, parse and, for Float64, an exact
+ * integer), else null; for a column every present value fits, it equals `castTo`.
+ * Only values of the candidate's shape are parsed: the others reach the cast as nulls, because a
+ * failing `strptime` is far dearer than a successful one (with `%z`, ~30× a regex).
+ */
+export function typedIfFits(c: pl.Expr, type: Candidate): pl.Expr {
+  const shaped = c.str.contains(RE[type]).fillNull(false);
+  const onlyShaped = pl.when(shaped).then(c).otherwise(pl.lit(null).cast(pl.String));
+  const typed = castTo(onlyShaped, type);
+  if (type !== "Float64") return typed;
+  // Integer-looking text must be within ±2^53 to be exact as Float64; compare the integer itself
+  // (as a float, 9007199254740993 already rounds to 2^53 and would pass). Beyond Int64 → null → not exact.
+  const whole = onlyShaped.cast(pl.Int64, false);
+  // Int64 bounds (a float literal would turn the comparison back into a float one).
+  const withinExact = whole.gtEq(pl.lit(String(-EXACT_LIMIT)).cast(pl.Int64)).and(whole.ltEq(pl.lit(String(EXACT_LIMIT)).cast(pl.Int64))).fillNull(false);
+  const exact = onlyShaped.str.contains(RE.Int64).fillNull(false).not().or(withinExact);
+  return pl.when(exact).then(typed).otherwise(pl.lit(null).cast(pl.Float64));
+}
+
 /** True where a non-null value fits the candidate (never null, so sums count correctly). */
 export function fits(c: pl.Expr, type: Candidate): pl.Expr {
-  const shaped = c.str.contains(RE[type]);
-  let ok = shaped.and(castTo(c, type).isNotNull());
-  if (type === "Float64") {
-    const integral = c.str.contains(RE.Int64);
-    ok = ok.and(integral.not().or(c.cast(pl.Float64).abs().lessThanEquals(EXACT_LIMIT)));
-  }
-  return ok.fillNull(false);
+  return typedIfFits(c, type).isNotNull();
 }
 
 /** True where a forced type accepts the value: only its parse has to succeed (leading zeros are fine). */
@@ -81,90 +101,174 @@ export function present(c: pl.Expr): pl.Expr {
   return c.isNotNull().and(c.neq(pl.lit(""))).fillNull(false);
 }
 
+/**
+ * Rows whose present values are looked at first, to rule out candidates before any whole-column
+ * work. A slice of the first rows costs nothing to take, unlike "the first N present values".
+ */
+const SAMPLE_ROWS = 10_000;
+
 export interface ColumnVotes {
   present: number;
   emptyStrings: number;
-  /** Values that do not fit, per candidate. */
-  misfits: Record<Candidate, number>;
+  /** Values of the sample (the present values of the first rows) that do not fit, per candidate. */
+  sampleMisfits: Record<Candidate, number>;
+  /**
+   * Values of the whole column that do not fit, for the candidates counted so far (by
+   * `verifyVotes`): the one chosen, those ruled out on the way, and for reports the narrower ones.
+   */
+  misfits: Partial<Record<Candidate, number>>;
+}
+
+/** Whole-column misfits of one candidate: present values that do not fit it. */
+function misfitCount(c: pl.Expr, type: Candidate): pl.Expr {
+  return present(c).and(fits(c, type).not()).sum();
 }
 
 /**
- * First-pass aggregations (one row) whose output names are `v{i}_…`; read them back with
- * `readVotes`. Per candidate they count the present values whose text does not have the
- * candidate's shape (regular expressions only: parsing every value as every candidate took ~90 %
- * of a CSV upload's time). `refineVotes` then parses, exactly, only where it decides the type.
+ * Builds one expression per candidate for many columns at once: `pl.col([…])` expands to every
+ * column inside Polars. Building expressions in nodejs-polars costs about a millisecond per call,
+ * so expressions built per column and candidate cost more than evaluating them on the sample.
+ * Output names are `${prefix}${column}`.
+ */
+function perColumn(names: readonly string[], prefix: string, build: (c: pl.Expr) => pl.Expr): pl.Expr[] {
+  return names.length === 0 ? [] : [build(pl.col([...names])).prefix(prefix)];
+}
+
+/**
+ * First-pass aggregations (one row) for `readVotes`. Per column: present and empty-string counts
+ * over the whole column, and per candidate the misfits among the present values of its first rows.
+ * A misfit in the sample is a misfit of the column, so that rules a candidate out for good;
+ * `verifyVotes` then checks the survivors over every value.
  */
 export function voteExprs(names: readonly string[]): pl.Expr[] {
-  const exprs: pl.Expr[] = [];
-  names.forEach((name, i) => {
-    const c = pl.col(name);
-    const p = present(c);
-    exprs.push(p.sum().alias(`v${i}_p`));
-    exprs.push(c.eq(pl.lit("")).fillNull(false).sum().alias(`v${i}_e`));
-    CANDIDATES.forEach((type, k) => exprs.push(p.and(c.str.contains(RE[type]).fillNull(false).not()).sum().alias(`v${i}_${k}`)));
-  });
-  return exprs;
+  return [
+    ...perColumn(names, "p:", (c) => present(c).sum()),
+    ...perColumn(names, "e:", (c) => c.eq(pl.lit("")).fillNull(false).sum()),
+    ...CANDIDATES.flatMap((type, k) =>
+      perColumn(names, `s${k}:`, (c) => {
+        const head = c.head(SAMPLE_ROWS);
+        return fits(head.filter(present(head)), type).not().sum();
+      }),
+    ),
+  ];
 }
 
-/**
- * Second pass: makes the misfit count exact (shape and parse, see `fits`) for every candidate
- * `decide` would pick, until the candidate it picks is exact, i.e. the narrowest type every
- * present value really fits. Usually one query over one candidate per column; columns in `skip`
- * (forced types) are left alone. Counts of other candidates stay shape-only (they are lower
- * bounds, used only to choose which narrower type to show counterexamples for).
- */
-export async function refineVotes(lf: pl.LazyDataFrame, names: readonly string[], votes: ColumnVotes[], skip: ReadonlySet<number> = new Set()): Promise<void> {
-  const exact = votes.map(() => new Set<Candidate>());
-  for (;;) {
-    const pending: [number, Candidate][] = [];
-    votes.forEach((v, i) => {
-      if (skip.has(i) || v.present === 0) return;
-      const pick = CANDIDATES.find((type) => v.misfits[type] === 0);
-      if (pick && !exact[i]!.has(pick)) pending.push([i, pick]);
-    });
-    if (pending.length === 0) return;
-    const exprs = pending.map(([i, type]) => {
-      const c = pl.col(names[i]!);
-      return present(c).and(fits(c, type).not()).sum().alias(`x${i}`);
-    });
-    const row = (await lf.select(exprs).collect()).toRecords()[0] as Record<string, unknown>;
-    for (const [i, type] of pending) {
-      votes[i]!.misfits[type] = Number(row[`x${i}`] ?? 0);
-      exact[i]!.add(type);
-    }
-  }
-}
-
-export function readVotes(row: Record<string, unknown>, count: number): ColumnVotes[] {
+export function readVotes(row: Record<string, unknown>, names: readonly string[]): ColumnVotes[] {
   const num = (key: string) => Number(row[key] ?? 0);
-  return Array.from({ length: count }, (_, i) => ({
-    present: num(`v${i}_p`),
-    emptyStrings: num(`v${i}_e`),
-    misfits: Object.fromEntries(CANDIDATES.map((type, k) => [type, num(`v${i}_${k}`)])) as Record<Candidate, number>,
+  return names.map((name) => ({
+    present: num(`p:${name}`),
+    emptyStrings: num(`e:${name}`),
+    sampleMisfits: Object.fromEntries(CANDIDATES.map((type, k) => [type, num(`s${k}:${name}`)])) as Record<Candidate, number>,
+    misfits: {},
   }));
 }
 
-/** The narrowest candidate every present value fits; String for all-null columns. */
-export function decide(votes: ColumnVotes): Inferred {
-  if (votes.present === 0) return "String";
-  return CANDIDATES.find((type) => votes.misfits[type] === 0) ?? "String";
+/** The next candidate to count over the whole column, or null when the type is decided. */
+function nextToCount(votes: ColumnVotes): Candidate | null {
+  if (votes.present === 0) return null;
+  for (const type of CANDIDATES) {
+    if (votes.sampleMisfits[type] > 0) continue;
+    const counted = votes.misfits[type];
+    if (counted === undefined) return type;
+    if (counted === 0) return null;
+  }
+  return null;
 }
 
-/** Types narrower than `chosen` that some values fit: where counterexamples are worth showing. */
-export function narrowerCandidate(votes: ColumnVotes, chosen: Inferred): Candidate | null {
-  const narrower: Record<Inferred, Candidate[]> = {
-    Boolean: [],
-    Int64: [],
-    Float64: ["Int64"],
-    Date: [],
-    Datetime: ["Date"],
-    DatetimeUTC: ["Datetime"],
-    String: [...CANDIDATES],
+const NARROWER: Record<Inferred, readonly Candidate[]> = {
+  Boolean: [],
+  Int64: [],
+  Float64: ["Int64"],
+  Date: [],
+  Datetime: ["Date"],
+  DatetimeUTC: ["Datetime"],
+  String: CANDIDATES,
+};
+
+/** What `verifyVotes` leaves for the conversion. */
+export interface Verified {
+  /** The string columns plus, for each column whose inferred type is not String, its typed values. */
+  frame: pl.LazyDataFrame;
+  /** Column index → the name of its typed column in `frame`. */
+  typed: Map<number, string>;
+}
+
+/** A prefix no column name starts with, for the temporary typed columns. */
+function tempPrefix(names: readonly string[]): string {
+  let prefix = "__typed";
+  while (names.some((n) => n.startsWith(prefix))) prefix += "_";
+  return prefix;
+}
+
+/**
+ * Second pass, over every value: converts each column to its narrowest candidate the sample did
+ * not rule out (null where a value does not fit), all columns in one query, and counts the values
+ * that fit; a column with a misfit moves on to its next candidate in another query (rare: values
+ * that change shape after the sample). Afterwards `decide` is exact, and the typed columns of the
+ * decided types are kept so the conversion does not parse again. With `narrower`, it also counts
+ * the candidates `narrowerCandidate` compares (a report's counterexamples). Columns in `skip`
+ * (forced types) are left alone.
+ */
+export async function verifyVotes(lf: pl.LazyDataFrame, names: readonly string[], votes: ColumnVotes[], options: { skip?: ReadonlySet<number>; narrower?: boolean } = {}): Promise<Verified> {
+  const prefix = tempPrefix(names);
+  const typed = new Map<number, string>();
+  let frame = lf;
+  const byType = (pending: [number, Candidate][]) => CANDIDATES.map((type, k) => ({ type, k, columns: pending.filter(([, t]) => t === type).map(([i]) => names[i]!) }));
+  const todo = (): [number, Candidate][] => {
+    const pending: [number, Candidate][] = [];
+    votes.forEach((v, i) => {
+      if (options.skip?.has(i)) return;
+      const next = nextToCount(v);
+      if (next) pending.push([i, next]);
+    });
+    return pending;
   };
+  for (let pending = todo(); pending.length > 0; pending = todo()) {
+    const groups = byType(pending);
+    const tempName = (i: number, type: Candidate) => `${prefix}${CANDIDATES.indexOf(type)}:${names[i]!}`;
+    const wide = lazyOf(await frame.withColumns(...groups.flatMap(({ type, k, columns }) => perColumn(columns, `${prefix}${k}:`, (c) => typedIfFits(c, type)))).collect());
+    const temps = pending.map(([i, type]) => tempName(i, type));
+    const row = (await wide.select(perColumn(temps, "", (c) => c.isNotNull().sum())).collect()).toRecords()[0] as Record<string, unknown>;
+    const failed: string[] = [];
+    for (const [i, type] of pending) {
+      const name = tempName(i, type);
+      const misfits = votes[i]!.present - Number(row[name] ?? 0);
+      votes[i]!.misfits[type] = misfits;
+      if (misfits === 0) typed.set(i, name);
+      else failed.push(name);
+    }
+    frame = failed.length > 0 ? wide.drop(failed) : wide;
+  }
+  if (options.narrower) {
+    const extra: [number, Candidate][] = [];
+    votes.forEach((v, i) => {
+      if (options.skip?.has(i) || v.present === 0) return;
+      for (const type of NARROWER[decide(v)]) if (v.misfits[type] === undefined) extra.push([i, type]);
+    });
+    if (extra.length > 0) {
+      const exprs = byType(extra).flatMap(({ type, k, columns }) => perColumn(columns, `m${k}:`, (c) => misfitCount(c, type)));
+      const row = (await lf.select(exprs).collect()).toRecords()[0] as Record<string, unknown>;
+      for (const [i, type] of extra) votes[i]!.misfits[type] = Number(row[`m${CANDIDATES.indexOf(type)}:${names[i]!}`] ?? 0);
+    }
+  }
+  return { frame, typed };
+}
+
+/** The narrowest candidate every present value fits (after `verifyVotes`); String for all-null columns. */
+export function decide(votes: ColumnVotes): Inferred {
+  if (votes.present === 0) return "String";
+  return CANDIDATES.find((type) => votes.sampleMisfits[type] === 0 && votes.misfits[type] === 0) ?? "String";
+}
+
+/**
+ * Types narrower than `chosen` that some values fit: where counterexamples are worth showing.
+ * Needs `verifyVotes(…, { narrower: true })`.
+ */
+export function narrowerCandidate(votes: ColumnVotes, chosen: Inferred): Candidate | null {
   let best: Candidate | null = null;
   let bestFits = 0;
-  for (const type of narrower[chosen]) {
-    const fitting = votes.present - votes.misfits[type];
+  for (const type of NARROWER[chosen]) {
+    const fitting = votes.present - (votes.misfits[type] ?? votes.present);
     if (fitting > bestFits) {
       best = type;
       bestFits = fitting;

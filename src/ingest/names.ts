@@ -1,7 +1,13 @@
 /**
  * Column names from a header row: empty names become `column_N` (N = 1-based position) and
  * repeated names get `_2`, `_3`, … so every column is addressable; each change is reported.
+ * Names Polars would read as a pattern (`*`, `^…$`) would select other columns or none: they are
+ * renamed like empty ones.
  */
+
+function unaddressable(name: string): boolean {
+  return name.trim() === "" || name === "*" || (name.startsWith("^") && name.endsWith("$"));
+}
 
 export interface NamedColumns {
   names: string[];
@@ -10,13 +16,13 @@ export interface NamedColumns {
 
 /** Unique, non-empty names for the given header cells, in order. */
 export function uniqueNames(raw: readonly string[]): NamedColumns {
-  const taken = new Set(raw.filter((n) => n.trim() !== ""));
+  const taken = new Set(raw.filter((n) => !unaddressable(n)));
   const used = new Set<string>();
   const names: string[] = [];
   const renamed: { from: string; to: string }[] = [];
   raw.forEach((name, i) => {
     let chosen = name;
-    if (name.trim() === "") {
+    if (unaddressable(name)) {
       chosen = `column_${i + 1}`;
       for (let k = 2; used.has(chosen) || taken.has(chosen); k++) chosen = `column_${i + 1}_${k}`;
     } else if (used.has(name)) {
