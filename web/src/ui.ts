@@ -1,0 +1,53 @@
+/** Small shared pieces of the page: banners, spinners, empty states, breadcrumbs. */
+import { ApiError } from "./api.ts";
+import { h, type Child } from "./dom.ts";
+
+/** An error banner: the problem's title in bold, its detail as a sentence, the code small. */
+export function errorBanner(err: unknown, extra?: Child): HTMLElement {
+  let title = "Something went wrong";
+  let detail: string | undefined;
+  let code: string | undefined;
+  if (err instanceof ApiError) {
+    title = err.problem.title;
+    detail = err.problem.detail;
+    code = err.problem.code ?? (err.status ? `HTTP ${err.status}` : undefined);
+    if (err.status === 401) detail = detail ?? "This service needs an access token.";
+  } else if (err instanceof Error) {
+    detail = err.message;
+  }
+  return h(
+    "div",
+    { class: "banner banner-error", role: "alert" },
+    h("div", { class: "banner-text" }, h("strong", null, title), detail ? h("span", null, " — ", detail) : null, code ? h("code", { class: "banner-code" }, code) : null),
+    extra ?? null,
+  );
+}
+
+export function infoBanner(...children: Child[]): HTMLElement {
+  return h("div", { class: "banner banner-info", role: "status" }, ...children);
+}
+
+export function loading(label = "Loading…"): HTMLElement {
+  return h("div", { class: "loading", role: "status" }, h("span", { class: "spinner", "aria-hidden": "true" }), label);
+}
+
+export function emptyState(title: string, text?: Child, action?: Child): HTMLElement {
+  return h("div", { class: "empty" }, h("div", { class: "empty-title" }, title), text ? h("div", { class: "empty-text" }, text) : null, action ?? null);
+}
+
+export function breadcrumbs(...items: [label: string, href?: string][]): HTMLElement {
+  return h(
+    "nav",
+    { class: "crumbs", "aria-label": "Breadcrumb" },
+    items.map(([label, href], i) => [i > 0 ? h("span", { class: "crumb-sep", "aria-hidden": "true" }, "/") : null, href ? h("a", { href }, label) : h("span", { "aria-current": "page" }, label)]),
+  );
+}
+
+export function badge(text: string, kind = ""): HTMLElement {
+  return h("span", { class: `badge ${kind}`.trim() }, text);
+}
+
+/** A label over a value, for summary strips. */
+export function fact(label: string, value: Child, title?: string): HTMLElement {
+  return h("div", { class: "fact", title }, h("div", { class: "fact-label" }, label), h("div", { class: "fact-value" }, value));
+}
