@@ -7,25 +7,12 @@ import { parseDownloadFormat, writeDownload } from "../src/frame/download.ts";
 import type { DownloadFormat } from "../src/frame/download.ts";
 import { readPage } from "../src/frame/page.ts";
 import { parseFilters, parseSort } from "../src/frame/query.ts";
-import { frameHeight, lazyOf } from "../src/frame/safe.ts";
+import { lazyOf } from "../src/frame/safe.ts";
 import { DEFAULT_OPTIONS } from "../src/ingest/options.ts";
 import { parseUpload } from "../src/ingest/index.ts";
 import type { Version } from "../src/types.ts";
+import { versionOf } from "./frame-helpers.ts";
 
-let nextId = 0;
-function versionOf(df: pl.DataFrame): Version {
-  nextId += 1;
-  const columns = describeColumns(df);
-  return {
-    datasetId: `download-test-${nextId}`,
-    version: 1,
-    createdAt: "2024-01-01T00:00:00.000Z",
-    source: { filename: "x.csv", format: "csv", sizeBytes: 0, sha256: "", sheet: null },
-    rowCount: frameHeight(df),
-    columnCount: columns.length,
-    columns,
-  };
-}
 
 const utc = (...a: [number, number, number, number?, number?, number?, number?]) => new Date(Date.UTC(...a));
 

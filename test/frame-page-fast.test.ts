@@ -4,27 +4,13 @@
  */
 import pl from "nodejs-polars";
 import { describe, expect, it } from "vitest";
-import { describeColumns } from "../src/frame/dtype.ts";
 import { exactRowsJson, readPage } from "../src/frame/page.ts";
 import type { PageQuery, RowShape } from "../src/frame/page.ts";
 import { parseFilters, parseSort } from "../src/frame/query.ts";
 import { lazyOf } from "../src/frame/safe.ts";
 import type { Version } from "../src/types.ts";
+import { versionOf } from "./frame-helpers.ts";
 
-let nextId = 0;
-function versionOf(df: pl.DataFrame): Version {
-  nextId += 1;
-  const columns = describeColumns(df);
-  return {
-    datasetId: `page-fast-${nextId}`,
-    version: 1,
-    createdAt: "2024-01-01T00:00:00.000Z",
-    source: { filename: "x.csv", format: "csv", sizeBytes: 0, sha256: "", sheet: null },
-    rowCount: Number(df.height),
-    columnCount: columns.length,
-    columns,
-  };
-}
 
 const utc = (...a: [number, number, number, number?, number?, number?, number?]) => new Date(Date.UTC(...a));
 const N = 23;

@@ -1,26 +1,11 @@
 import pl from "nodejs-polars";
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../src/errors.ts";
-import { describeColumns } from "../src/frame/dtype.ts";
 import { readPage } from "../src/frame/page.ts";
 import { parseFilters, parseSort } from "../src/frame/query.ts";
-import { frameHeight, lazyOf } from "../src/frame/safe.ts";
-import type { Version } from "../src/types.ts";
+import { lazyOf } from "../src/frame/safe.ts";
+import { versionOf } from "./frame-helpers.ts";
 
-let nextId = 0;
-function versionOf(df: pl.DataFrame): Version {
-  nextId += 1;
-  const columns = describeColumns(df);
-  return {
-    datasetId: `query-test-${nextId}`,
-    version: 1,
-    createdAt: "2024-01-01T00:00:00.000Z",
-    source: { filename: "x.csv", format: "csv", sizeBytes: 0, sha256: "", sheet: null },
-    rowCount: frameHeight(df),
-    columnCount: columns.length,
-    columns,
-  };
-}
 
 interface Row {
   id: number;

@@ -1,26 +1,11 @@
 import pl from "nodejs-polars";
 import { describe, expect, it } from "vitest";
-import { describeColumns } from "../src/frame/dtype.ts";
 import { parseFilters } from "../src/frame/query.ts";
 import { lazyOf } from "../src/frame/safe.ts";
 import { computeStats, HISTOGRAM_BINS } from "../src/frame/stats.ts";
 import type { ColumnStats } from "../src/frame/stats.ts";
-import type { Version } from "../src/types.ts";
+import { versionOf } from "./frame-helpers.ts";
 
-let nextId = 0;
-function versionOf(df: pl.DataFrame): Version {
-  nextId += 1;
-  const columns = describeColumns(df);
-  return {
-    datasetId: `stats-test-${nextId}`,
-    version: 1,
-    createdAt: "2024-01-01T00:00:00.000Z",
-    source: { filename: "x.csv", format: "csv", sizeBytes: 0, sha256: "", sheet: null },
-    rowCount: Number(df.height),
-    columnCount: columns.length,
-    columns,
-  };
-}
 
 // ---- independent reference computations in plain JS ----
 function quantile(sorted: number[], q: number): number {
