@@ -78,7 +78,7 @@ for (const backend of BACKENDS) {
 }
 
 describe("a large download", () => {
-  it("streams a 1M-row CSV while the server's memory grows far less than the download", async () => {
+  it("streams a 1M-row CSV while the server's memory grows by less than half the download", async () => {
     const server = await startServer("memory");
     const dir = await mkdtemp(path.join(os.tmpdir(), "ds-big-"));
     try {
@@ -87,6 +87,8 @@ describe("a large download", () => {
       pl.DataFrame({ id: pl.Series("id", Array.from({ length: n }, (_, i) => i)).cast(pl.Int64), word: pl.Series("word", Array.from({ length: n }, (_, i) => `word-${i % 977}-${"x".repeat(40)}`)) }).writeParquet(file);
       const created = await upload(`${server.url}/api/datasets/upload`, { name: "big.parquet", content: readFileSync(file) });
       expect(created.status).toBe(201);
+      // Statistics start computing after the upload: let them finish, so only the download is measured.
+      expect((await getJson(`${server.url}/api/datasets/${created.body.dataset.id}/versions/1/stats`)).status).toBe(200);
       // A small export first, so Polars' streaming engine and thread pool are up before measuring.
       await (await fetch(`${server.url}/api/datasets/${created.body.dataset.id}/versions/1/download?format=csv&filter=id:lt:10`)).text();
       const before = process.memoryUsage.rss();
@@ -105,7 +107,8 @@ describe("a large download", () => {
       // The export is written by Polars' streaming sink and piped from disk: the process (server
       // and this test together) must not hold the ~60 MB download, let alone a JSON copy of it.
       expect(bytes).toBeGreaterThan(50 * 1024 * 1024);
-      expect(peak - before).toBeLessThan(bytes);
+      // Measured here: ~6 MB of growth for a 57 MB download.
+      expect(peak - before, `RSS grew ${peak - before} bytes for a ${bytes}-byte download`).toBeLessThan(bytes / 2);
     } finally {
       await server.close();
       await rm(dir, { recursive: true, force: true });
