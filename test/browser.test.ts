@@ -65,7 +65,7 @@ describe.skipIf(!ready)("web viewer in headless Chromium", () => {
     expect((await firstCell()).trim()).toBe("1");
 
     await page.getByRole("button", { name: /Next/ }).click();
-    await page.waitForFunction(() => document.querySelector("tbody tr td:nth-child(2)")?.textContent?.trim() !== "1");
+    await page.waitForFunction(() => (globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } }).document.querySelector("tbody tr td:nth-child(2)")?.textContent?.trim() !== "1");
     const afterNext = Number((await firstCell()).trim());
     expect(afterNext).toBeGreaterThan(1);
     await shot("03-next-page");
