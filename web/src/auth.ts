@@ -10,6 +10,8 @@ export function setupAuth(rerender: () => void): void {
   const slot = document.getElementById("auth-slot")!;
   const panel = document.getElementById("auth-panel")!;
 
+  // On an open API a token link is only noise: it appears once the service has asked for one.
+  let asked = false;
   const renderSlot = () => {
     if (getToken()) {
       mount(
@@ -17,6 +19,8 @@ export function setupAuth(rerender: () => void): void {
         h("span", { class: "token-state", title: "Requests carry the saved bearer token" }, "Token saved"),
         h("button", { class: "link-button", type: "button", onclick: () => { setToken(null); renderSlot(); rerender(); } }, "Forget token"),
       );
+    } else if (!asked) {
+      slot.replaceChildren();
     } else {
       mount(slot, h("button", { class: "link-button", type: "button", onclick: () => open(false) }, "Access token"));
     }
@@ -52,6 +56,8 @@ export function setupAuth(rerender: () => void): void {
   };
 
   onUnauthorized((rejected) => {
+    asked = true;
+    renderSlot();
     if (panel.hidden) open(rejected);
   });
   renderSlot();

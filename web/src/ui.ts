@@ -4,6 +4,10 @@ import { h, type Child } from "./dom.ts";
 
 /** An error banner: the problem's title in bold, its detail as a sentence, the code small. */
 export function errorBanner(err: unknown, extra?: Child): HTMLElement {
+  // A 401 already opened the token box under the header; say what to do rather than alarm.
+  if (err instanceof ApiError && err.status === 401) {
+    return infoBanner(h("div", { class: "banner-text" }, h("strong", null, "Access token needed"), " — enter a token in the box at the top of the page to continue."));
+  }
   let title = "Something went wrong";
   let detail: string | undefined;
   let code: string | undefined;
@@ -11,7 +15,7 @@ export function errorBanner(err: unknown, extra?: Child): HTMLElement {
     title = err.problem.title;
     detail = err.problem.detail;
     code = err.problem.code ?? (err.status ? `HTTP ${err.status}` : undefined);
-    if (err.status === 401) detail = detail ?? "This service needs an access token.";
+    if (err.status === 403) detail = detail ?? "Your token is not allowed to do this.";
   } else if (err instanceof Error) {
     detail = err.message;
   }
@@ -48,6 +52,6 @@ export function badge(text: string, kind = ""): HTMLElement {
 }
 
 /** A label over a value, for summary strips. */
-export function fact(label: string, value: Child, title?: string): HTMLElement {
-  return h("div", { class: "fact", title }, h("div", { class: "fact-label" }, label), h("div", { class: "fact-value" }, value));
+export function fact(label: string, value: Child, title?: string, wide = false): HTMLElement {
+  return h("div", { class: wide ? "fact wide" : "fact", title }, h("div", { class: "fact-label" }, label), h("div", { class: "fact-value" }, value));
 }

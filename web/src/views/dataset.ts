@@ -55,7 +55,7 @@ export async function renderDataset(root: HTMLElement, id: string, signal: Abort
       fact("Latest", d.latestVersion ? `v${d.latestVersion}` : "—"),
       fact("Created", ago(d.createdAt), dateTime(d.createdAt)),
       fact("Updated", ago(d.updatedAt), dateTime(d.updatedAt)),
-      fact("Id", h("code", { class: "id" }, d.id), d.id),
+      fact("Id", h("code", { class: "id" }, d.id), d.id, true),
     ),
     h(
       "section",

@@ -23,9 +23,10 @@ function pct(part: number, whole: number): string {
   return p === 0 ? " (0%)" : p < 0.1 ? " (<0.1%)" : ` (${p < 10 ? p.toFixed(1) : Math.round(p)}%)`;
 }
 
-function metric(label: string, value: Child, title?: string): HTMLElement[] {
+function metric(label: string, value: Child, title?: string, wide = false): HTMLElement[] {
   // A <div> may group a term with its value inside <dl>; it keeps each pair in one grid cell.
-  return [h("div", { class: "figure" }, h("dt", null, label), h("dd", { title }, value))];
+  // The tooltip repeats the value, since a narrow card can cut it short.
+  return [h("div", { class: wide ? "figure wide" : "figure" }, h("dt", null, label), h("dd", { title: title ?? (typeof value === "string" ? value : null) }, value))];
 }
 
 function figures(c: ColumnStats, rows: number): HTMLElement[] {
@@ -35,15 +36,17 @@ function figures(c: ColumnStats, rows: number): HTMLElement[] {
   ];
   if (c.distinctCount !== undefined && c.distinctCount !== null) out.push(...metric("Distinct", count(c.distinctCount)));
   if (isNumeric(c.dtype)) {
-    out.push(...metric("Min", num(c.min)), ...metric("Max", num(c.max)), ...metric("Mean", num(c.mean)), ...metric("Median", num(c.median)), ...metric("Std dev", num(c.std)));
+    // Four to a row: counts, then the range, then the quantiles, then the spread.
+    out.push(...metric("Zeros", count(c.zeros)));
+    out.push(...metric("Min", num(c.min)), ...metric("Median", num(c.median)), ...metric("Mean", num(c.mean)), ...metric("Max", num(c.max)));
     const q = c.quantiles;
-    if (q) out.push(...metric("p5 / p95", `${num(q.p05)} / ${num(q.p95)}`), ...metric("p25 / p75", `${num(q.p25)} / ${num(q.p75)}`));
-    if (c.zeros !== undefined) out.push(...metric("Zeros", count(c.zeros)));
+    if (q) out.push(...metric("P5", num(q.p05)), ...metric("P25", num(q.p25)), ...metric("P75", num(q.p75)), ...metric("P95", num(q.p95)));
+    out.push(...metric("Std dev", num(c.std)));
     if (c.nanCount) out.push(...metric("NaN", count(c.nanCount)));
   } else if (isTemporal(c.dtype)) {
-    out.push(...metric("Earliest", temporalLabel(c.min ?? null, c.dtype)), ...metric("Latest", temporalLabel(c.max ?? null, c.dtype)));
+    out.push(...metric("Earliest", temporalLabel(c.min ?? null, c.dtype), undefined, true), ...metric("Latest", temporalLabel(c.max ?? null, c.dtype), undefined, true));
   } else if (isString(c.dtype)) {
-    out.push(...metric("Length", c.minLength === null || c.minLength === undefined ? "—" : `${count(c.minLength)} – ${count(c.maxLength)}`), ...metric("Mean length", num(c.meanLength)));
+    out.push(...metric("Length", c.minLength === null || c.minLength === undefined ? "—" : `${count(c.minLength)} – ${count(c.maxLength)}`), ...metric("Avg length", num(c.meanLength)));
   } else if (isBoolean(c.dtype)) {
     out.push(...metric("True", `${count(c.trueCount)}${pct(c.trueCount ?? 0, rows)}`), ...metric("False", `${count(c.falseCount)}${pct(c.falseCount ?? 0, rows)}`));
   }
@@ -62,6 +65,10 @@ function chart(c: ColumnStats, rows: number): Child {
       }),
       h("figcaption", null, "Distribution"),
     );
+  }
+  if (c.topValues && c.topValues.length > 0 && c.topValues.every((t) => t.count === 1)) {
+    // Bars of equal height one tall say nothing; say it in words instead.
+    return h("div", { class: "chart-empty" }, `Every value appears once${c.distinctCount ? ` (${count(c.distinctCount)} distinct)` : ""}.`);
   }
   if (c.topValues && c.topValues.length > 0) {
     const items = c.topValues.map((t) => ({ label: t.value === null ? "null" : t.value === "" ? "(empty)" : t.value, value: t.count, muted: t.value === null || t.value === "" }));

@@ -101,6 +101,14 @@ export function dataTable(base: string, columns: ColumnInfo[], signal: AbortSign
     tbody,
   );
   const scroller = h("div", { class: "table-scroll data-scroll" }, table);
+  const view = h(
+    "div",
+    { class: "data-view" },
+    h("div", { class: "table-toolbar" }, summary, clearFilters),
+    banner,
+    columns.length === 0 ? emptyState("This version has no columns") : scroller,
+    h("div", { class: "pager" }, h("label", { class: "page-size" }, "Rows per page ", sizeSelect), h("div", { class: "pager-nav" }, prev, pageLabel, next)),
+  );
 
   const renderHeaders = () => {
     columns.forEach((c, i) => {
@@ -166,7 +174,7 @@ export function dataTable(base: string, columns: ColumnInfo[], signal: AbortSign
       }
       lastPage = page;
       banner.replaceChildren();
-      scroller.classList.remove("stale");
+      view.classList.remove("stale");
       renderPage(page);
       scroller.scrollTop = 0;
     } catch (err) {
@@ -174,7 +182,7 @@ export function dataTable(base: string, columns: ColumnInfo[], signal: AbortSign
       // A bad filter value is a 400 naming the problem: show it and keep the last good rows visible.
       // The rows below are the last good page; dim them so they are not read as the answer.
       mount(banner, errorBanner(err));
-      scroller.classList.add("stale");
+      view.classList.add("stale");
       if (!lastPage) mount(tbody, h("tr", { class: "empty-row" }, h("td", { colspan: columns.length + 1 }, emptyState("No rows to show"))));
     } finally {
       if (inflight === controller) scroller.classList.remove("busy");
@@ -184,12 +192,5 @@ export function dataTable(base: string, columns: ColumnInfo[], signal: AbortSign
   mount(tbody, h("tr", { class: "empty-row" }, h("td", { colspan: columns.length + 1 }, h("div", { class: "loading" }, h("span", { class: "spinner" }), "Loading rows…"))));
   void load();
 
-  return h(
-    "div",
-    { class: "data-view" },
-    h("div", { class: "table-toolbar" }, summary, clearFilters),
-    banner,
-    columns.length === 0 ? emptyState("This version has no columns") : scroller,
-    h("div", { class: "pager" }, h("label", { class: "page-size" }, "Rows per page ", sizeSelect), h("div", { class: "pager-nav" }, prev, pageLabel, next)),
-  );
+  return view;
 }
