@@ -209,8 +209,7 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
     },
 
     async findByName(name) {
-      const id = state.findIdByName(name);
-      return id === undefined ? null : datasetView(state.entry(id));
+      return state.datasetByName(name);
     },
 
     async listDatasets(query) {
@@ -218,7 +217,7 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
     },
 
     async getDataset(datasetId) {
-      return datasetView(state.entry(datasetId));
+      return state.dataset(datasetId);
     },
 
     async updateDataset(datasetId, patch) {

@@ -64,8 +64,7 @@ export function createMemoryStorage(options: { budgetBytes: number }): Storage {
     },
 
     async findByName(name) {
-      const id = state.findIdByName(name);
-      return id === undefined ? null : datasetView(state.entry(id));
+      return state.datasetByName(name);
     },
 
     async listDatasets(query) {
@@ -73,7 +72,7 @@ export function createMemoryStorage(options: { budgetBytes: number }): Storage {
     },
 
     async getDataset(datasetId) {
-      return datasetView(state.entry(datasetId));
+      return state.dataset(datasetId);
     },
 
     async updateDataset(datasetId, patch): Promise<Dataset> {

@@ -29,6 +29,17 @@ export class RegistryState {
     return this.#byName.get(RegistryState.nameKey(name));
   }
 
+  /** The API's dataset object for a name (case-insensitive), or null. */
+  datasetByName(name: string): Dataset | null {
+    const id = this.findIdByName(name);
+    return id === undefined ? null : datasetView(this.entry(id));
+  }
+
+  /** The API's dataset object; 404 for an unknown id. */
+  dataset(datasetId: string): Dataset {
+    return datasetView(this.entry(datasetId));
+  }
+
   /** Throws 409 when `name` belongs to another dataset. */
   assertNameFree(name: string, exceptId?: string): void {
     const owner = this.findIdByName(name);
