@@ -18,7 +18,7 @@ import { scanDataDir, type Warn } from "./local-scan.ts";
 import { KeyedLock, Pins } from "./local-sync.ts";
 import { ByteLru } from "./lru.ts";
 import { pathsFor } from "./paths.ts";
-import { datasetView, nowIso, RegistryState, sortedVersions, versionRecord, type DatasetEntry } from "./registry.ts";
+import { datasetView, nowIso, RegistryState, registryReads, sortedVersions, versionRecord, type DatasetEntry } from "./registry.ts";
 import type { NewVersion, Storage, VersionSelector } from "./types.ts";
 
 export interface LocalStorageOptions {
@@ -208,17 +208,7 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
       }
     },
 
-    async findByName(name) {
-      return state.datasetByName(name);
-    },
-
-    async listDatasets(query) {
-      return state.list(query);
-    },
-
-    async getDataset(datasetId) {
-      return state.dataset(datasetId);
-    },
+    ...registryReads(state),
 
     async updateDataset(datasetId, patch) {
       state.entry(datasetId);

@@ -6,7 +6,7 @@ import type pl from "nodejs-polars";
 import { storageFull } from "../errors.ts";
 import { estimatedBytes, lazyOf } from "../frame/safe.ts";
 import type { Dataset, Version } from "../types.ts";
-import { datasetView, nowIso, RegistryState, sortedVersions, versionRecord } from "./registry.ts";
+import { datasetView, nowIso, RegistryState, registryReads, sortedVersions, versionRecord } from "./registry.ts";
 import type { NewVersion, Storage, VersionSelector } from "./types.ts";
 
 interface Held {
@@ -63,17 +63,7 @@ export function createMemoryStorage(options: { budgetBytes: number }): Storage {
       return { dataset: datasetView(entry), version };
     },
 
-    async findByName(name) {
-      return state.datasetByName(name);
-    },
-
-    async listDatasets(query) {
-      return state.list(query);
-    },
-
-    async getDataset(datasetId) {
-      return state.dataset(datasetId);
-    },
+    ...registryReads(state),
 
     async updateDataset(datasetId, patch): Promise<Dataset> {
       const entry = state.entry(datasetId);

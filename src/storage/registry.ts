@@ -8,7 +8,7 @@ import { nameTaken, notFound } from "../errors.ts";
 import type { Dataset, Version } from "../types.ts";
 import { describeColumns } from "../frame/dtype.ts";
 import { frameHeight } from "../frame/safe.ts";
-import type { DatasetQuery, NewVersion, VersionSelector } from "./types.ts";
+import type { DatasetQuery, NewVersion, Storage, VersionSelector } from "./types.ts";
 
 export interface DatasetEntry {
   dataset: Omit<Dataset, "latestVersion" | "versionCount">;
@@ -105,6 +105,15 @@ export class RegistryState {
     for (const e of this.datasets.values()) versions += e.versions.size;
     return { datasets: this.datasets.size, versions };
   }
+}
+
+/** The dataset reads every backend answers straight from the registry state. */
+export function registryReads(state: RegistryState): Pick<Storage, "findByName" | "listDatasets" | "getDataset"> {
+  return {
+    findByName: async (name) => state.datasetByName(name),
+    listDatasets: async (query) => state.list(query),
+    getDataset: async (datasetId) => state.dataset(datasetId),
+  };
 }
 
 export function latestOf(entry: DatasetEntry): number | null {
