@@ -24,14 +24,16 @@ export async function upload(url: string, file: string, fields: Record<string, s
   const t = performance.now();
   const res = await fetch(url, { method: "POST", body: form, signal: AbortSignal.timeout(300_000) });
   const text = await res.text();
-  const ms = performance.now() - t;
-  let body: unknown = text;
+  return { ms: performance.now() - t, status: res.status, body: parsed(text) };
+}
+
+/** The body as JSON when it is JSON, else the text (shown in error messages). */
+function parsed(text: string): unknown {
   try {
-    body = JSON.parse(text);
+    return JSON.parse(text);
   } catch {
-    // Keep the text: it is shown in the error message.
+    return text;
   }
-  return { ms, status: res.status, body };
 }
 
 /** GETs `url`, returning status, parsed body and the time to the last byte. */
@@ -39,14 +41,7 @@ export async function timedGet(url: string): Promise<{ ms: number; status: numbe
   const t = performance.now();
   const res = await fetch(url, { signal: AbortSignal.timeout(120_000) });
   const text = await res.text();
-  const ms = performance.now() - t;
-  let body: unknown = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    // Not JSON: returned as text.
-  }
-  return { ms, status: res.status, body };
+  return { ms: performance.now() - t, status: res.status, body: parsed(text) };
 }
 
 /** Summary of one load run. */
