@@ -22,6 +22,9 @@ import { datetimeParts, listInner, structFields } from "./dtype.ts";
 /** 2^53: the largest magnitude up to which every integer is exact as a JSON (double) number. */
 const EXACT_LIMIT = 9007199254740992;
 
+/** strftime pattern of Time values: `HH:MM:SS` plus `.fff`, `.ffffff` or `.fffffffff` when the fraction is non-zero. */
+export const TIME_FORMAT = "%H:%M:%S%.f";
+
 /** strftime patterns for temporal values; the CSV download writes the same text. */
 export const TEMPORAL_FORMATS = {
   date: "%Y-%m-%d",

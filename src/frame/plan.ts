@@ -12,11 +12,11 @@
 import pl from "nodejs-polars";
 import { badRequest } from "../errors.ts";
 import type { Version } from "../types.ts";
-import { seriesDtypeName } from "./dtype.ts";
+import { nativeDtype } from "./dtype.ts";
 import { cached, colExpr } from "./exprcache.ts";
 import { filterExpr } from "./query.ts";
 import type { Filter, SortKey } from "./query.ts";
-import { frameSeries } from "./safe.ts";
+import { nativeSeries } from "./safe.ts";
 
 export interface FrameSchema {
   names: string[];
@@ -47,14 +47,15 @@ export async function schemaOf(lf: pl.LazyDataFrame, version: Version): Promise<
     return hit;
   }
   const empty = await lf.limit(0).collect();
-  const series = frameSeries(empty);
+  const series = nativeSeries(empty) as unknown as Parameters<typeof nativeDtype>[0][];
   const names = series.map((s) => s.name);
+  const types = series.map((s) => nativeDtype(s));
   const direct = names.every(isPlainName);
   const refs = names.map((n, i) => (direct ? n : `c${i}`));
   const schema: FrameSchema = {
     names,
-    dtypes: series.map((s) => s.dtype),
-    dtypeNames: series.map((s) => seriesDtypeName(s)),
+    dtypes: types.map((t) => t.dtype),
+    dtypeNames: types.map((t) => t.name),
     direct,
     aliasOf: new Map(names.map((n, i) => [n, refs[i] as string])),
     refs,
