@@ -119,11 +119,22 @@ export function filtered(lf: pl.LazyDataFrame, schema: FrameSchema, filters: Fil
   return p ? base.filter(p) : base;
 }
 
-/** Stable multi-key sort, nulls last; the input unchanged without keys. */
+/** The sort key of a column: floats with NaN as null, so NaN sorts with the nulls (last). */
+function sortKey(schema: FrameSchema, column: string): pl.Expr {
+  const ref = aliasFor(schema, column);
+  const dtype = schema.dtypeNames[schema.indexOf.get(column) as number];
+  if (dtype !== "Float32" && dtype !== "Float64") return colExpr(ref);
+  return cached(`sortkey\u0000${ref}`, () => {
+    const c = colExpr(ref);
+    return pl.when(c.isNan()).then(pl.lit(null)).otherwise(c);
+  });
+}
+
+/** Stable multi-key sort, nulls (and NaN) last; the input unchanged without keys. */
 export function sorted(lf: pl.LazyDataFrame, schema: FrameSchema, sort: SortKey[] | undefined): pl.LazyDataFrame {
   if (!sort || sort.length === 0) return lf;
   return lf.sort({
-    by: sort.map((k) => colExpr(aliasFor(schema, k.column))),
+    by: sort.map((k) => sortKey(schema, k.column)),
     descending: sort.map((k) => k.descending),
     nullsLast: true,
     maintainOrder: true,
