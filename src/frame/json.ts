@@ -202,3 +202,17 @@ export function jsonRow(parts: pl.Expr[], shape: "objects" | "arrays"): pl.Expr 
   if (parts.length === 0) return pl.lit(open + close);
   return pl.concatString([pl.lit(open), pl.concatString(parts, ",") as pl.Expr, pl.lit(close)], "") as pl.Expr;
 }
+
+/**
+ * The rows of `lf` (columns `columns`, in frame order) as a JSON array of objects, every value
+ * rendered by `jsonValue`. Columns are renamed to positional aliases first, so names such as `*`
+ * or `^a$` (which `pl.col` reads as patterns) are safe. For small row counts (previews).
+ */
+export async function rowsJsonText(lf: pl.LazyDataFrame, columns: { name: string; dtype: pl.DataType }[]): Promise<string> {
+  if (columns.length === 0) return "[]";
+  const aliased = lf.rename(Object.fromEntries(columns.map((c, i) => [c.name, `c${i}`])));
+  const row = jsonRow(columns.map((c, i) => jsonMember(c.name, jsonValue(pl.col(`c${i}`), c.dtype))), "objects");
+  const out = await aliased.select(row.str.concat(",").alias("rows")).collect();
+  const text = (out.getColumn("rows").toArray()[0] as string | null) ?? "";
+  return `[${text}]`;
+}

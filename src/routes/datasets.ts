@@ -1,7 +1,7 @@
 /** Datasets: upload, inspect, list, read, rename/describe, delete, and adding versions. */
 import { Router, type Request } from "express";
 import { ApiError, badRequest, nameTaken } from "../errors.ts";
-import type { UploadedFile } from "../ingest/index.ts";
+import type { InspectReport, UploadedFile } from "../ingest/index.ts";
 import { parseOptionsFrom, type ParseOptions } from "../ingest/options.ts";
 import { validate } from "../http/validate.ts";
 import { DatasetListQuery, DatasetPatch } from "../schemas.ts";
@@ -63,7 +63,9 @@ export function datasetRoutes({ storage, upload, parser, onUpload = () => {}, on
   router.post("/datasets/inspect", receive, async (req, res) => {
     const file = uploadedFile(req);
     const { name: _name, description: _description, ...rest } = formFields(req);
-    res.json(await parser.inspect(file, parseOptionsFrom(rest)));
+    // the preview arrives as JSON text and is spliced in as is (-0.0 and key order kept)
+    const { previewJson, ...report } = (await parser.inspect(file, parseOptionsFrom(rest))) as InspectReport;
+    res.type("application/json").send(`${JSON.stringify(report).slice(0, -1)},"preview":${previewJson}}`);
   });
 
   router.get("/datasets", async (req, res) => {
