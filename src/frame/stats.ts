@@ -183,9 +183,12 @@ function statsFor(kind: Kind, dt: pl.DataType): Stat[] {
         stat("meanLength", (v) => len(v).mean()),
         stat("distinct", (v) => s(v).dropNulls().nUnique()),
         stat("top", (v) => {
+          // (−count, value) structs sort ascending into most frequent first, ties by value
+          // (built per element: a struct over an expanded multi-column expression would merge them)
           const counts = s(v).dropNulls().valueCounts(false, false, "n").struct.renameFields(["v", "n"]);
           const e = pl.element();
-          return counts.implode().lst.eval(e.sortBy([e.struct.field("n"), e.struct.field("v")], [true, false]).head(TOP_VALUES));
+          const keyed = pl.struct([e.struct.field("n").mul(pl.lit(-1)).alias("k"), e.struct.field("v").alias("v")]);
+          return counts.implode().lst.eval(keyed).lst.sort().lst.head(TOP_VALUES);
         }),
       );
       break;
@@ -201,15 +204,8 @@ function statsFor(kind: Kind, dt: pl.DataType): Stat[] {
         stat("max", (v) => v.max().dt.strftime(fmt)),
         stat("pmin", (v) => p(v).min().cast(pl.Utf8)),
         stat("pmax", (v) => p(v).max().cast(pl.Utf8)),
-        stat("twidth", (v) => temporalWidth(p(v)).cast(pl.Utf8)),
-        stat("hist", (v) => {
-          const x = p(v);
-          const w = temporalWidth(x);
-          // exact integer arithmetic: (x - lo) - (x - lo) % w is m·w with m ≤ 20, so the float
-          // division is within rounding of m and round() recovers it
-          const diff = x.sub(x.min());
-          return binCounts(diff.sub(diff.rem(w)).cast(pl.Float64).div(w.cast(pl.Float64)).round(0));
-        }),
+        stat("twidth", (v) => temporalWidth(wide(p(v))).cast(pl.Utf8)),
+        stat("hist", (v) => binCounts(temporalBin(wide(p(v))))),
       );
       break;
     }
@@ -241,15 +237,37 @@ function integerBins(x: pl.Expr): pl.Expr {
 }
 
 /**
- * Bin width of a temporal histogram over physical values `x` (Int64): the least whole number of
- * units w ≥ 1 with 20·w ≥ max − min. The float estimate is corrected in Int64 arithmetic.
+ * Physical temporal values as Decimal(38, 0): a span of ns datetimes can exceed Int64 (1677 to
+ * 2262 is 1.8·10^19 ns), and the bin arithmetic must stay exact.
+ */
+const wide = (x: pl.Expr) => x.cast(pl.Decimal(38, 0));
+const decimal = (x: pl.Expr) => x.cast(pl.Int64).cast(pl.Decimal(38, 0));
+
+/**
+ * Bin width of a temporal histogram over physical values `x` (Decimal(38, 0)): the least whole
+ * number of units w ≥ 1 with 20·w ≥ max − min. A float estimate, corrected exactly.
  */
 function temporalWidth(x: pl.Expr): pl.Expr {
   const span = x.max().sub(x.min());
-  const estimate = span.cast(pl.Float64).div(pl.lit(HISTOGRAM_BINS)).ceil().cast(pl.Int64);
-  const deficit = span.sub(estimate.mul(pl.lit(HISTOGRAM_BINS)));
-  const fixed = pl.when(deficit.gt(pl.lit(0))).then(estimate.add(deficit.cast(pl.Float64).div(pl.lit(HISTOGRAM_BINS)).ceil().cast(pl.Int64))).otherwise(estimate);
-  return pl.when(fixed.gtEq(pl.lit(1))).then(fixed).otherwise(pl.lit(1).cast(pl.Int64));
+  const estimate = decimal(span.cast(pl.Float64).div(pl.lit(HISTOGRAM_BINS)).ceil());
+  const deficit = span.sub(estimate.mul(pl.lit(HISTOGRAM_BINS).cast(pl.Decimal(38, 0))));
+  const fixed = pl.when(deficit.gt(pl.lit(0).cast(pl.Decimal(38, 0)))).then(estimate.add(decimal(deficit.cast(pl.Float64).div(pl.lit(HISTOGRAM_BINS)).ceil()))).otherwise(estimate);
+  return pl.when(fixed.gtEq(pl.lit(1).cast(pl.Decimal(38, 0)))).then(fixed).otherwise(pl.lit(1).cast(pl.Decimal(38, 0)));
+}
+
+/** The bin of each value: floor((x − min) / w), from a float estimate corrected exactly by ±1. */
+function temporalBin(x: pl.Expr): pl.Expr {
+  const w = temporalWidth(x);
+  const d = x.sub(x.min());
+  const m0 = decimal(d.cast(pl.Float64).div(w.cast(pl.Float64)).floor().clip(0, HISTOGRAM_BINS));
+  const one = pl.lit(1).cast(pl.Decimal(38, 0));
+  return pl
+    .when(m0.mul(w).gt(d))
+    .then(m0.sub(one))
+    .when(m0.add(one).mul(w).ltEq(d))
+    .then(m0.add(one))
+    .otherwise(m0)
+    .cast(pl.Float64);
 }
 
 /** A JSON-representable number, or null for NaN/±Infinity/missing. */
@@ -375,9 +393,9 @@ function numericHistogram(results: Results, i: number, integral: boolean): Histo
   const w = Number(results.get("hwidth", i));
   const whole = integral && hi - lo < Number.MAX_SAFE_INTEGER;
   const bins = whole ? Number(results.get("hbins", i)) : HISTOGRAM_BINS;
-  // Float bins: the last edge is the max itself, not lo + 20·w, which can round past it, and
-  // edges are shown to 12 significant digits (1.7, not 1.7000000000000002).
-  const edges = Array.from({ length: bins + 1 }, (_, k) => (whole ? lo + k * w : k === bins ? hi : Number((lo + k * w).toPrecision(12))));
+  // Float bins: the first and last edges are the min and max themselves (lo + 20·w can round
+  // past the max), inner edges are shown to 12 significant digits (1.7, not 1.7000000000000002).
+  const edges = Array.from({ length: bins + 1 }, (_, k) => (whole || k === 0 ? lo + k * w : k === bins ? hi : Number((lo + k * w).toPrecision(12))));
   return { edges, counts: countsOf(results.get("hist", i), bins) };
 }
 
@@ -476,7 +494,7 @@ export async function computeStats(lf: pl.LazyDataFrame, version: Version, filte
           minLength: num(get("minLength")),
           maxLength: num(get("maxLength")),
           meanLength: num(get("meanLength")),
-          topValues: ((get("top") ?? []) as { v: unknown; n: unknown }[]).map((t) => ({ value: String(t.v), count: Number(t.n) })),
+          topValues: ((get("top") ?? []) as { k: unknown; v: unknown }[]).map((t) => ({ value: String(t.v), count: -Number(t.k) })),
         };
       case "bool": {
         const trueCount = Number(get("trueCount") ?? 0);
