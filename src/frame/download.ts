@@ -6,7 +6,7 @@
  *
  * Formats:
  * - `parquet`: the version's exact dtypes and values (Categorical, Decimal, zoned Datetime, …).
- * - `csv`: header row, `,`, `"`-quoting where needed, null = empty field, empty string = `""`.
+ * - `csv`: header row, `,`, every non-numeric field `"`-quoted, null = empty field, empty string = `""`.
  *   Dates `YYYY-MM-DD`; naive datetimes exactly as in pages (`2024-01-02T03:04:05[.fff…]`) so a
  *   re-upload infers the same Datetime column; zoned datetimes in their zone with a `±HH:MM`
  *   offset (UTC as `+00:00`; pages write `Z`); times and durations as in pages (`01:02:03.5`,
@@ -163,7 +163,8 @@ export async function writeDownload(lf: pl.LazyDataFrame, version: Version, q: D
         await plan
           .sinkCSV(path, {
             includeHeader: true,
-            quoteStyle: "necessary",
+            // quote every non-number: an empty string is then `""`, unlike a null (empty field)
+            quoteStyle: "non_numeric",
             nullValue: "",
             dateFormat: TEMPORAL_FORMATS.date,
             datetimeFormat: writerDatetimes ?? TEMPORAL_FORMATS.datetime,

@@ -1,14 +1,16 @@
 /**
- * Column statistics per API.md "Statistics", computed with Polars off the event loop, in one scan.
+ * Column statistics per API.md "Statistics", computed with Polars off the event loop.
  *
  * Shape of the computation (why it is linear in cells with a small constant):
  * - every column is renamed to a positional alias `c0, c1, …`, so no user name can ever meet an
  *   internal one (`count`, `len`, `value_counts` fields, …): internal names never look like `c<n>`;
- * - columns are grouped by dtype, and each statistic is ONE expression per group over
- *   `pl.col([all the group's aliases])`, which Polars expands natively: the JavaScript side builds a
- *   fixed number of expressions whatever the width (building one costs ~0.5 ms in nodejs-polars);
- * - histograms and top values are computed inside the same select from the column's own min/max
- *   and value counts, so the whole version is read once;
+ * - columns are grouped by dtype, and each statistic is ONE expression per dtype over `pl.all()`
+ *   of a frame holding only that group's columns, which Polars expands natively. The expressions
+ *   never mention a version's columns, so they are built once per process (building one
+ *   nodejs-polars Expr costs ~0.5 ms) and the JavaScript work per request is a few calls per group;
+ * - histograms and top values are computed in the same select from the column's own min/max
+ *   and value counts, so each column is read once (one select per dtype group, on disjoint
+ *   columns, run concurrently, plus one for the row and null counts);
  * - frames with many columns and few rows ("wide") are unpivoted per group to long form and grouped
  *   by column instead: Polars' planning of a select costs per expanded expression, the long form
  *   per cell, and for short frames the latter is far cheaper. Both layouts use the same expression
@@ -34,6 +36,7 @@
 import pl from "nodejs-polars";
 import type { Version } from "../types.ts";
 import { datetimeFormat, TEMPORAL_FORMATS, TIME_FORMAT } from "./json.ts";
+import { cached } from "./exprcache.ts";
 import { filtered, schemaOf } from "./plan.ts";
 import type { FrameSchema } from "./plan.ts";
 import type { Filter } from "./query.ts";
@@ -286,7 +289,6 @@ function exactInt(text: unknown): number | string | null {
 
 /** A dtype group: columns (by index) of one dtype, and the statistics they all get. */
 interface Group {
-  tag: number;
   indexes: number[];
   stats: Stat[];
 }
@@ -312,65 +314,69 @@ function groupsOf(schema: FrameSchema): Group[] {
     if (list) list.push(i);
     else byType.set(name, [i]);
   });
-  return [...byType.values()].map((indexes, tag) => {
+  return [...byType.values()].map((indexes) => {
     const dt = schema.dtypes[indexes[0] as number] as pl.DataType;
-    return { tag, indexes, stats: statsFor(kindOf(dt), dt) };
+    return { indexes, stats: statsFor(kindOf(dt), dt) };
   });
 }
 
-/** Output name of statistic `k` of group `g` for column alias `c`: `g.k:c` (`:` never in an alias). */
-const outName = (g: number, k: number, c: string) => `${g}.${k}:${c}`;
-
-/** One select over the whole frame: every statistic of every column, expanded per group by Polars. */
-async function wideAggregates(rows: pl.LazyDataFrame, width: number, groups: Group[], results: Results): Promise<number> {
-  const all = pl.col(Array.from({ length: width }, (_, i) => ref(i)));
-  const exprs: pl.Expr[] = [pl.len().alias("rows"), all.count().prefix("count:"), all.nullCount().prefix("nullCount:")];
-  for (const g of groups) {
-    const cols = pl.col(g.indexes.map(ref));
-    g.stats.forEach((s, k) => exprs.push(s.build(cols).prefix(`${g.tag}.${k}:`)));
-  }
-  const out = nativeSeries(await rows.select(exprs).collect());
-  const byName = new Map(out.map((s) => [s.name, s]));
-  for (let i = 0; i < width; i++) {
-    results.set("count", i, byName.get(`count:${ref(i)}`)?.toArray()[0]);
-    results.set("nullCount", i, byName.get(`nullCount:${ref(i)}`)?.toArray()[0]);
-  }
-  for (const g of groups) {
-    g.stats.forEach((s, k) => {
-      for (const i of g.indexes) results.set(s.key, i, byName.get(outName(g.tag, k, ref(i)))?.toArray()[0]);
-    });
-  }
-  return Number(byName.get("rows")?.toArray()[0] ?? 0);
+/**
+ * The built expressions of a dtype group, cached by dtype name: they are rooted in `pl.all()`
+ * (wide: over a frame holding only the group's columns) or in the long form's `value`, never in
+ * a version's column names, so they are built once per process (each nodejs-polars Expr costs
+ * ~0.5 ms to build, and a statistic is tens of them).
+ */
+function groupExprs(layout: StatsLayout, dtypeName: string, stats: Stat[]): pl.Expr[] {
+  return stats.map((s, k) =>
+    cached(`stats\u0000${layout}\u0000${dtypeName}\u0000${s.key}`, () => (layout === "wide" ? s.build(pl.all()).prefix(`${k}:`) : s.build(pl.col("value")).alias(`s${k}`))),
+  );
 }
 
-/** Per group: unpivot to (column, value) and aggregate by column; counts for all in one select. */
-async function longAggregates(rows: pl.LazyDataFrame, width: number, groups: Group[], results: Results): Promise<number> {
-  const all = pl.col(Array.from({ length: width }, (_, i) => ref(i)));
-  const counts = rows.select(pl.len().alias("rows"), all.count().prefix("count:"), all.nullCount().prefix("nullCount:")).collect();
-  const perGroup = groups
-    .filter((g) => g.stats.length > 0)
-    .map(async (g) => {
-      const refs = g.indexes.map(ref);
-      const value = pl.col("value");
-      const out = await rows
-        .select(pl.col(refs))
-        .unpivot([], refs, { variableName: "variable", valueName: "value" })
-        .groupBy("variable")
-        .agg(...g.stats.map((s, k) => s.build(value).alias(`s${k}`)))
-        .collect();
-      const [variable, ...columns] = nativeSeries(out).map((s) => s.toArray());
-      (variable ?? []).forEach((name, row) => {
-        const i = Number(String(name).slice(1));
-        g.stats.forEach((s, k) => results.set(s.key, i, columns[k]?.[row]));
-      });
-    });
-  const [first] = await Promise.all([counts, ...perGroup]);
-  const byName = new Map(nativeSeries(first as pl.DataFrame).map((s) => [s.name, s.toArray()[0]]));
+const COUNTS = () => [cached("stats\u0000rows", () => pl.len().alias("rows")), cached("stats\u0000count", () => pl.all().count().prefix("count:")), cached("stats\u0000nulls", () => pl.all().nullCount().prefix("nullCount:"))];
+
+/** Row count and per-column count/nullCount, in one select over every column. */
+async function counts(rows: pl.LazyDataFrame, width: number, results: Results): Promise<number> {
+  const out = nativeSeries(await rows.select(COUNTS()).collect());
+  const byName = new Map(out.map((s) => [s.name, s.toArray()[0]]));
   for (let i = 0; i < width; i++) {
     results.set("count", i, byName.get(`count:${ref(i)}`));
     results.set("nullCount", i, byName.get(`nullCount:${ref(i)}`));
   }
   return Number(byName.get("rows") ?? 0);
+}
+
+/** Per group: one select over the group's columns, every statistic expanded over them by Polars. */
+async function wideGroup(rows: pl.LazyDataFrame, g: Group, dtypeName: string, results: Results): Promise<void> {
+  const out = nativeSeries(await rows.select(pl.col(g.indexes.map(ref))).select(groupExprs("wide", dtypeName, g.stats)).collect());
+  const byName = new Map(out.map((s) => [s.name, s]));
+  g.stats.forEach((s, k) => {
+    for (const i of g.indexes) results.set(s.key, i, byName.get(`${k}:${ref(i)}`)?.toArray()[0]);
+  });
+}
+
+/** Per group: unpivot to (column, value) and aggregate by column. */
+async function longGroup(rows: pl.LazyDataFrame, g: Group, dtypeName: string, results: Results): Promise<void> {
+  const refs = g.indexes.map(ref);
+  const out = await rows
+    .select(pl.col(refs))
+    .unpivot([], refs, { variableName: "variable", valueName: "value" })
+    .groupBy("variable")
+    .agg(...groupExprs("long", dtypeName, g.stats))
+    .collect();
+  const [variable, ...columns] = nativeSeries(out).map((s) => s.toArray());
+  (variable ?? []).forEach((name, row) => {
+    const i = Number(String(name).slice(1));
+    g.stats.forEach((s, k) => results.set(s.key, i, columns[k]?.[row]));
+  });
+}
+
+/** Every statistic of every column: counts in one select, each dtype group in its own (concurrently). */
+async function aggregates(rows: pl.LazyDataFrame, schema: FrameSchema, groups: Group[], layout: StatsLayout, results: Results): Promise<number> {
+  const perGroup = groups
+    .filter((g) => g.stats.length > 0)
+    .map((g) => (layout === "long" ? longGroup : wideGroup)(rows, g, schema.dtypeNames[g.indexes[0] as number] ?? "", results));
+  const [rowCount] = await Promise.all([counts(rows, schema.names.length, results), ...perGroup]);
+  return rowCount;
 }
 
 /** Bin counts from the `{b, n}` list of a histogram aggregate; indexes past `bins` fold into the last. */
@@ -443,7 +449,7 @@ export async function computeStats(lf: pl.LazyDataFrame, version: Version, filte
   const groups = groupsOf(schema);
   const results = new Results();
   const layout = layoutFor(options, width, version.rowCount);
-  const rowCount = width === 0 ? version.rowCount : await (layout === "long" ? longAggregates : wideAggregates)(rows, width, groups, results);
+  const rowCount = width === 0 ? version.rowCount : await aggregates(rows, schema, groups, layout, results);
 
   // temporal edges: collected per dtype, formatted in one call each
   const temporal = new Map<string, { dt: pl.DataType; edges: bigint[]; owners: { h: Histogram; from: number; n: number }[] }>();

@@ -11,7 +11,7 @@ import { exactRowsJson, readPage } from "../../src/frame/page.ts";
 import { lazyOf } from "../../src/frame/safe.ts";
 import { versionOf } from "../frame-helpers.ts";
 import { openDuck, type Duck } from "./duck.ts";
-import { cellTexts, params, PARQUET_TYPES, sameCell, tableOf } from "./tables.ts";
+import { cellTexts, params, TIMEOUT, PARQUET_TYPES, sameCell, tableOf } from "./tables.ts";
 
 let duck: Duck;
 beforeAll(async () => {
@@ -59,5 +59,5 @@ describe("generated Parquet tables render exactly on every path", () => {
       }),
       params(60),
     );
-  });
+  }, TIMEOUT);
 });

@@ -10,7 +10,7 @@ import { lazyOf } from "../../src/frame/safe.ts";
 import { computeStats, HISTOGRAM_BINS, TOP_VALUES, type ColumnStats } from "../../src/frame/stats.ts";
 import { versionOf } from "../frame-helpers.ts";
 import { openDuck, type Duck } from "./duck.ts";
-import { params, PARQUET_TYPES, tableOf, type GenColumn } from "./tables.ts";
+import { params, TIMEOUT, PARQUET_TYPES, tableOf, type GenColumn } from "./tables.ts";
 
 let duck: Duck;
 beforeAll(async () => {
@@ -156,5 +156,5 @@ describe("generated statistics", () => {
       }),
       params(40),
     );
-  });
+  }, TIMEOUT);
 });

@@ -13,6 +13,8 @@ import fc from "fast-check";
 /** Runs and seed: fixed and small in `npm test`, longer with GEN_RUNS=2000 (and GEN_SEED=…). */
 export const RUNS = Number(process.env.GEN_RUNS ?? 0) || undefined;
 export const SEED = Number(process.env.GEN_SEED ?? 20261201);
+/** Vitest timeout of a property: the default, or an hour for long runs. */
+export const TIMEOUT = RUNS ? 3_600_000 : 60_000;
 export function params(defaultRuns: number): fc.Parameters<unknown> {
   return { numRuns: RUNS ?? defaultRuns, seed: SEED, endOnFailure: true };
 }
@@ -329,6 +331,11 @@ export function sameCell(type: ColumnType, got: unknown, value: Cell | null): bo
 }
 
 export const TYPES = { float32, float64, string, boolean, date, time, int64, list, struct, map };
+
+/** `type` with other values (for formats that read back only part of a type's range). */
+export function withValues(type: ColumnType, value: fc.Arbitrary<Cell>): ColumnType {
+  return named([{ ...type, value }])[0] as ColumnType;
+}
 
 /**
  * The raw text of each cell of a `[[…],[…]]` page (format=arrays), split without parsing values,
