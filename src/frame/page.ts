@@ -29,7 +29,7 @@ import type { Version } from "../types.ts";
 import { dtypeName, listInner, structFields } from "./dtype.ts";
 import { cached, colExpr } from "./exprcache.ts";
 import { datetimeFormat, jsonMember, jsonRow, jsonValue, TEMPORAL_FORMATS, TIME_FORMAT } from "./json.ts";
-import { aliased, filtered, projection, schemaOf, sorted } from "./plan.ts";
+import { aliased, filtered, forgetSchema, projection, schemaOf, sorted } from "./plan.ts";
 import type { FrameSchema } from "./plan.ts";
 import type { Filter, SortKey } from "./query.ts";
 import { frameHeight, frameJsonRows, frameSeries, lazyOf, nativeSeries } from "./safe.ts";
@@ -352,6 +352,8 @@ interface OrderEntry {
   rows: Promise<Uint32Array>;
   /** Bytes of the resolved index array (0 while pending). */
   bytes: number;
+  /** `versionKey` of the version it belongs to (for `forgetVersion`). */
+  owner: string;
 }
 const orders = new Map<string, OrderEntry>();
 let orderBytes = 0;
@@ -382,7 +384,7 @@ function rowOrder(version: Version, schema: FrameSchema, lf: pl.LazyDataFrame, q
   if (hit) return hit.rows;
   const idx = rowIndexName(schema);
   const plan = sorted(filtered(lf.withRowIndex(idx), schema, q.filters), schema, q.sort).select(pl.col(idx));
-  const entry: OrderEntry = { rows: plan.collect().then((out) => indexArray(nativeSeries(out)[0] as NativeColumn)), bytes: 0 };
+  const entry: OrderEntry = { rows: plan.collect().then((out) => indexArray(nativeSeries(out)[0] as NativeColumn)), bytes: 0, owner: versionKey(version) };
   orders.set(key, entry);
   entry.rows.then(
     (rows) => {
@@ -397,6 +399,21 @@ function rowOrder(version: Version, schema: FrameSchema, lf: pl.LazyDataFrame, q
   );
   evictOrders();
   return entry.rows;
+}
+
+/**
+ * Drops everything cached about a version (row orders, integer facts, its schema): called when a
+ * version is deleted, so its row orders (up to 32 MB) do not wait for eviction.
+ */
+export function forgetVersion(datasetId: string, version: number): void {
+  const prefix = `${datasetId}\u0000${version}\u0000`;
+  for (const [key, entry] of orders) {
+    if (!entry.owner.startsWith(prefix)) continue;
+    orders.delete(key);
+    orderBytes -= entry.bytes;
+  }
+  for (const key of inexactVersions.keys()) if (key.startsWith(prefix)) inexactVersions.delete(key);
+  forgetSchema(datasetId, version);
 }
 
 /** The row index column as a Uint32Array (Polars' row index is UInt32 in this build). */

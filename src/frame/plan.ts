@@ -66,6 +66,12 @@ export async function schemaOf(lf: pl.LazyDataFrame, version: Version): Promise<
   return schema;
 }
 
+/** Drops the cached schema of a version (see page.ts `forgetVersion`). */
+export function forgetSchema(datasetId: string, version: number): void {
+  const prefix = `${datasetId}\u0000${version}\u0000`;
+  for (const key of schemas.keys()) if (key.startsWith(prefix)) schemas.delete(key);
+}
+
 /** Whether `pl.col(name)` means exactly the column called `name` (not a wildcard or regex). */
 export function isPlainName(name: string): boolean {
   return name !== "*" && !(name.startsWith("^") && name.endsWith("$"));
