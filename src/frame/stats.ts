@@ -327,30 +327,42 @@ function groupsOf(schema: FrameSchema): Group[] {
  * ~0.5 ms to build, and a statistic is tens of them).
  */
 function groupExprs(layout: StatsLayout, dtypeName: string, stats: Stat[]): pl.Expr[] {
+  // wide: each statistic packed into one struct with a field per column (named by its alias), so
+  // the answer reaches JS as one value per statistic, not one Series per (statistic, column)
   return stats.map((s, k) =>
-    cached(`stats\u0000${layout}\u0000${dtypeName}\u0000${s.key}`, () => (layout === "wide" ? s.build(pl.all()).prefix(`${k}:`) : s.build(pl.col("value")).alias(`s${k}`))),
+    cached(`stats\u0000${layout}\u0000${dtypeName}\u0000${s.key}`, () => (layout === "wide" ? pl.struct([s.build(pl.all())]) : s.build(pl.col("value"))).alias(`s${k}`)),
   );
 }
 
-const COUNTS = () => [cached("stats\u0000rows", () => pl.len().alias("rows")), cached("stats\u0000count", () => pl.all().count().prefix("count:")), cached("stats\u0000nulls", () => pl.all().nullCount().prefix("nullCount:"))];
+const COUNTS = () => [
+  cached("stats\u0000rows", () => pl.len().alias("rows")),
+  cached("stats\u0000count", () => pl.struct([pl.all().count()]).alias("count")),
+  cached("stats\u0000nulls", () => pl.struct([pl.all().nullCount()]).alias("nullCount")),
+];
+
+/** The single value of each column of a one-row result, by name. */
+function oneRow(df: pl.DataFrame): Map<string, unknown> {
+  return new Map(nativeSeries(df).map((s) => [s.name, s.toArray()[0]]));
+}
 
 /** Row count and per-column count/nullCount, in one select over every column. */
 async function counts(rows: pl.LazyDataFrame, width: number, results: Results): Promise<number> {
-  const out = nativeSeries(await rows.select(COUNTS()).collect());
-  const byName = new Map(out.map((s) => [s.name, s.toArray()[0]]));
+  const row = oneRow(await rows.select(COUNTS()).collect());
+  const count = (row.get("count") ?? {}) as Record<string, unknown>;
+  const nulls = (row.get("nullCount") ?? {}) as Record<string, unknown>;
   for (let i = 0; i < width; i++) {
-    results.set("count", i, byName.get(`count:${ref(i)}`));
-    results.set("nullCount", i, byName.get(`nullCount:${ref(i)}`));
+    results.set("count", i, count[ref(i)]);
+    results.set("nullCount", i, nulls[ref(i)]);
   }
-  return Number(byName.get("rows") ?? 0);
+  return Number(row.get("rows") ?? 0);
 }
 
 /** Per group: one select over the group's columns, every statistic expanded over them by Polars. */
 async function wideGroup(rows: pl.LazyDataFrame, g: Group, dtypeName: string, results: Results): Promise<void> {
-  const out = nativeSeries(await rows.select(pl.col(g.indexes.map(ref))).select(groupExprs("wide", dtypeName, g.stats)).collect());
-  const byName = new Map(out.map((s) => [s.name, s]));
+  const row = oneRow(await rows.select(pl.col(g.indexes.map(ref))).select(groupExprs("wide", dtypeName, g.stats)).collect());
   g.stats.forEach((s, k) => {
-    for (const i of g.indexes) results.set(s.key, i, byName.get(`${k}:${ref(i)}`)?.toArray()[0]);
+    const fields = (row.get(`s${k}`) ?? {}) as Record<string, unknown>;
+    for (const i of g.indexes) results.set(s.key, i, fields[ref(i)]);
   });
 }
 
