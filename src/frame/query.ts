@@ -194,18 +194,29 @@ function literalFor(text: string, dtype: string): pl.Expr | null {
       return pl.lit(text === "true");
     case "string":
       return pl.lit(text);
-    case "date": {
-      const days = physicalValue(text, dtype);
-      return days === null ? null : pl.lit(Number(days)).cast(pl.Int32);
-    }
+    case "date":
     case "time":
     case "datetime": {
+      // a literal of the column's own type, from its physical value
       const units = physicalValue(text, dtype);
-      return units === null ? null : pl.lit(units.toString()).cast(pl.Int64, true);
+      return units === null ? null : pl.lit(units.toString()).cast(physicalType(dtype), true).cast(temporalType(dtype));
     }
     default:
       return null;
   }
+}
+
+/** The physical integer type of a temporal dtype (days as Int32, other units as Int64). */
+function physicalType(dtype: string): pl.DataType {
+  return kindOf(dtype) === "date" ? pl.Int32 : pl.Int64;
+}
+
+/** The DataType of a Date/Time/Datetime dtype name (`Datetime(ns, Europe/Paris)`). */
+function temporalType(dtype: string): pl.DataType {
+  if (dtype === "Date") return pl.Date;
+  if (dtype === "Time") return pl.Time;
+  const m = /^Datetime\((ns|us|ms)(?:, (.+))?\)$/.exec(dtype);
+  return pl.Datetime((m?.[1] ?? "us") as "ns" | "us" | "ms", m?.[2]);
 }
 
 /** The physical value of a Date (days), Time (ns) or Datetime (its unit) filter value, or null. */
@@ -255,16 +266,18 @@ function dtypeFromName(name: string): pl.DataType {
 }
 
 /**
- * The column as compared: physical integers for temporal types, text for categoricals, and NaN
- * as null for floats (so a NaN matches no comparison, like a null).
+ * The column as compared: temporal columns in their own type against literals of that type, text
+ * for categoricals, and NaN as null for floats (so a NaN matches no comparison, like a null).
+ *
+ * Time: Polars 0.55 pushes a Time comparison into the Parquet reader, which then compares the
+ * file's TIME(us) microseconds with the literal's nanoseconds (wrong rows on every version read
+ * from disk; found by the generative filter test). `fillNull(col)` is a no-op that the
+ * optimizer does not push into the scan.
  */
 function comparable(col: pl.Expr, dtype: string): pl.Expr {
   switch (kindOf(dtype)) {
-    case "date":
-      return col.cast(pl.Int32);
-    case "datetime":
     case "time":
-      return col.cast(pl.Int64);
+      return col.fillNull(col);
     case "string":
       return dtype === "String" ? col : col.cast(pl.Utf8);
     case "float":
@@ -274,14 +287,13 @@ function comparable(col: pl.Expr, dtype: string): pl.Expr {
   }
 }
 
-/** The dtype literals of `in` are listed in (the physical type for temporal columns). */
+/** The dtype literals of `in` are listed in. */
 function listType(dtype: string): pl.DataType {
   switch (kindOf(dtype)) {
     case "date":
-      return pl.Int32;
     case "datetime":
     case "time":
-      return pl.Int64;
+      return temporalType(dtype);
     case "bool":
       return pl.Bool;
     case "string":
@@ -298,8 +310,8 @@ function inList(values: string[], dtype: string): pl.Expr {
   if (kind === "bool") return pl.lit(pl.Series("v", values.map((v) => v === "true"), pl.Bool));
   if (kind === "float") return pl.lit(pl.Series("v", values.map(Number), pl.Float64).cast(listType(dtype)));
   // integers and physical temporal values as decimal text: exact beyond 2^53
-  const texts = values.map((v) => (kind === "int" ? BigInt(v).toString() : physicalText(v, dtype)));
-  return pl.lit(pl.Series("v", texts, pl.Utf8).cast(listType(dtype), true));
+  if (kind === "int") return pl.lit(pl.Series("v", values.map((v) => BigInt(v).toString()), pl.Utf8).cast(listType(dtype), true));
+  return pl.lit(pl.Series("v", values.map((v) => physicalText(v, dtype)), pl.Utf8).cast(physicalType(dtype), true).cast(listType(dtype)));
 }
 
 /** The physical integer (as text) of a validated Date/Datetime/Time filter value. */
