@@ -23,6 +23,7 @@
 import pl from "nodejs-polars";
 import { _Expr } from "nodejs-polars/bin/lazy/expr/index.js";
 import { datetimeParts, dtypeName, listInner, structFields } from "./dtype.ts";
+import { nativeSeries } from "./safe.ts";
 
 /** 2^53: the largest magnitude up to which every integer is exact as a JSON (double) number. */
 const EXACT_LIMIT = 9007199254740992;
@@ -213,6 +214,6 @@ export async function rowsJsonText(lf: pl.LazyDataFrame, columns: { name: string
   const aliased = lf.rename(Object.fromEntries(columns.map((c, i) => [c.name, `c${i}`])));
   const row = jsonRow(columns.map((c, i) => jsonMember(c.name, jsonValue(pl.col(`c${i}`), c.dtype))), "objects");
   const out = await aliased.select(row.str.concat(",").alias("rows")).collect();
-  const text = (out.getColumn("rows").toArray()[0] as string | null) ?? "";
+  const text = (nativeSeries(out)[0]?.toArray()[0] as string | null | undefined) ?? "";
   return `[${text}]`;
 }

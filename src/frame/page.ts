@@ -164,9 +164,9 @@ const BACKSLASH = 0x5c;
 
 /**
  * `[{"a":1,"b":[2]},…]` → `[[1,[2]],…]`: drops the keys of each row object and keeps every value's
- * text exactly as written (a JSON round trip in JS would turn `-0.0` into `0` and reorder nothing
- * less than struct keys that look like integers). Input is Polars' JSON writer output: no
- * whitespace, keys in column order.
+ * text exactly as written (a JSON round trip in JS would turn `-0.0` into `0` and move
+ * integer-like struct keys first). Input is Polars' JSON writer output: no whitespace, keys in
+ * column order.
  */
 export function objectRowsToArrays(text: string): string {
   const out: string[] = [];

@@ -154,7 +154,7 @@ describe("generated statistics", () => {
           }
         });
       }),
-      params(40),
+      params(30),
     );
   }, TIMEOUT);
 });
