@@ -273,6 +273,9 @@ function nativeJsonRows(frame: NativeFrame): string {
   return Buffer.concat(chunks).toString("utf8");
 }
 
+/** Variants `writerReadyColumn` converts. */
+const CONVERTED = new Set(["Date", "Datetime", "Time", "Decimal", "Categorical"]);
+
 /** The eager counterpart of `writerReady`: the same conversions, on one page's column. */
 function writerReadyColumn(c: NativeColumn, dt: pl.DataType): NativeColumn | null {
   switch (variantOf(dt)) {
@@ -494,7 +497,10 @@ async function eagerJson(page: NativeFrame, names: string[], indexes: number[], 
   if (!useWriter) return fragmentsJson(wrapFrame(page), names, shape);
   let ready = page;
   indexes.forEach((i, k) => {
-    const converted = writerReadyColumn(ready.column(names[k] as string), schema.dtypes[i] as pl.DataType);
+    const dt = schema.dtypes[i] as pl.DataType;
+    // only the columns that need converting cost a native call (wide frames have hundreds)
+    if (!CONVERTED.has(variantOf(dt))) return;
+    const converted = writerReadyColumn(ready.column(names[k] as string), dt);
     if (converted) ready = ready.withColumn(converted);
   });
   if (mayBeInexact && hasInexactIntegers(ready.getColumns())) return fragmentsJson(wrapFrame(ready), names, shape);
