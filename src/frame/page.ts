@@ -26,7 +26,7 @@ import { _DataFrame } from "nodejs-polars/bin/dataframe.js";
 import nativeBinding from "nodejs-polars/bin/native-polars.js";
 import { badRequest } from "../errors.ts";
 import type { Version } from "../types.ts";
-import { dtypeName, listInner, structFields } from "./dtype.ts";
+import { dtypeName, listInner, nativeDtype, structFields } from "./dtype.ts";
 import { cached, colExpr } from "./exprcache.ts";
 import { datetimeFormat, jsonMember, jsonRow, jsonValue, TEMPORAL_FORMATS, TIME_FORMAT } from "./json.ts";
 import { aliased, filtered, forgetSchema, projection, schemaOf, sorted } from "./plan.ts";
@@ -139,11 +139,12 @@ function hasInexactIntegers(columns: NativeSeries[]): boolean {
 /** Exact JSON for any dtype, built cell by cell in Polars (json.ts). */
 async function fragmentsJson(page: pl.DataFrame, names: string[], shape: RowShape): Promise<string> {
   if (frameHeight(page) === 0) return "[]";
-  const series = frameSeries(page);
+  // native series: their dtypes are readable even where a JS Series' are not (Binary)
+  const series = nativeSeries(page) as unknown as Parameters<typeof nativeDtype>[0][];
   // positional names again, whatever the page's columns are called
   const positional = lazyOf(page).rename(Object.fromEntries(series.map((s, k) => [s.name, `p${k}`])));
   const parts = series.map((s, k) => {
-    const dt = s.dtype;
+    const dt = nativeDtype(s).dtype;
     const name = names[k] ?? s.name;
     return cached(`f\u0000p${k}\u0000${dtypeName(dt)}\u0000${shape === "objects" ? name : ""}`, () => {
       const value = jsonValue(colExpr(`p${k}`), dt);

@@ -67,3 +67,26 @@ describe("generative counterexamples", () => {
     }
   });
 });
+
+describe("Binary columns (ingest hands over String today; the frame layer still serves Binary safely)", () => {
+  it("renders base64 on both page paths, counts in stats, and writes every download format without aborting", async () => {
+    const { lf, df } = await parquet("SELECT * FROM (VALUES (1, 'abc'::BLOB), (2, '\\x00\\xFF'::BLOB), (3, ''::BLOB), (4, NULL)) t(id, b)");
+    const v = versionOf(df);
+    expect(v.columns.map((c) => c.dtype)).toEqual(["Int32", "Binary"]);
+    const want = '[[1,"YWJj"],[2,"AP8="],[3,""],[4,null]]';
+    expect((await readPage(lazyOf(df), v, { offset: 0, limit: 10 }, "arrays", df)).rowsJson).toBe(want);
+    expect((await readPage(lf, v, { offset: 0, limit: 10 }, "arrays")).rowsJson).toBe(want);
+    const stats = await computeStats(lazyOf(df), v);
+    expect(stats.columns[1]).toMatchObject({ name: "b", dtype: "Binary", count: 3, nullCount: 1 });
+    for (const format of ["csv", "ndjson", "json", "parquet", "arrow"] as const) {
+      const file = await writeDownload(lazyOf(df), v, { format });
+      await file.cleanup();
+    }
+    const csv = await writeDownload(lazyOf(df), v, { format: "csv" });
+    try {
+      expect(await duck.texts(`SELECT * FROM read_csv(${sqlString(csv.path)}, header = true, allow_quoted_nulls = false, columns = {'id': 'INTEGER', 'b': 'VARCHAR'})`)).toEqual([["1", "YWJj"], ["2", "AP8="], ["3", ""], ["4", null]]);
+    } finally {
+      await csv.cleanup();
+    }
+  });
+});
