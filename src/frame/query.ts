@@ -140,7 +140,10 @@ const DECIMAL_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)$/;
 const UNIT_PER_SECOND = { ms: 1000n, us: 1_000_000n, ns: 1_000_000_000n } as const;
 
 function daysFromCivil(y: number, m: number, d: number): number | null {
-  const ms = Date.UTC(y, m - 1, d);
+  // setUTCFullYear, not Date.UTC: Date.UTC reads years 0..99 as 1900..1999
+  const date = new Date(0);
+  date.setUTCFullYear(y, m - 1, d);
+  const ms = date.getTime();
   const back = new Date(ms);
   if (back.getUTCFullYear() !== y || back.getUTCMonth() !== m - 1 || back.getUTCDate() !== d) return null;
   return ms / 86_400_000;

@@ -227,7 +227,8 @@ function statsFor(kind: Kind, dt: pl.DataType): Stat[] {
  */
 function numericWidth(x: pl.Expr, integral: boolean): pl.Expr {
   const range = x.max().sub(x.min());
-  const even = range.div(pl.lit(HISTOGRAM_BINS));
+  // a range past the largest double (−1e308 … 1e308) is computed from the twentieths instead
+  const even = pl.when(range.isFinite()).then(range.div(pl.lit(HISTOGRAM_BINS))).otherwise(x.max().div(pl.lit(HISTOGRAM_BINS)).sub(x.min().div(pl.lit(HISTOGRAM_BINS))));
   if (!integral) return even;
   const w = range.add(pl.lit(1)).div(pl.lit(HISTOGRAM_BINS)).ceil().clip(1, Number.MAX_VALUE);
   return pl.when(range.lt(pl.lit(Number.MAX_SAFE_INTEGER))).then(w).otherwise(even);
@@ -248,14 +249,16 @@ const decimal = (x: pl.Expr) => x.cast(pl.Int64).cast(pl.Decimal(38, 0));
 
 /**
  * Bin width of a temporal histogram over physical values `x` (Decimal(38, 0)): the least whole
- * number of units w ≥ 1 with 20·w ≥ max − min. A float estimate, corrected exactly.
+ * number of units w ≥ 1 with 20·w ≥ max − min, exactly.
  */
 function temporalWidth(x: pl.Expr): pl.Expr {
   const span = x.max().sub(x.min());
+  // ceil(span / 20) = q + ceil((span − 20·q) / 20) for any q; with q the float estimate the
+  // remainder is a few units, so its float division is exact (in either direction)
   const estimate = decimal(span.cast(pl.Float64).div(pl.lit(HISTOGRAM_BINS)).ceil());
-  const deficit = span.sub(estimate.mul(pl.lit(HISTOGRAM_BINS).cast(pl.Decimal(38, 0))));
-  const fixed = pl.when(deficit.gt(pl.lit(0).cast(pl.Decimal(38, 0)))).then(estimate.add(decimal(deficit.cast(pl.Float64).div(pl.lit(HISTOGRAM_BINS)).ceil()))).otherwise(estimate);
-  return pl.when(fixed.gtEq(pl.lit(1).cast(pl.Decimal(38, 0)))).then(fixed).otherwise(pl.lit(1).cast(pl.Decimal(38, 0)));
+  const remainder = span.sub(estimate.mul(pl.lit(HISTOGRAM_BINS).cast(pl.Decimal(38, 0))));
+  const exact = estimate.add(decimal(remainder.cast(pl.Float64).div(pl.lit(HISTOGRAM_BINS)).ceil()));
+  return pl.when(exact.gtEq(pl.lit(1).cast(pl.Decimal(38, 0)))).then(exact).otherwise(pl.lit(1).cast(pl.Decimal(38, 0)));
 }
 
 /** The bin of each value: floor((x − min) / w), from a float estimate corrected exactly by ±1. */

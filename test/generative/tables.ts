@@ -10,13 +10,17 @@
  */
 import fc from "fast-check";
 
-/** Runs and seed: fixed and small in `npm test`, longer with GEN_RUNS=2000 (and GEN_SEED=…). */
+/**
+ * Runs and seed: fixed and small in `npm test`, longer with GEN_RUNS=2000 (and GEN_SEED=…);
+ * GEN_PATH=… (with the seed fast-check printed) replays one failure and shrinks it.
+ */
 export const RUNS = Number(process.env.GEN_RUNS ?? 0) || undefined;
 export const SEED = Number(process.env.GEN_SEED ?? 20261201);
+const PATH = process.env.GEN_PATH;
 /** Vitest timeout of a property: the default, or an hour for long runs. */
 export const TIMEOUT = RUNS ? 3_600_000 : 60_000;
 export function params(defaultRuns: number): fc.Parameters<unknown> {
-  return { numRuns: RUNS ?? defaultRuns, seed: SEED, endOnFailure: true };
+  return { numRuns: RUNS ?? defaultRuns, seed: SEED, ...(PATH ? { path: PATH } : {}) };
 }
 
 export type Cell = unknown;
