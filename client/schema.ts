@@ -875,9 +875,9 @@ export interface operations {
     listDatasets: {
         parameters: {
             query?: {
-                /** @description Datasets to skip. */
+                /** @description Datasets to skip. Default 0. */
                 offset?: number;
-                /** @description Datasets per page, at most 1,000. */
+                /** @description Datasets per page, at most 1,000. Default 50. */
                 limit?: number;
                 /** @description Only the dataset with exactly this name, compared ignoring case (the way to find a dataset's id). */
                 name?: string;
@@ -1671,9 +1671,9 @@ export interface operations {
     getData: {
         parameters: {
             query?: {
-                /** @description Rows to skip. */
+                /** @description Rows to skip. Default 0. */
                 offset?: number;
-                /** @description Rows per page, at most 10,000. */
+                /** @description Rows per page, at most 10,000. Default 100. */
                 limit?: number;
                 /** @description Projection, in this order: `a,b,c`. Default: every column in file order. */
                 columns?: string;

@@ -48,7 +48,8 @@ function typeOf(schema: Json | undefined): string {
 }
 
 function defaultOf(schema: Json | undefined): string {
-  return schema?.default === undefined ? "" : `\`${String(schema.default)}\``;
+  const value = schema?.default ?? schema?.["x-default"];
+  return value === undefined ? "" : `\`${String(value)}\``;
 }
 
 interface Field {

@@ -24,7 +24,9 @@ export function int(doc: Doc & { min: number; max: number; default: number }) {
     .pipe(z.number().int().min(doc.min, { error: rule }).max(doc.max, { error: rule }))
     .optional()
     .transform((v) => v ?? doc.default)
-    .openapi({ type: "integer", minimum: doc.min, maximum: doc.max, default: doc.default, description: doc.description, ...(doc.example === undefined ? {} : { example: doc.example }) });
+    // The default is stated as `x-default`, not `default`: Swagger UI pre-fills defaults and would
+    // then send `offset=0` with a pasted cursor, which contradicts it.
+    .openapi({ type: "integer", minimum: doc.min, maximum: doc.max, "x-default": doc.default, description: `${doc.description} Default ${doc.default}.`, ...(doc.example === undefined ? {} : { example: doc.example }) } as object);
 }
 
 /** Free text, optional, at most `maxLength` characters. */
