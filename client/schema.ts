@@ -574,33 +574,33 @@ export interface operations {
                      */
                     description?: string;
                     /**
-                     * @description Excel: the sheet, by name (exact, then ignoring case) or 0-based index. Default: the first non-empty sheet.
+                     * @description Sheet name (exact, then case-insensitive) or 0-based index. Default: the first non-empty sheet. (Excel.)
                      * @example
                      */
                     sheet?: string;
                     /**
-                     * @description CSV: one character, or `tab`, `comma`, `semicolon`, `pipe`. Default: detected among `,` `\t` `;` `|`.
+                     * @description One ASCII character, or tab, comma, semicolon, pipe. Default: sniffed among , tab ; | (tab first for .tsv). (CSV.)
                      * @example
                      */
                     delimiter?: string;
                     /**
-                     * @description CSV: a text encoding label (`utf-8`, `utf-16le`, `windows-1252`, `latin1`, …). Default: detected (UTF-8 with or without BOM, UTF-16 with BOM, Windows-1252).
+                     * @description A WHATWG encoding label (utf-8, utf-16le, utf-16be, windows-1252, …). Default: detected (UTF-8 with or without BOM, UTF-16 with BOM, else Windows-1252). (CSV.)
                      * @example
                      */
                     encoding?: string;
                     /**
-                     * @description Whether the first row names the columns; `false` names them `column_1`, `column_2`, …
+                     * @description Whether the first row names the columns; false names them column_1, column_2, … (CSV, Excel.)
                      * @default true
                      * @enum {string}
                      */
                     header?: "true" | "false";
                     /**
-                     * @description Forced column types, a JSON object: `{"zip": "String", "when": "Date"}`. Types: String, Int64, Float64, Boolean, Date, Datetime. An unknown column or type is a 400; a value that does not convert is a 422 quoting it.
+                     * @description JSON object forcing column types, e.g. {"zip": "String", "price": "Float64"}; types String, Int64, Float64, Boolean, Date, Datetime. An unknown column or type is a 400; a value that does not convert is a 422 quoting it. (CSV, Excel.)
                      * @example
                      */
                     schema?: string;
                     /**
-                     * @description A row with the wrong number of fields: `fail` (a 422 naming its line; nothing is stored) or `skip` (left out, counted in `source.skippedRows`, first 100 line numbers in `source.skippedLines`).
+                     * @description fail: a row with the wrong number of fields is a 422 naming its line; skip: such rows are left out and listed in source.skippedLines. (CSV.)
                      * @default fail
                      * @enum {string}
                      */
@@ -741,33 +741,33 @@ export interface operations {
                      */
                     description?: string;
                     /**
-                     * @description Excel: the sheet, by name (exact, then ignoring case) or 0-based index. Default: the first non-empty sheet.
+                     * @description Sheet name (exact, then case-insensitive) or 0-based index. Default: the first non-empty sheet. (Excel.)
                      * @example
                      */
                     sheet?: string;
                     /**
-                     * @description CSV: one character, or `tab`, `comma`, `semicolon`, `pipe`. Default: detected among `,` `\t` `;` `|`.
+                     * @description One ASCII character, or tab, comma, semicolon, pipe. Default: sniffed among , tab ; | (tab first for .tsv). (CSV.)
                      * @example
                      */
                     delimiter?: string;
                     /**
-                     * @description CSV: a text encoding label (`utf-8`, `utf-16le`, `windows-1252`, `latin1`, …). Default: detected (UTF-8 with or without BOM, UTF-16 with BOM, Windows-1252).
+                     * @description A WHATWG encoding label (utf-8, utf-16le, utf-16be, windows-1252, …). Default: detected (UTF-8 with or without BOM, UTF-16 with BOM, else Windows-1252). (CSV.)
                      * @example
                      */
                     encoding?: string;
                     /**
-                     * @description Whether the first row names the columns; `false` names them `column_1`, `column_2`, …
+                     * @description Whether the first row names the columns; false names them column_1, column_2, … (CSV, Excel.)
                      * @default true
                      * @enum {string}
                      */
                     header?: "true" | "false";
                     /**
-                     * @description Forced column types, a JSON object: `{"zip": "String", "when": "Date"}`. Types: String, Int64, Float64, Boolean, Date, Datetime. An unknown column or type is a 400; a value that does not convert is a 422 quoting it.
+                     * @description JSON object forcing column types, e.g. {"zip": "String", "price": "Float64"}; types String, Int64, Float64, Boolean, Date, Datetime. An unknown column or type is a 400; a value that does not convert is a 422 quoting it. (CSV, Excel.)
                      * @example
                      */
                     schema?: string;
                     /**
-                     * @description A row with the wrong number of fields: `fail` (a 422 naming its line; nothing is stored) or `skip` (left out, counted in `source.skippedRows`, first 100 line numbers in `source.skippedLines`).
+                     * @description fail: a row with the wrong number of fields is a 422 naming its line; skip: such rows are left out and listed in source.skippedLines. (CSV.)
                      * @default fail
                      * @enum {string}
                      */
@@ -1222,33 +1222,33 @@ export interface operations {
                      */
                     file: Blob;
                     /**
-                     * @description Excel: the sheet, by name (exact, then ignoring case) or 0-based index. Default: the first non-empty sheet.
+                     * @description Sheet name (exact, then case-insensitive) or 0-based index. Default: the first non-empty sheet. (Excel.)
                      * @example
                      */
                     sheet?: string;
                     /**
-                     * @description CSV: one character, or `tab`, `comma`, `semicolon`, `pipe`. Default: detected among `,` `\t` `;` `|`.
+                     * @description One ASCII character, or tab, comma, semicolon, pipe. Default: sniffed among , tab ; | (tab first for .tsv). (CSV.)
                      * @example
                      */
                     delimiter?: string;
                     /**
-                     * @description CSV: a text encoding label (`utf-8`, `utf-16le`, `windows-1252`, `latin1`, …). Default: detected (UTF-8 with or without BOM, UTF-16 with BOM, Windows-1252).
+                     * @description A WHATWG encoding label (utf-8, utf-16le, utf-16be, windows-1252, …). Default: detected (UTF-8 with or without BOM, UTF-16 with BOM, else Windows-1252). (CSV.)
                      * @example
                      */
                     encoding?: string;
                     /**
-                     * @description Whether the first row names the columns; `false` names them `column_1`, `column_2`, …
+                     * @description Whether the first row names the columns; false names them column_1, column_2, … (CSV, Excel.)
                      * @default true
                      * @enum {string}
                      */
                     header?: "true" | "false";
                     /**
-                     * @description Forced column types, a JSON object: `{"zip": "String", "when": "Date"}`. Types: String, Int64, Float64, Boolean, Date, Datetime. An unknown column or type is a 400; a value that does not convert is a 422 quoting it.
+                     * @description JSON object forcing column types, e.g. {"zip": "String", "price": "Float64"}; types String, Int64, Float64, Boolean, Date, Datetime. An unknown column or type is a 400; a value that does not convert is a 422 quoting it. (CSV, Excel.)
                      * @example
                      */
                     schema?: string;
                     /**
-                     * @description A row with the wrong number of fields: `fail` (a 422 naming its line; nothing is stored) or `skip` (left out, counted in `source.skippedRows`, first 100 line numbers in `source.skippedLines`).
+                     * @description fail: a row with the wrong number of fields is a 422 naming its line; skip: such rows are left out and listed in source.skippedLines. (CSV.)
                      * @default fail
                      * @enum {string}
                      */

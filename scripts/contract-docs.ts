@@ -40,6 +40,7 @@ function typeOf(schema: Json | undefined): string {
   if (schema.format === "binary") return "file";
   if (Array.isArray(schema.enum)) return schema.enum.map((v: unknown) => `\`${String(v)}\``).join(" · ");
   if (schema.type === "array") return `${typeOf(schema.items)} (repeatable)`;
+  if (schema.pattern === "^[0-9]+$") return "whole number";
   if (schema.type === "integer" && schema.minimum !== undefined) {
     const max = schema.maximum === undefined || schema.maximum >= Number.MAX_SAFE_INTEGER ? "" : `–${schema.maximum}`;
     return `integer ${schema.minimum}${max || "+"}`;

@@ -28,22 +28,51 @@ export const downloadFormat = oneOf(DOWNLOAD_FORMATS, {
   description: "File format. Default: `csv` for CSV/TSV sources, `parquet` for Parquet and Excel sources. `arrow` is an Arrow IPC file (Feather v2).",
 });
 
-/** The parsing options of upload, inspect and add-version (interpreted by src/ingest/options.ts). */
-export const parseOptionFields = {
-  sheet: text({ description: "Excel: the sheet, by name (exact, then ignoring case) or 0-based index. Default: the first non-empty sheet.", example: "", maxLength: 1000 }),
-  delimiter: text({ description: "CSV: one character, or `tab`, `comma`, `semicolon`, `pipe`. Default: detected among `,` `\\t` `;` `|`.", example: "", maxLength: 20 }),
-  encoding: text({ description: "CSV: a text encoding label (`utf-8`, `utf-16le`, `windows-1252`, `latin1`, …). Default: detected (UTF-8 with or without BOM, UTF-16 with BOM, Windows-1252).", example: "", maxLength: 100 }),
-  header: oneOf(["true", "false"], { description: "Whether the first row names the columns; `false` names them `column_1`, `column_2`, …", default: "true" }),
-  schema: text({
-    description: 'Forced column types, a JSON object: `{"zip": "String", "when": "Date"}`. Types: String, Int64, Float64, Boolean, Date, Datetime. An unknown column or type is a 400; a value that does not convert is a 422 quoting it.',
-    example: "",
-    maxLength: 64 * 1024,
-  }),
-  onBadRows: oneOf(["fail", "skip"], {
-    description: "A row with the wrong number of fields: `fail` (a 422 naming its line; nothing is stored) or `skip` (left out, counted in `source.skippedRows`, first 100 line numbers in `source.skippedLines`).",
-    default: "fail",
-  }),
-};
+/**
+ * One parsing option as src/ingest/options.ts documents it. Ingest owns the options (their names,
+ * help text and how values are read, `parseOptionsFrom`); the routes take their form fields from
+ * that one list, refuse unknown ones, and let ingest judge the values.
+ *
+ * MERGE NOTE: the ingest branch exports this list as `OPTION_FIELDS` from src/ingest/options.ts
+ * (with skipRows, headerRow, commentPrefix, nullValues, decimalComma, quoting). When it lands,
+ * delete `OptionField` and `OPTION_FIELDS` below and `import { OPTION_FIELDS } from "../ingest/options.ts"`.
+ */
+interface OptionField {
+  name: string;
+  type: "string" | "integer" | "boolean";
+  enum?: readonly string[];
+  default?: string;
+  formats: string;
+  help: string;
+}
+
+const OPTION_FIELDS: readonly OptionField[] = [
+  { name: "sheet", type: "string", formats: "Excel", help: "Sheet name (exact, then case-insensitive) or 0-based index. Default: the first non-empty sheet." },
+  { name: "delimiter", type: "string", formats: "CSV", help: "One ASCII character, or tab, comma, semicolon, pipe. Default: sniffed among , tab ; | (tab first for .tsv)." },
+  { name: "encoding", type: "string", formats: "CSV", help: "A WHATWG encoding label (utf-8, utf-16le, utf-16be, windows-1252, …). Default: detected (UTF-8 with or without BOM, UTF-16 with BOM, else Windows-1252)." },
+  { name: "header", type: "boolean", default: "true", formats: "CSV, Excel", help: "Whether the first row names the columns; false names them column_1, column_2, …" },
+  { name: "schema", type: "string", formats: "CSV, Excel", help: 'JSON object forcing column types, e.g. {"zip": "String", "price": "Float64"}; types String, Int64, Float64, Boolean, Date, Datetime. An unknown column or type is a 400; a value that does not convert is a 422 quoting it.' },
+  { name: "onBadRows", type: "string", enum: ["fail", "skip"], default: "fail", formats: "CSV", help: "fail: a row with the wrong number of fields is a 422 naming its line; skip: such rows are left out and listed in source.skippedLines." },
+];
+
+/**
+ * The form field of one option: text, shape only (ingest reads the value and names what is wrong).
+ * For Swagger UI's "Try it out": choices list the default first (it preselects the first), and
+ * free fields have an empty example (else it pre-fills the word "string"; empty means absent).
+ */
+function optionField(f: OptionField) {
+  const description = `${f.help} (${f.formats}.)`;
+  const choices = f.enum ?? (f.type === "boolean" ? ["true", "false"] : undefined);
+  const meta = choices
+    ? { enum: f.default === undefined ? [...choices] : [f.default, ...choices.filter((c) => c !== f.default)], ...(f.default === undefined ? {} : { default: f.default }) }
+    : f.type === "integer"
+      ? { pattern: "^[0-9]+$", example: "", ...(f.default === undefined ? {} : { "x-default": f.default }) }
+      : { example: "" };
+  return z.string().max(64 * 1024, { error: "must be at most 65536 characters long" }).optional().openapi({ type: "string", description, ...meta } as object);
+}
+
+/** The parsing options of upload, inspect and add-version, as form fields. */
+export const parseOptionFields: Record<string, ReturnType<typeof optionField>> = Object.fromEntries(OPTION_FIELDS.map((f) => [f.name, optionField(f)]));
 
 /** Upload and inspect: the parsing options plus the dataset's name and description. */
 export const UploadForm = z.object({
