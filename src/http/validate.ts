@@ -53,9 +53,10 @@ export function isRepeatable(schema: z.ZodType): boolean {
   }
 }
 
+/** A value for a message: strings quoted, other JSON as written; cut when long. */
 function shown(value: unknown): string {
-  const text = typeof value === "string" ? value : JSON.stringify(value) ?? String(value);
-  return JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text);
+  const cut = (t: string) => (t.length > 60 ? `${t.slice(0, 60)}…` : t);
+  return typeof value === "string" ? JSON.stringify(cut(value)) : cut(JSON.stringify(value) ?? String(value));
 }
 
 /** "must be …" for a zod issue (our builders already phrase theirs so). */
