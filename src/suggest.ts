@@ -72,7 +72,7 @@ export function didYouMean(input: string, candidates: readonly string[]): string
  */
 export function unknownColumn(name: string, columns: readonly string[], options: { lead?: string; extra?: Record<string, unknown> } = {}): ApiError {
   const hit = closest(name, columns);
-  const lead = options.lead ?? `Unknown column ${JSON.stringify(name)}.`;
+  const lead = options.lead ?? `Unknown column ${JSON.stringify(name.length > 200 ? `${name.slice(0, 200)}…` : name)}.`;
   const hint = hit === null ? "" : ` Did you mean ${JSON.stringify(hit)}?`;
   const list = columns.length === 0 ? " The version has no columns." : ` The columns are: ${nameList(columns)}.`;
   return badRequest(`${lead}${hint}${list}`, {

@@ -32,8 +32,6 @@ export interface ValidateOptions {
   route: string;
   /** A sentence for a specific unknown name, replacing the generic hint (e.g. `name` on add-version). */
   hints?: Readonly<Record<string, string>>;
-  /** Names that are not validated here (a multipart form's `file` part). */
-  ignore?: readonly string[];
 }
 
 /** What to suggest for an unknown name: a synonym, else the closest declared name. */
@@ -91,7 +89,6 @@ export function validateInput<T extends z.ZodObject>(schema: T, raw: unknown, ki
   const input: Record<string, unknown> = {};
   const unknown: string[] = [];
   for (const [name, value] of Object.entries((raw ?? {}) as Record<string, unknown>)) {
-    if (options.ignore?.includes(name)) continue;
     const field = shape[name];
     if (field === undefined) {
       unknown.push(name);
