@@ -75,7 +75,7 @@ export function expectedForm(dtype: string): string {
   switch (kindOf(dtype)) {
     case "int": {
       const [lo, hi] = INT_RANGES[dtype] ?? [0n, 0n];
-      return `${dtype} values are whole numbers from ${lo} to ${hi}, like 42 or -7`;
+      return dtype.endsWith("64") ? `${dtype} values are whole numbers like 42${lo < 0n ? " or -7" : ""}` : `${dtype} values are whole numbers from ${lo} to ${hi}`;
     }
     case "float":
       return `${dtype} values are numbers like 1.5, -2 or 1e3`;
