@@ -14,7 +14,7 @@ interface Doc {
   example?: string;
 }
 
-/** A whole number in [min, max]; absent → `fallback`. */
+/** A whole number in [min, max]; absent → the default. */
 export function int(doc: Doc & { min: number; max: number; default: number }) {
   const rule = `must be a whole number from ${doc.min} to ${doc.max}`;
   return z
@@ -39,7 +39,7 @@ export function text(doc: Doc & { maxLength?: number }) {
     .openapi({ description: doc.description, ...(doc.example === undefined ? {} : { example: doc.example }) });
 }
 
-/** One of a few words, compared without regard to case; absent → `fallback` when given. */
+/** One of a few lower-case words, compared without regard to case; absent stays absent (the handler applies the documented default). */
 export function oneOf<const T extends readonly [string, ...string[]]>(values: T, doc: Doc & { default?: T[number] }) {
   const rule = `must be ${values.length === 2 ? `${values[0]} or ${values[1]}` : `one of ${values.join(", ")}`}`;
   // Values are lower-case words; what the client sent is compared trimmed and lower-cased.
