@@ -1,7 +1,8 @@
+import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { frameJsonRows } from "../src/frame/safe.ts";
 import { inspectUpload, parseUpload } from "../src/ingest/index.ts";
-import { columnsOf, LIMITS, opts, tempDir } from "./ingest-helpers.ts";
+import { columnsOf, LIMITS, opts, rowsOf, tempDir } from "./ingest-helpers.ts";
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -28,5 +29,68 @@ describe("no silent changes at the edges of inference", () => {
     expect(columnsOf(frame).map((c) => c.name)).toEqual(["a", "column_2", "column_3"]);
     expect(source.renamedColumns).toEqual([{ from: "*", to: "column_2" }, { from: "^x$", to: "column_3" }]);
     expect(JSON.parse(frameJsonRows(frame))).toEqual([{ a: 1, column_2: 2, column_3: 3 }]);
+  });
+});
+
+describe("Float64 inference keeps every written digit or stays String", () => {
+  const SEED = 20261203;
+  const RUNS = Number(process.env.GEN_RUNS ?? 10);
+  let n = 0;
+  const finite = fc.double({ noNaN: true, noDefaultInfinity: true });
+  /** Column texts of doubles, in forms real writers use: shortest (JS, Python), %.17g, numpy's %.18e. */
+  const form = fc.constantFrom("shortest", "precision17", "exponential18");
+  const format = (d: number, f: string) => (f === "shortest" ? String(d) : f === "precision17" ? d.toPrecision(17) : d.toExponential(18));
+  // JS drops the sign of -0 when formatting; writers such as Python keep it.
+  const write = (d: number, f: string) => (Object.is(d, -0) ? `-${format(0, f)}` : format(d, f));
+  // A value that is not already Int64-shaped (an integer column would be Int64, not Float64).
+  const notIntegerText = (t: string) => !/^[+-]?(0|[1-9][0-9]*)$/.test(t);
+
+  it("reads doubles written in full as Float64 with the exact same values (-0.0 and subnormals too)", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(finite, { minLength: 1, maxLength: 20 }), form, async (values, f) => {
+        const texts = values.map((d) => write(d, f));
+        fc.pre(texts.some(notIntegerText));
+        const file = tmp.write(`floats-${n++}.csv`, `v\n${texts.join("\n")}\n`);
+        const { frame } = await parseUpload(file, opts(), LIMITS);
+        expect(columnsOf(frame)).toEqual([{ name: "v", dtype: "Float64" }]);
+        const got = (await rowsOf(frame)).map((r) => r[0]);
+        expect(got).toEqual(values);
+      }),
+      { seed: SEED, numRuns: RUNS },
+    );
+  });
+
+  it("keeps a column String when one value has digits a double cannot hold, and forcing Float64 counts the rounding", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(finite, { minLength: 1, maxLength: 10 }), finite, async (values, extra) => {
+        fc.pre(extra !== 0);
+        // The shortest text of `extra` with a digit appended far below its precision.
+        const [mantissa, exponent] = extra.toExponential(16).split("e") as [string, string];
+        const tooLong = `${mantissa}000000001e${exponent}`;
+        const texts = [...values.map(String), tooLong];
+        const file = tmp.write(`inexact-${n++}.csv`, `v\n${texts.join("\n")}\n`);
+        const { frame, source } = await parseUpload(file, opts(), LIMITS);
+        expect(columnsOf(frame)).toEqual([{ name: "v", dtype: "String" }]);
+        expect((await rowsOf(frame)).map((r) => r[0])).toEqual(texts);
+        expect(source.notes?.join(" ")).toContain('Column "v" was kept as String');
+        const forced = await parseUpload(file, opts({ schema: { v: "Float64" } }), LIMITS);
+        expect(columnsOf(forced.frame)).toEqual([{ name: "v", dtype: "Float64" }]);
+        expect(forced.source.notes?.join(" ")).toMatch(/\(schema Float64\): 1 value rounded to the nearest Float64/);
+      }),
+      { seed: SEED + 1, numRuns: RUNS },
+    );
+  });
+
+  it("names overflow, underflow and lost zeros of forced types", async () => {
+    const file = tmp.write("forced.csv", "f,i\n1e400,00501\n1e-400,+7\n1.50,-0\n2.5,12\n");
+    const { frame, source } = await parseUpload(file, opts({ schema: { f: "Float64", i: "Int64" } }), LIMITS);
+    expect(columnsOf(frame)).toEqual([
+      { name: "f", dtype: "Float64" },
+      { name: "i", dtype: "Int64" },
+    ]);
+    expect((await rowsOf(frame)).map((r) => r[1])).toEqual([501, 7, 0, 12]);
+    const notes = source.notes?.join("\n") ?? "";
+    expect(notes).toContain('Column "f" (schema Float64): 1 value rounded to the nearest Float64 (e.g. "1e-400"); 1 value out of the Float64 range, read as ±infinity or 0 (e.g. "1e400"); 1 value lost leading zeros, trailing decimal zeros or a plus sign (e.g. "1.50")');
+    expect(notes).toContain('Column "i" (schema Int64): 3 values lost leading zeros, trailing decimal zeros or a plus sign (e.g. "00501")');
   });
 });

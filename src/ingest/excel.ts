@@ -301,7 +301,7 @@ export async function parseExcel(filePath: string, zipEntries: ZipEntry[] | unde
     const name = names[j]!;
     const cells: (CellValue | "error" | null)[] = new Array(rowCount);
     for (let r = 0; r < rowCount; r++) cells[r] = readCell(ws[XLSX.utils.encode_cell({ r: firstData + r, c: box.c0 + j })] as XLSX.CellObject | undefined, date1904);
-    const forced = schema[name];
+    const forced = Object.hasOwn(schema, name) ? schema[name] : undefined;
     const built = buildColumn(name, cells, forced === "String");
     errorCells += built.errors;
     if (built.mixed && forced === undefined) notes.push(`Column ${JSON.stringify(name)} mixes numbers, dates, text or booleans; it was read as String with values as Excel displays them.`);

@@ -37,7 +37,8 @@ export async function parseParquet(filePath: string, sizeBytes: number, limits: 
   const facts = await checkParquetFooter(filePath, sizeBytes, { ...limits, memoryBytes: limits.memoryBytes ?? DEFAULT_MEMORY_BYTES });
   const notes: string[] = [];
   let lf: pl.LazyDataFrame;
-  let schema: Record<string, pl.DataType>;
+  let names: string[];
+  let dtypes: pl.DataType[];
   try {
     lf = pl.scanParquet(filePath, { glob: false, hivePartitioning: false });
     // nodejs-polars cannot even describe Binary and Float16 columns to JavaScript: cast them first.
@@ -46,21 +47,23 @@ export async function parseParquet(filePath: string, sizeBytes: number, limits: 
       ...facts.float16Columns.map((n) => pl.col(n).cast(pl.Float32)),
     ];
     if (casts.length > 0) lf = lf.withColumns(...casts);
-    // An empty slice reads only the footer; its Series carry the file's dtypes.
-    schema = Object.fromEntries(frameSeries(await lf.head(0).collect()).map((s) => [s.name, s.dtype]));
+    // An empty slice reads only the footer; its Series carry the file's dtypes. Kept as arrays:
+    // an object keyed by column name would put integer-like names (`2019`) first.
+    const empty = frameSeries(await lf.head(0).collect());
+    names = empty.map((s) => s.name);
+    dtypes = empty.map((s) => s.dtype);
   } catch (err) {
     throw polarsFailure(err, "The Parquet file could not be read");
   }
-  const names = Object.keys(schema);
   if (names.length > limits.maxColumns) throw tooLarge(`The file has ${names.length} columns; the limit of this service is ${limits.maxColumns}.`);
   if (names.length === 0) throw unparseable("The Parquet file has no columns.");
-  const bad = names.filter((n) => {
-    const v = variantOf(schema[n]!);
+  const bad = names.map((n, i) => [n, dtypes[i]!] as const).filter(([, dt]) => {
+    const v = variantOf(dt);
     return !SUPPORTED_PARQUET_VARIANTS.has(v) && !TO_STRING.has(v);
   });
   if (bad.length > 0) {
-    const list = bad.slice(0, 5).map((n) => `${JSON.stringify(n)} (${dtypeName(schema[n]!)})`).join(", ");
-    throw unparseable(`The Parquet file has column(s) of a type this service does not support: ${list}${bad.length > 5 ? ", …" : ""}.`, { columns: bad });
+    const list = bad.slice(0, 5).map(([n, dt]) => `${JSON.stringify(n)} (${dtypeName(dt)})`).join(", ");
+    throw unparseable(`The Parquet file has column(s) of a type this service does not support: ${list}${bad.length > 5 ? ", …" : ""}.`, { columns: bad.map(([n]) => n) });
   }
   let rows: number;
   try {
@@ -74,11 +77,11 @@ export async function parseParquet(filePath: string, sizeBytes: number, limits: 
 
   if (facts.binaryColumns.length > 0) notes.push(`Binary column(s) without a text annotation ${facts.binaryColumns.map((n) => JSON.stringify(n)).join(", ")} were read as UTF-8 text (String).`);
   if (facts.float16Columns.length > 0) notes.push(`Float16 column(s) ${facts.float16Columns.map((n) => JSON.stringify(n)).join(", ")} were read as Float32.`);
-  const converted = names.filter((n) => TO_STRING.has(variantOf(schema[n]!)));
+  const converted = names.filter((_, i) => TO_STRING.has(variantOf(dtypes[i]!)));
   if (converted.length > 0) notes.push(`Categorical column(s) ${converted.map((n) => JSON.stringify(n)).join(", ")} were read as String.`);
   let frame: pl.DataFrame;
   try {
-    frame = await lf.select(names.map((n) => (TO_STRING.has(variantOf(schema[n]!)) ? pl.col(n).cast(pl.String) : pl.col(n)))).collect();
+    frame = await lf.select(names.map((n, i) => (TO_STRING.has(variantOf(dtypes[i]!)) ? pl.col(n).cast(pl.String) : pl.col(n)))).collect();
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     if (facts.binaryColumns.length > 0 && /utf-?8/i.test(message)) {
