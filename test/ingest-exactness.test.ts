@@ -94,3 +94,70 @@ describe("Float64 inference keeps every written digit or stays String", () => {
     expect(notes).toContain('Column "i" (schema Int64): 3 values lost leading zeros, trailing decimal zeros or a plus sign (e.g. "00501")');
   });
 });
+
+describe("the texts the CSV download writes read back with their types (round trip)", () => {
+  const SEED = 20261204;
+  const RUNS = Number(process.env.GEN_RUNS ?? 10);
+  let n = 0;
+  const NS = 1_000_000_000n;
+  /** `[-]PTs[.f]S` with the fraction only when non-zero, as src/frame writes durations. */
+  const iso = (count: bigint, perSecond: bigint) => {
+    const neg = count < 0n;
+    const abs = neg ? -count : count;
+    const frac = abs % perSecond;
+    const digits = String(perSecond).length - 1;
+    return `${neg ? "-" : ""}PT${abs / perSecond}${frac === 0n ? "" : `.${String(frac).padStart(digits, "0").replace(/0+$/, "")}`}S`;
+  };
+  const pad = (v: bigint | number, w = 2) => String(v).padStart(w, "0");
+  /** Naive datetime text of ns since the epoch, fraction only when non-zero (all 9 digits kept). */
+  const datetimeText = (ns: bigint) => {
+    const ms = Number((ns - (((ns % NS) + NS) % NS)) / 1_000_000n);
+    const frac = ((ns % NS) + NS) % NS;
+    const d = new Date(ms);
+    const base = `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+    return frac === 0n ? base : `${base}.${String(frac).padStart(9, "0")}`;
+  };
+  const timeText = (ns: bigint) => {
+    const s = ns / NS;
+    const frac = ns % NS;
+    const base = `${pad(s / 3600n)}:${pad((s / 60n) % 60n)}:${pad(s % 60n)}`;
+    return frac === 0n ? base : `${base}.${String(frac).padStart(9, "0")}`;
+  };
+  // Datetime(ns) from 1970 on (Date handles those exactly); Time within a day; durations of ±30 years.
+  const datetimeNs = fc.bigInt({ min: 0n, max: 9_223_372_036_854_775_807n });
+  const timeNs = fc.bigInt({ min: 0n, max: 86_399_999_999_999n });
+  const durationNs = fc.bigInt({ min: -946_080_000_000_000_000n, max: 946_080_000_000_000_000n });
+  const floats = fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom(Number.NaN, Infinity, -Infinity));
+  const floatText = (d: number) => (Number.isNaN(d) ? "NaN" : d === Infinity ? "inf" : d === -Infinity ? "-inf" : Object.is(d, -0) ? "-0.0" : String(d));
+
+  it("Datetime(ns), Time, Duration(ns) and Float64 with NaN/±inf, several columns at once", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(datetimeNs, timeNs, durationNs, floats), { minLength: 1, maxLength: 12 }), async (rows) => {
+        // One value with nanoseconds in each nanosecond column keeps it from a coarser unit.
+        const all = [...rows, [1n, 1n, 1n, 1.5] as [bigint, bigint, bigint, number]];
+        const text = `dt,t,d,f\n${all.map(([a, b, c, d]) => `${datetimeText(a)},${timeText(b)},${iso(c, NS)},${floatText(d)}`).join("\n")}\n`;
+        const { frame } = await parseUpload(tmp.write(`temporal-${n++}.csv`, text), opts(), LIMITS);
+        expect(columnsOf(frame)).toEqual([
+          { name: "dt", dtype: "Datetime(ns)" },
+          { name: "t", dtype: "Time" },
+          { name: "d", dtype: "Duration(ns)" },
+          { name: "f", dtype: "Float64" },
+        ]);
+        const got = await rowsOf(frame);
+        expect(got.map((r) => [BigInt(r[0] as string), BigInt(r[1] as string), BigInt(r[2] as string)])).toEqual(all.map(([a, b, c]) => [a, b, c]));
+        expect(got.map((r) => r[3])).toEqual(all.map((r) => r[3]));
+      }),
+      { seed: SEED, numRuns: RUNS },
+    );
+  });
+
+  it("keeps microsecond units when no value needs nanoseconds, and refuses nanoseconds past 2262 (String)", async () => {
+    const { frame } = await parseUpload(tmp.write("us.csv", "dt,d\n2024-01-02T03:04:05.123456,PT1.5S\n9999-12-31T23:59:59,-PT0.000001S\n"), opts(), LIMITS);
+    expect(columnsOf(frame)).toEqual([
+      { name: "dt", dtype: "Datetime(us)" },
+      { name: "d", dtype: "Duration(us)" },
+    ]);
+    const beyond = await parseUpload(tmp.write("ns-beyond.csv", "dt\n2262-04-11T23:47:16.854775808\n"), opts(), LIMITS);
+    expect(columnsOf(beyond.frame)).toEqual([{ name: "dt", dtype: "String" }]);
+  });
+});

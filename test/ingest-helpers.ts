@@ -39,7 +39,10 @@ export function columnsOf(df: pl.DataFrame): { name: string; dtype: string }[] {
   return frameSeries(df).map((s) => ({ name: s.name, dtype: seriesDtypeName(s) }));
 }
 
-/** Rows as the API serialises them (Int64 beyond 2^53 as strings, dates/datetimes as ISO text). */
+/**
+ * Rows as the API serialises them (Int64 beyond 2^53 as strings, dates/datetimes as ISO text);
+ * Datetime(ns), Time and Duration as their integer count (ns, ns of the day, units) in a string.
+ */
 export async function rowsOf(df: pl.DataFrame): Promise<unknown[][]> {
   const cols = columnsOf(df);
   const exprs = cols.map((c, i) => {
@@ -49,6 +52,8 @@ export async function rowsOf(df: pl.DataFrame): Promise<unknown[][]> {
     if (c.dtype === "Datetime(us)") return e.dt.strftime("%Y-%m-%dT%H:%M:%S%.f").alias(alias);
     if (c.dtype === "Datetime(us, UTC)") return e.dt.strftime("%Y-%m-%dT%H:%M:%S%.fZ").alias(alias);
     if (c.dtype === "Int64") return e.cast(pl.String).alias(alias);
+    // Exact integers for the types JS cannot hold: nanoseconds (since the epoch, of the day) and duration counts.
+    if (/^(Datetime\(ns|Time$|Duration)/.test(c.dtype)) return e.cast(pl.Int64).cast(pl.String).alias(alias);
     return e.alias(alias);
   });
   const records = (await lazyOf(df).select(exprs).collect()).toRecords() as Record<string, unknown>[];

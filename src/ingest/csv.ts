@@ -80,7 +80,9 @@ function resolveForced(schema: ParseOptions["schema"], names: string[]): Map<num
 
 /** Forced Datetime accepts all-naive or all-offset values; the rest parse like inference. */
 function forcedCandidates(type: ForcedType): Candidate[] {
-  return type === "Datetime" ? ["Datetime", "DatetimeUTC"] : type === "String" ? [] : [type];
+  if (type === "Datetime") return ["Datetime", "DatetimeNs", "DatetimeUTC", "DatetimeNsUTC"];
+  if (type === "Duration") return ["Duration", "DurationNs"];
+  return type === "String" ? [] : [type];
 }
 
 async function firstMisfit(lf: pl.LazyDataFrame, name: string, type: Candidate, nf: NumberFormat): Promise<string> {
@@ -275,7 +277,7 @@ async function lossNotes(lf: pl.LazyDataFrame, names: string[], types: Inferred[
       forcedNumeric.push([i, t]);
       exprs.push(...forcedLossExprs(c, t, `f${i}`, nf));
     }
-    if (t === "DatetimeUTC") {
+    if (t === "DatetimeUTC" || t === "DatetimeNsUTC") {
       utc.push(i);
       exprs.push(present(c).and(c.str.contains("(Z|[+-]00:?00)$").not()).fillNull(false).sum().alias(`u${i}`));
     }

@@ -12,7 +12,12 @@
  *   `decimalComma` the decimal separator is `,` (and `1.5` is not a number);
  * - Date: `YYYY-MM-DD` (a real calendar date);
  * - Datetime(us): `YYYY-MM-DD[T ]HH:MM:SS[.f{1,6}]` with no offset, kept as wall time;
- * - Datetime(us, UTC): the same, every value ending in `Z` or `±HH:MM`/`±HHMM`, converted to UTC;
+ *   Datetime(ns) when some value has 7–9 fraction digits (and every value is within 1677–2262);
+ * - Datetime(us, UTC) / Datetime(ns, UTC): the same, every value ending in `Z` or
+ *   `±HH:MM`/`±HHMM`, converted to UTC;
+ * - Time: `HH:MM:SS[.f{1,9}]`; Duration(us) / Duration(ns): ISO 8601 seconds `[-]PTs[.f]S` (the
+ *   forms the CSV download writes, so a download reads back with its types);
+ * - Float64 also takes `NaN`, `inf`, `-inf`, `Infinity` next to numbers;
  * - otherwise String (so a column mixing offset and naive datetimes stays String).
  * Empty values (unquoted empty fields are null, quoted `""` is an empty string) do not vote;
  * in a non-String column an empty string becomes null.
@@ -24,20 +29,66 @@
  */
 import pl from "nodejs-polars";
 import { lazyOf } from "../frame/safe.ts";
-import type { ForcedType } from "./options.ts";
 
-export const CANDIDATES = ["Boolean", "Int64", "Float64", "Date", "Datetime", "DatetimeUTC"] as const;
+export const CANDIDATES = ["Boolean", "Int64", "Float64", "Date", "Datetime", "DatetimeNs", "DatetimeUTC", "DatetimeNsUTC", "Time", "Duration", "DurationNs"] as const;
 export type Candidate = (typeof CANDIDATES)[number];
 export type Inferred = Candidate | "String";
+
+/** Texts of the non-finite floats writers produce (Polars, pandas, numpy, Java, JS). */
+const NON_FINITE = "[+-]?(inf|Inf|INF|infinity|Infinity|INFINITY)|NaN|nan|NAN";
+const DATE = "[0-9]{4}-[0-9]{2}-[0-9]{2}";
+const CLOCK = "[0-9]{2}:[0-9]{2}:[0-9]{2}";
+const OFFSET = "(Z|[+-][0-9]{2}:?[0-9]{2})";
 
 const RE = {
   Boolean: "^(?i:true|false)$",
   Int64: "^[+-]?(0|[1-9][0-9]*)$",
-  Float64: "^[+-]?((0|[1-9][0-9]*)(\\.[0-9]*)?|\\.[0-9]+)([eE][+-]?[0-9]+)?$",
-  Date: "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
-  Datetime: "^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,6})?$",
-  DatetimeUTC: "^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,6})?(Z|[+-][0-9]{2}:?[0-9]{2})$",
+  Float64: `^([+-]?((0|[1-9][0-9]*)(\\.[0-9]*)?|\\.[0-9]+)([eE][+-]?[0-9]+)?|${NON_FINITE})$`,
+  Date: `^${DATE}$`,
+  Datetime: `^${DATE}[T ]${CLOCK}(\\.[0-9]{1,6})?$`,
+  DatetimeNs: `^${DATE}[T ]${CLOCK}(\\.[0-9]{1,9})?$`,
+  DatetimeUTC: `^${DATE}[T ]${CLOCK}(\\.[0-9]{1,6})?${OFFSET}$`,
+  DatetimeNsUTC: `^${DATE}[T ]${CLOCK}(\\.[0-9]{1,9})?${OFFSET}$`,
+  Time: `^${CLOCK}(\\.[0-9]{1,9})?$`,
+  // ISO 8601 seconds, as the CSV download writes durations (PT1.5S, -PT0.001S); bounded so the
+  // microseconds / nanoseconds fit Int64.
+  Duration: "^-?PT[0-9]{1,12}(\\.[0-9]{1,6})?S$",
+  DurationNs: "^-?PT[0-9]{1,9}(\\.[0-9]{1,9})?S$",
 } as const;
+
+/** Int64 from decimal text (a float literal would turn comparisons back into float ones). */
+function int64(text: string): pl.Expr {
+  return pl.lit(text).cast(pl.Int64);
+}
+
+/** The fraction digits after the seconds (`.123` → 123000000 ns), 0 when there are none. */
+function fractionNs(c: pl.Expr): pl.Expr {
+  const digits = c.str.extract(":[0-9]{2}(?:\\.([0-9]{1,9}))?(?:Z|[+-][0-9]{2}:?[0-9]{2})?$", 1);
+  // Padded by a replace at the end: concat_str would join the columns of a multi-column expansion.
+  return digits.fillNull(pl.lit("")).str.replace("$", "000000000").str.slice(0, 9).cast(pl.Int64);
+}
+
+/**
+ * Whole seconds (as microseconds since the epoch or of the day) plus a fraction in nanoseconds,
+ * as Int64 nanoseconds; null outside Int64 (1677-09-21T00:12:43.145224192 … 2262-04-11T23:47:16.854775807).
+ */
+function usToNs(wholeUs: pl.Expr, fraction: pl.Expr): pl.Expr {
+  const top = int64("9223372036000000");
+  const bottom = int64("-9223372037000000");
+  const fits = wholeUs.lt(top).or(wholeUs.eq(top).and(fraction.ltEq(int64("854775807")))).and(wholeUs.gt(bottom).or(wholeUs.eq(bottom).and(fraction.gtEq(int64("145224192")))));
+  const ns = wholeUs.mul(int64("1000")).add(fraction);
+  // At the bottom second, us × 1000 alone would leave Int64: borrow one second.
+  const nsAtBottom = wholeUs.add(int64("1000000")).mul(int64("1000")).add(fraction.sub(int64("1000000000")));
+  return pl.when(fits.and(wholeUs.eq(bottom))).then(nsAtBottom).when(fits).then(ns).otherwise(pl.lit(null).cast(pl.Int64));
+}
+
+/** `-PT12.5S` → signed count of `unit` (1e6 per second: us; 1e9: ns). */
+function isoSeconds(c: pl.Expr, perSecond: number, digits: number): pl.Expr {
+  const secs = c.str.extract("^-?PT([0-9]+)", 1).cast(pl.Int64);
+  const frac = c.str.extract("\\.([0-9]+)S$", 1).fillNull(pl.lit("")).str.replace("$", "0".repeat(digits)).str.slice(0, digits).cast(pl.Int64);
+  const magnitude = secs.mul(int64(String(perSecond))).add(frac);
+  return pl.when(c.str.startsWith("-")).then(magnitude.mul(int64("-1"))).otherwise(magnitude);
+}
 
 /** How numbers are written in the file. */
 export interface NumberFormat {
@@ -53,7 +104,7 @@ export interface NumberFormat {
 
 const PLAIN: NumberFormat = Object.freeze({});
 
-const FLOAT_COMMA = "^[+-]?((0|[1-9][0-9]*)(,[0-9]*)?|,[0-9]+)([eE][+-]?[0-9]+)?$";
+const FLOAT_COMMA = `^([+-]?((0|[1-9][0-9]*)(,[0-9]*)?|,[0-9]+)([eE][+-]?[0-9]+)?|${NON_FINITE})$`;
 
 /** The shape a candidate's values must have. */
 function shapeOf(type: Candidate, nf: NumberFormat): string {
@@ -76,6 +127,30 @@ export function castTo(c: pl.Expr, type: Candidate, nf: NumberFormat = PLAIN): p
       return (nf.decimalComma ? c.str.replace(",", ".", true) : c).cast(pl.Float64);
     case "Date":
       return c.str.strptime(pl.Date, "%Y-%m-%d");
+    case "DatetimeNs": {
+      // strptime keeps microseconds: parse the whole seconds, then add every fraction digit.
+      const seconds = c.str.replace("T", " ", true).str.replace("\\.[0-9]*$", "").str.strptime(pl.Datetime("ms"), "%Y-%m-%d %H:%M:%S").cast(pl.Int64);
+      return usToNs(seconds, fractionNs(c)).cast(pl.Datetime("ns"));
+    }
+    case "DatetimeNsUTC": {
+      const seconds = c.str
+        .replace("T", " ", true)
+        .str.replace("Z$", "+00:00")
+        .str.replace("\\.[0-9]+([+-])", "${1}")
+        .str.strptime(pl.Datetime("ms"), "%Y-%m-%d %H:%M:%S%z")
+        .cast(pl.Datetime("us", "UTC"))
+        .cast(pl.Int64);
+      return usToNs(seconds, fractionNs(c)).cast(pl.Datetime("ns", "UTC"));
+    }
+    case "Time": {
+      // The date is put in front by a replace, so the expression stays named after the column.
+      const seconds = c.str.replace("\\.[0-9]*$", "").str.replace("^", "1970-01-01 ").str.strptime(pl.Datetime("ms"), "%Y-%m-%d %H:%M:%S").cast(pl.Int64);
+      return usToNs(seconds, fractionNs(c)).cast(pl.Time);
+    }
+    case "Duration":
+      return isoSeconds(c, 1_000_000, 6).cast(pl.Duration("us"));
+    case "DurationNs":
+      return isoSeconds(c, 1_000_000_000, 9).cast(pl.Duration("ns"));
     case "Datetime":
       return c.str.replace("T", " ", true).str.strptime(pl.Datetime("ms"), "%Y-%m-%d %H:%M:%S%.f").cast(pl.Datetime("us"));
     case "DatetimeUTC":
@@ -94,7 +169,8 @@ export function castTo(c: pl.Expr, type: Candidate, nf: NumberFormat = PLAIN): p
 export function exactAsFloat(text: pl.Expr, typed: pl.Expr, nf: NumberFormat = PLAIN): pl.Expr {
   const shortest = significantDigits(typed.cast(pl.String)).eq(significantDigits(text));
   const exact = nf.accepted && nf.accepted.length > 0 ? shortest.or(text.isIn(pl.lit(pl.Series("accepted", [...nf.accepted], pl.String)))) : shortest;
-  return exact.and(typed.isFinite()).fillNull(false);
+  // `NaN` and `inf` are exact as themselves; other texts must give a finite double.
+  return exact.and(typed.isFinite()).fillNull(false).or(text.str.contains(`^(${NON_FINITE})$`).fillNull(false));
 }
 
 /** Digits a double always keeps: any decimal with at most this many significant digits round-trips. */
@@ -161,7 +237,7 @@ export function fits(c: pl.Expr, type: Candidate, nf: NumberFormat = PLAIN): pl.
  * True where a forced type accepts the value: only its parse has to succeed (leading zeros,
  * rounding and overflow are accepted and counted in a note instead).
  */
-export function fitsForced(c: pl.Expr, type: Exclude<ForcedType, "String" | "Datetime"> | "DatetimeUTC" | "Datetime", nf: NumberFormat = PLAIN): pl.Expr {
+export function fitsForced(c: pl.Expr, type: Candidate, nf: NumberFormat = PLAIN): pl.Expr {
   switch (type) {
     case "Int64":
     case "Float64":
@@ -281,7 +357,12 @@ const NARROWER: Record<Inferred, readonly Candidate[]> = {
   Float64: ["Int64"],
   Date: [],
   Datetime: ["Date"],
+  DatetimeNs: ["Datetime"],
   DatetimeUTC: ["Datetime"],
+  DatetimeNsUTC: ["DatetimeUTC"],
+  Time: [],
+  Duration: [],
+  DurationNs: ["Duration"],
   String: CANDIDATES,
 };
 
@@ -380,7 +461,15 @@ export function narrowerCandidate(votes: ColumnVotes, chosen: Inferred): Candida
 
 /** The API dtype name of an inferred type. */
 export function dtypeOf(t: Inferred): string {
-  return t === "Datetime" ? "Datetime(us)" : t === "DatetimeUTC" ? "Datetime(us, UTC)" : t;
+  const names: Partial<Record<Inferred, string>> = {
+    Datetime: "Datetime(us)",
+    DatetimeNs: "Datetime(ns)",
+    DatetimeUTC: "Datetime(us, UTC)",
+    DatetimeNsUTC: "Datetime(ns, UTC)",
+    Duration: "Duration(us)",
+    DurationNs: "Duration(ns)",
+  };
+  return names[t] ?? t;
 }
 
 /** The column converted to its type (String columns unchanged). */

@@ -9,7 +9,7 @@
 import { badRequest } from "../errors.ts";
 
 /** The column types a user may force with `schema=`. */
-export const FORCIBLE_TYPES = ["String", "Int64", "Float64", "Boolean", "Date", "Datetime"] as const;
+export const FORCIBLE_TYPES = ["String", "Int64", "Float64", "Boolean", "Date", "Datetime", "Time", "Duration"] as const;
 export type ForcedType = (typeof FORCIBLE_TYPES)[number];
 
 export type Quoting = "strict" | "lenient" | "none";
@@ -61,7 +61,7 @@ export const OPTION_FIELDS: readonly OptionField[] = [
   { name: "delimiter", type: "string", formats: "CSV", help: 'One ASCII character, or tab, comma, semicolon, pipe. Default: sniffed among , tab ; | (tab first for .tsv).' },
   { name: "encoding", type: "string", formats: "CSV", help: "A WHATWG encoding label (utf-8, utf-16le, utf-16be, windows-1252, …). Default: detected (UTF-8 with or without BOM, UTF-16 with BOM, else Windows-1252)." },
   { name: "header", type: "boolean", default: "true", formats: "CSV, Excel", help: "Whether the first row (after skipRows) names the columns; false names them column_1, column_2, …" },
-  { name: "schema", type: "string", formats: "CSV, Excel", help: 'JSON object forcing column types, e.g. {"zip": "String", "price": "Float64"}; types String, Int64, Float64, Boolean, Date, Datetime. Values that lose information on the way (rounding, leading zeros) are counted in a note.' },
+  { name: "schema", type: "string", formats: "CSV, Excel", help: 'JSON object forcing column types, e.g. {"zip": "String", "price": "Float64"}; types String, Int64, Float64, Boolean, Date, Datetime, Time, Duration. Values that lose information on the way (rounding, leading zeros) are counted in a note.' },
   { name: "onBadRows", type: "string", enum: ["fail", "skip"], default: "fail", formats: "CSV", help: "fail: a row with the wrong number of fields is a 422 naming its line; skip: such rows are left out and listed in source.skippedLines." },
   { name: "skipRows", type: "integer", default: "0", formats: "CSV, Excel", help: "Rows to leave out at the top before the header (title rows). CSV: physical lines, read as plain text; Excel: sheet rows 1…N." },
   { name: "headerRow", type: "integer", formats: "CSV, Excel", help: "1-based row of the header (CSV: physical line; Excel: the sheet's row number); the rows above it are left out. Same as skipRows=headerRow−1; give one of the two." },
