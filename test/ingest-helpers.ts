@@ -52,6 +52,11 @@ export async function rowsOf(df: pl.DataFrame): Promise<unknown[][]> {
     if (c.dtype === "Datetime(us)") return e.dt.strftime("%Y-%m-%dT%H:%M:%S%.f").alias(alias);
     if (c.dtype === "Datetime(us, UTC)") return e.dt.strftime("%Y-%m-%dT%H:%M:%S%.fZ").alias(alias);
     if (c.dtype === "Int64") return e.cast(pl.String).alias(alias);
+    if (c.dtype.startsWith("Decimal(")) return e.cast(pl.String).alias(alias);
+    // Nested values as Polars' own JSON text (parsed below): toRecords cannot convert structs.
+    if (/^(List|Struct|Array)\(/.test(c.dtype)) return pl.struct([e.alias("v")]).struct.jsonEncode().alias(alias);
+    // NaN and ±inf as text (the API shows them as null; ingest tests must tell them apart).
+    if (c.dtype === "Float64" || c.dtype === "Float32") return pl.struct([e.cast(pl.Float64).alias("v"), pl.when(e.isFinite().not()).then(e.cast(pl.String)).otherwise(pl.lit(null).cast(pl.String)).alias("t")]).alias(alias);
     // Exact integers for the types JS cannot hold: nanoseconds (since the epoch, of the day) and duration counts.
     if (/^(Datetime\(ns|Time$|Duration)/.test(c.dtype)) return e.cast(pl.Int64).cast(pl.String).alias(alias);
     return e.alias(alias);
@@ -59,7 +64,12 @@ export async function rowsOf(df: pl.DataFrame): Promise<unknown[][]> {
   const records = (await lazyOf(df).select(exprs).collect()).toRecords() as Record<string, unknown>[];
   return records.map((r) =>
     cols.map((c, i) => {
-      const v = r[`c${i}`];
+      let v = r[`c${i}`];
+      if (/^(List|Struct|Array)\(/.test(c.dtype)) return typeof v === "string" ? (JSON.parse(v) as { v: unknown }).v : null;
+      if ((c.dtype === "Float64" || c.dtype === "Float32") && v !== null && typeof v === "object") {
+        const f = v as { v: number | null; t: string | null };
+        v = f.t ?? f.v;
+      }
       if (c.dtype === "Int64" && typeof v === "string") {
         const n = Number(v);
         return Number.isSafeInteger(n) ? n : v;
