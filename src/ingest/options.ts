@@ -61,14 +61,14 @@ export const OPTION_FIELDS: readonly OptionField[] = [
   { name: "delimiter", type: "string", formats: "CSV", help: 'One ASCII character, or tab, comma, semicolon, pipe. Default: sniffed among , tab ; | (tab first for .tsv).' },
   { name: "encoding", type: "string", formats: "CSV", help: "A WHATWG encoding label (utf-8, utf-16le, utf-16be, windows-1252, …). Default: detected (UTF-8 with or without BOM, UTF-16 with BOM, else Windows-1252)." },
   { name: "header", type: "boolean", default: "true", formats: "CSV, Excel", help: "Whether the first row (after skipRows) names the columns; false names them column_1, column_2, …" },
-  { name: "schema", type: "string", formats: "CSV, Excel", help: 'JSON object forcing column types, e.g. {"zip": "String", "price": "Float64"}; types String, Int64, Float64, Boolean, Date, Datetime, Time, Duration. Values that lose information on the way (rounding, leading zeros) are counted in a note.' },
+  { name: "schema", type: "string", formats: "CSV, Excel", help: 'JSON object forcing column types, e.g. {"zip": "String", "price": "Float64"}; types String, Int64, Float64, Boolean, Date, Datetime, Time, Duration. An unknown column or type is a 400; a value that does not convert is a 422 quoting it; values that lose information on the way (rounding, leading zeros) are counted in a note.' },
   { name: "onBadRows", type: "string", enum: ["fail", "skip"], default: "fail", formats: "CSV", help: "fail: a row with the wrong number of fields is a 422 naming its line; skip: such rows are left out and listed in source.skippedLines." },
   { name: "skipRows", type: "integer", default: "0", formats: "CSV, Excel", help: "Rows to leave out at the top before the header (title rows). CSV: physical lines, read as plain text; Excel: sheet rows 1…N." },
   { name: "headerRow", type: "integer", formats: "CSV, Excel", help: "1-based row of the header (CSV: physical line; Excel: the sheet's row number); the rows above it are left out. Same as skipRows=headerRow−1; give one of the two." },
   { name: "commentPrefix", type: "string", formats: "CSV", help: "Lines starting with this text (1–8 characters, e.g. #) are left out and counted in a note." },
   { name: "nullValues", type: "string", formats: "CSV, Excel", help: 'Cell texts read as null, comma-separated (N/A,-,NULL) or a JSON array of strings (["N/A", ""]); exact, case-sensitive matches, counted per column in a note.' },
   { name: "decimalComma", type: "boolean", default: "false", formats: "CSV", help: "Read 1,5 as the number 1.5 (a comma as the decimal separator); needs a delimiter other than a comma. Values with a point then stay text." },
-  { name: "quoting", type: "string", enum: ["strict", "lenient", "none"], default: "strict", formats: "CSV", help: 'strict: RFC 4180 quoting; lenient: a quote inside an unquoted field is an ordinary character (as Python\'s csv module reads it), noted; none: quotes are never special.' },
+  { name: "quoting", type: "string", enum: ["strict", "lenient", "none"], default: "strict", formats: "CSV", help: "strict: RFC 4180 quoting; lenient: a quote inside an unquoted field is an ordinary character and text after a closing quote joins the field (as Python's csv module reads them), noted; none: quotes are never special." },
 ];
 
 const KNOWN_FIELDS = new Set(OPTION_FIELDS.map((f) => f.name));
