@@ -3,9 +3,11 @@
  * explicit, strict options (`scanCSV` + `collect`, off the event loop) → null values → whole-column
  * type inference (infer.ts) → typed frame.
  *
- * Column names never travel as object keys: polars reads positional placeholder names (a schema
- * object with integer-like keys such as `2019` would be reordered by JavaScript, and polars
- * applies a schema by position), then the placeholders are renamed to the header's names.
+ * Column names never travel as object keys or as Polars column references: polars reads and
+ * infers under positional placeholder names (a schema object with integer-like keys such as
+ * `2019` would be reordered by JavaScript, polars applies a schema by position, and `pl.col("*")`
+ * or `pl.col("^a$")` would be a pattern), and only the finished frame is renamed, literally, to
+ * the header's names.
  *
  * Empty-string vs null rule: an unquoted empty field is null; a quoted `""` is an empty string in a
  * String column (and null in any other column). Blank lines are left out and counted in the notes.
@@ -144,31 +146,30 @@ export async function parseCsv(filePath: string, extension: string, options: Par
     const names = named.names;
     const forced = resolveForced(options.schema, names);
 
+    // Polars works on the placeholders `cols`; `names` are for people (notes, errors, report).
+    const cols = placeholderNames(names.length, names);
     let strings: pl.DataFrame;
     try {
-      const placeholders = placeholderNames(names.length, names);
-      const mapping: Record<string, string> = {};
-      placeholders.forEach((p, i) => (mapping[p] = names[i]!));
-      strings = await scanStrings(text.path, scan, placeholders, options).rename(mapping).collect();
+      strings = await scanStrings(text.path, scan, cols, options).collect();
     } catch (err) {
       throw polarsFailure(err, "The CSV file could not be read");
     }
-    const nulled = await applyNullValues(lazyOf(strings), names, options.nullValues);
+    const nulled = await applyNullValues(lazyOf(strings), cols, options.nullValues);
     const lf = nulled.lf;
-    const nf: NumberFormat = { decimalComma, accepted: await longFloatTexts(lf, names, { decimalComma }) };
+    const nf: NumberFormat = { decimalComma, accepted: await longFloatTexts(lf, cols, { decimalComma }) };
 
     const forcedExprs: pl.Expr[] = [];
     for (const [i, type] of forced) {
-      const c = pl.col(names[i]!);
+      const c = pl.col(cols[i]!);
       forcedCandidates(type).forEach((cand) => forcedExprs.push(present(c).and(fitsForced(c, cand, nf).not()).sum().alias(`f${i}_${cand}`)));
     }
-    const voteRow = (await lf.select([pl.len().alias("n"), ...voteExprs(names, nf), ...forcedExprs]).collect()).toRecords()[0] as Record<string, unknown>;
+    const voteRow = (await lf.select([pl.len().alias("n"), ...voteExprs(cols, nf), ...forcedExprs]).collect()).toRecords()[0] as Record<string, unknown>;
     const rowCount = Number(voteRow.n);
     if (rowCount !== scan.rows) {
       throw unparseable(`The file could not be read consistently (the pre-scan counted ${scan.rows} rows, the parser ${rowCount}); check its quoting, or try quoting=lenient.`);
     }
-    const votes = readVotes(voteRow, names);
-    const verified = await verifyVotes(lf, names, votes, { skip: new Set(forced.keys()), narrower: wantReport, numbers: nf });
+    const votes = readVotes(voteRow, cols);
+    const verified = await verifyVotes(lf, cols, votes, { skip: new Set(forced.keys()), narrower: wantReport, numbers: nf });
 
     const types: Inferred[] = [];
     for (let i = 0; i < names.length; i++) {
@@ -183,7 +184,7 @@ export async function parseCsv(filePath: string, extension: string, options: Par
       }
       const fitting = forcedCandidates(type).find((cand) => Number(voteRow[`f${i}_${cand}`]) === 0);
       if (!fitting) {
-        const example = await firstMisfit(lf, names[i]!, forcedCandidates(type)[0]!, nf);
+        const example = await firstMisfit(lf, cols[i]!, forcedCandidates(type)[0]!, nf);
         const hint = type === "Datetime" ? " (datetimes must all have a UTC offset or all have none)" : "";
         throw unparseable(`Column ${JSON.stringify(names[i])} cannot be read as ${type}: the value ${JSON.stringify(example)} does not parse${hint}.`, { column: names[i] });
       }
@@ -193,13 +194,17 @@ export async function parseCsv(filePath: string, extension: string, options: Par
     let frame: pl.DataFrame;
     try {
       // Columns verified by inference are already typed; forced ones are converted here.
+      const mapping: Record<string, string> = Object.create(null) as Record<string, string>;
+      cols.forEach((p, i) => (mapping[p] = names[i]!));
       frame = await verified.frame
         .select(
-          names.map((n, i) => {
+          cols.map((p, i) => {
             const typed = verified.typed.get(i);
-            return typed === undefined ? convert(n, types[i]!, nf) : pl.col(typed).alias(n);
+            return typed === undefined ? convert(p, types[i]!, nf) : pl.col(typed).alias(p);
           }),
         )
+        // The only place the real names meet Polars: a rename takes them literally.
+        .rename(mapping)
         .collect();
     } catch (err) {
       throw polarsFailure(err, "The CSV file could not be converted");
@@ -228,7 +233,7 @@ export async function parseCsv(filePath: string, extension: string, options: Par
       const empties = votes[i]!.emptyStrings;
       if (t !== "String" && empties > 0) notes.push(`Column ${JSON.stringify(names[i])}: ${plural(empties, "empty string value")} ("") read as null.`);
     });
-    notes.push(...(await lossNotes(lf, names, types, votes, forced, nf)));
+    notes.push(...(await lossNotes(lf, cols, names, types, votes, forced, nf)));
     if (nf.decimalComma) {
       const commaColumns = names.filter((_, i) => types[i] === "Float64" && !forced.has(i));
       if (commaColumns.length > 0) notes.push(`Numbers with a decimal comma (decimalComma=true) were read in column(s) ${quotedList(commaColumns)}.`);
@@ -245,7 +250,7 @@ export async function parseCsv(filePath: string, extension: string, options: Par
       ...(scan.badRecords > 0 ? { skippedRows: scan.badRecords, skippedLines: scan.badSample.map((b) => b.line) } : {}),
       notes,
     };
-    const report = wantReport ? await buildReport(lf, names, types, votes, forced, nf) : undefined;
+    const report = wantReport ? await buildReport(lf, cols, names, types, votes, forced, nf) : undefined;
     return { frame, source, report };
   } finally {
     if (text.tempPath) await rm(text.tempPath, { force: true });
@@ -258,13 +263,13 @@ export async function parseCsv(filePath: string, extension: string, options: Par
  * survive as Float64; forced Int64/Float64 columns that round, overflow or drop leading/trailing
  * zeros; UTC offsets converted away.
  */
-async function lossNotes(lf: pl.LazyDataFrame, names: string[], types: Inferred[], votes: ColumnVotes[], forced: Map<number, ForcedType>, nf: NumberFormat): Promise<string[]> {
+async function lossNotes(lf: pl.LazyDataFrame, cols: string[], names: string[], types: Inferred[], votes: ColumnVotes[], forced: Map<number, ForcedType>, nf: NumberFormat): Promise<string[]> {
   const exprs: pl.Expr[] = [];
   const stayedString: number[] = [];
   const forcedNumeric: [number, "Int64" | "Float64"][] = [];
   const utc: number[] = [];
   types.forEach((t, i) => {
-    const c = pl.col(names[i]!);
+    const c = pl.col(cols[i]!);
     const forcedType = forced.get(i);
     if (forcedType === undefined && t === "String" && votes[i]!.present > 0) {
       // Were all values numbers, some of which would not survive as Float64?
@@ -311,14 +316,14 @@ async function lossNotes(lf: pl.LazyDataFrame, names: string[], types: Inferred[
   return notes;
 }
 
-async function buildReport(lf: pl.LazyDataFrame, names: string[], types: Inferred[], votes: ColumnVotes[], forced: Map<number, ForcedType>, nf: NumberFormat): Promise<ColumnReport[]> {
+async function buildReport(lf: pl.LazyDataFrame, cols: string[], names: string[], types: Inferred[], votes: ColumnVotes[], forced: Map<number, ForcedType>, nf: NumberFormat): Promise<ColumnReport[]> {
   const targets = new Map<number, Candidate>();
   types.forEach((t, i) => {
     if (forced.has(i)) return;
     const narrower = narrowerCandidate(votes[i]!, t);
     if (narrower) targets.set(i, narrower);
   });
-  const examples = await counterexamples(lf, names, targets, nf);
+  const examples = await counterexamples(lf, cols, targets, nf);
   return names.map((name, i) => ({
     name,
     dtype: dtypeOf(types[i]!),

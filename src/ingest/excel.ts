@@ -302,18 +302,20 @@ function canonicalText(c: CellValue | null): string | null {
 }
 
 async function forceColumn(name: string, cells: (CellValue | null)[], type: Exclude<ForcedType, "String">): Promise<pl.Series> {
-  const text = pl.DataFrame([pl.Series(name, cells.map(canonicalText), pl.String)]);
+  // Converted under a fixed placeholder name (the column's own name may be a pattern such as `*`).
+  const v = "v";
+  const text = pl.DataFrame([pl.Series(v, cells.map(canonicalText), pl.String)]);
   const candidates: Candidate[] = type === "Datetime" ? ["Datetime", "DatetimeUTC"] : type === "Duration" ? ["Duration"] : [type];
-  const c = pl.col(name);
+  const c = pl.col(v);
   const lf = lazyOf(text);
   for (const cand of candidates) {
     // Excel's datetimes print as dates when they have no time; forced to Datetime they need one.
     const expr = cand === "Datetime" ? c.str.replace("^(\\d{4}-\\d{2}-\\d{2})$", "${1}T00:00:00") : c;
-    const checked = lf.select(expr.alias(name));
+    const checked = lf.select(expr.alias(v));
     const misfits = (await checked.select(present(c).and(fitsForced(c, cand).not()).sum().alias("m"), c.filter(present(c).and(fitsForced(c, cand).not())).head(1).implode().alias("x")).collect()).toRecords()[0] as unknown as { m: number; x: unknown[] };
     if (Number(misfits.m) === 0) {
-      const out = await checked.select(castTo(c, cand).alias(name)).collect();
-      return frameSeries(out)[0]!;
+      const out = await checked.select(castTo(c, cand).alias(v)).collect();
+      return frameSeries(out)[0]!.alias(name);
     }
     if (cand === candidates[candidates.length - 1]) {
       throw unparseable(`Column ${JSON.stringify(name)} cannot be read as ${type}: the value ${JSON.stringify(String(misfits.x?.[0] ?? ""))} does not convert.`, { column: name });

@@ -1,17 +1,14 @@
 /**
- * Column names from a header row: empty names become `column_N` (N = 1-based position) and
- * repeated names get `_2`, `_3`, … so every column is addressable; each change is reported.
- * Names Polars would read as a pattern (`*`, `^…$`) would select other columns or none: they are
- * renamed like empty ones. Every other name (integer-like, Unicode, very long, `count`, `__row`)
- * is kept exactly as written: nothing downstream keys columns by object keys or by fixed
- * internal names.
+ * Column names from a header row: empty (or blank) names become `column_N` (N = 1-based
+ * position) and repeated names get `_2`, `_3`, … so every column has a name of its own; each
+ * change is reported. Every other name — integer-like, Unicode, very long, `count`, `__row`, and
+ * names Polars would read as a pattern (`*`, `^…$`) — is kept exactly as written: nothing
+ * downstream keys columns by object keys, by fixed internal names, or by `pl.col(name)`.
  */
 
 /** Why a header name cannot be used as is, or null. */
-function unaddressable(name: string): "empty" | "pattern" | null {
-  if (name.trim() === "") return "empty";
-  if (name === "*" || (name.startsWith("^") && name.endsWith("$"))) return "pattern";
-  return null;
+function unaddressable(name: string): "empty" | null {
+  return name.trim() === "" ? "empty" : null;
 }
 
 export interface NamedColumns {
@@ -60,8 +57,8 @@ export function placeholderNames(n: number, realNames: readonly string[] = []): 
 /** The note saying which header names were changed and why, or null. */
 export function renamedNote(renamed: readonly { from: string; to: string }[]): string | null {
   if (renamed.length === 0) return null;
-  const reasons = new Set(renamed.map((r) => (unaddressable(r.from) === "empty" ? "empty" : unaddressable(r.from) === "pattern" ? "pattern" : "repeated")));
-  const what = [reasons.has("empty") && "empty", reasons.has("repeated") && "repeated", reasons.has("pattern") && "pattern-like (* or ^…$)"].filter(Boolean).join(", ");
+  const reasons = new Set(renamed.map((r) => (unaddressable(r.from) === "empty" ? "empty" : "repeated")));
+  const what = [reasons.has("empty") && "empty", reasons.has("repeated") && "repeated"].filter(Boolean).join(" or ");
   const shown = renamed.slice(0, 5).map((r) => `${JSON.stringify(r.from)} → ${JSON.stringify(r.to)}`).join(", ");
   return `${renamed.length} ${what} column name${renamed.length === 1 ? " was" : "s were"} renamed (${shown}${renamed.length > 5 ? ", …" : ""}); see renamedColumns.`;
 }

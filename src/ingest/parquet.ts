@@ -15,8 +15,9 @@
 import pl from "nodejs-polars";
 import { ApiError, tooLarge, unparseable } from "../errors.ts";
 import { dtypeName } from "../frame/dtype.ts";
-import { frameHeight, frameSeries } from "../frame/safe.ts";
+import { frameHeight, frameSeries, lazyOf } from "../frame/safe.ts";
 import type { SourceInfo } from "../types.ts";
+import { placeholderNames } from "./names.ts";
 import { quotedList } from "./notes.ts";
 import { checkParquetFooter, type SpecialKind } from "./parquet-footer.ts";
 import { checkNestedJs, readColumnJs } from "./parquet-js.ts";
@@ -107,7 +108,27 @@ const I64_MIN = "-9223372036854775808";
 export async function parseParquet(filePath: string, sizeBytes: number, limits: IngestLimits): Promise<Parsed> {
   const facts = await checkParquetFooter(filePath, sizeBytes, { ...limits, memoryBytes: limits.memoryBytes ?? DEFAULT_MEMORY_BYTES });
   const notes: string[] = [];
-  const base = () => pl.scanParquet(filePath, { glob: false, hivePartitioning: false });
+  let realNames: string[];
+  try {
+    // An empty slice reads only the footer. Names stay an array in file order (an object keyed
+    // by them would put integer-like names such as `2019` first).
+    realNames = frameSeries(await pl.scanParquet(filePath, { glob: false, hivePartitioning: false }).head(0).collect()).map((s) => s.name);
+  } catch (err) {
+    throw parquetFailure(err);
+  }
+  if (realNames.length > limits.maxColumns) throw tooLarge(`The file has ${realNames.length} columns; the limit of this service is ${limits.maxColumns}.`);
+  if (realNames.length === 0) throw unparseable("The Parquet file has no columns.");
+  // Polars works on positional placeholders (a name such as `*` or `^a$` would be a pattern in
+  // pl.col); the finished frame is renamed back, literally.
+  const cols = placeholderNames(realNames.length, realNames);
+  const toCols: Record<string, string> = Object.create(null) as Record<string, string>;
+  const toReal: Record<string, string> = Object.create(null) as Record<string, string>;
+  realNames.forEach((n, i) => {
+    toCols[n] = cols[i]!;
+    toReal[cols[i]!] = n;
+  });
+  const colOf = (name: string) => cols[realNames.indexOf(name)]!;
+  const base = () => pl.scanParquet(filePath, { glob: false, hivePartitioning: false }).rename(toCols);
 
   // Binary columns that are valid UTF-8 become text; the others are read as bytes (base64) in JS.
   const asText = new Set<string>();
@@ -116,7 +137,7 @@ export async function parseParquet(filePath: string, sizeBytes: number, limits: 
     if (kind === "uuid" || kind === "float16") viaJs.set(name, kind);
     if (kind === "binary") {
       try {
-        await base().select(pl.col(name).cast(pl.String)).collect();
+        await base().select(pl.col(colOf(name)).cast(pl.String)).collect();
         asText.add(name);
       } catch {
         viaJs.set(name, "base64");
@@ -126,38 +147,33 @@ export async function parseParquet(filePath: string, sizeBytes: number, limits: 
 
   let lf: pl.LazyDataFrame;
   const nullTyped: string[] = [];
-  let names: string[];
   let dtypes: pl.DataType[];
   try {
     lf = base();
     // nodejs-polars cannot even describe Binary and Float16 columns to JavaScript: cast (or, for
     // the ones read in JS, stand in for) them first.
     const casts = facts.special.flatMap(({ name, kind }) => {
-      if (viaJs.has(name)) return [pl.lit(null).cast(kind === "float16" ? pl.Float32 : pl.String).alias(name)];
-      if (kind === "binary" || kind === "json") return [pl.col(name).cast(pl.String)];
+      const c = colOf(name);
+      if (viaJs.has(name)) return [pl.lit(null).cast(kind === "float16" ? pl.Float32 : pl.String).alias(c)];
+      if (kind === "binary" || kind === "json") return [pl.col(c).cast(pl.String)];
       return [];
     });
     if (casts.length > 0) lf = lf.withColumns(...casts);
-    // An empty slice reads only the footer; its Series carry the file's dtypes. Kept as arrays:
-    // an object keyed by column name would put integer-like names (`2019`) first.
     let empty = frameSeries(await lf.head(0).collect());
     const nullCasts = empty.flatMap((s) => {
       const to = nullTypeCast(s.dtype);
       return to ? [pl.col(s.name).cast(to)] : [];
     });
     if (nullCasts.length > 0) {
-      nullTyped.push(...empty.filter((s) => nullTypeCast(s.dtype) !== null).map((s) => s.name));
+      nullTyped.push(...empty.filter((s) => nullTypeCast(s.dtype) !== null).map((s) => toReal[s.name]!));
       lf = lf.withColumns(...nullCasts);
       empty = frameSeries(await lf.head(0).collect());
     }
-    names = empty.map((s) => s.name);
     dtypes = empty.map((s) => s.dtype);
   } catch (err) {
     throw parquetFailure(err);
   }
-  if (names.length > limits.maxColumns) throw tooLarge(`The file has ${names.length} columns; the limit of this service is ${limits.maxColumns}.`);
-  if (names.length === 0) throw unparseable("The Parquet file has no columns.");
-  const bad = names.map((n, i) => [n, dtypes[i]!, unservable(dtypes[i]!)] as const).filter(([, , b]) => b !== null);
+  const bad = realNames.map((n, i) => [n, dtypes[i]!, unservable(dtypes[i]!)] as const).filter(([, , b]) => b !== null);
   if (bad.length > 0) {
     const list = bad.slice(0, 5).map(([n, dt, b]) => `${JSON.stringify(n)} (${dtypeName(dt)}${b !== dt ? `, holding ${dtypeName(b!)}` : ""})`).join(", ");
     throw unparseable(`The Parquet file has column(s) of a type this service does not support: ${list}${bad.length > 5 ? ", …" : ""}.`, { columns: bad.map(([n]) => n) });
@@ -174,7 +190,7 @@ export async function parseParquet(filePath: string, sizeBytes: number, limits: 
 
   let frame: pl.DataFrame;
   try {
-    frame = await lf.select(names.map((n, i) => (TO_STRING.has(variantOf(dtypes[i]!)) ? pl.col(n).cast(pl.String) : pl.col(n)))).collect();
+    frame = await lf.select(cols.map((c, i) => (TO_STRING.has(variantOf(dtypes[i]!)) ? pl.col(c).cast(pl.String) : pl.col(c)))).collect();
   } catch (err) {
     throw parquetFailure(err);
   }
@@ -182,14 +198,15 @@ export async function parseParquet(filePath: string, sizeBytes: number, limits: 
     throw unparseable(`The Parquet file declares ${facts.numRows} rows but ${frameHeight(frame)} were read.`);
   }
 
-  // Columns polars could not hand over as they are.
+  // Columns polars could not hand over as they are (keyed by placeholder).
   const replaced = new Map<string, pl.Series>();
   for (const [name, mode] of viaJs) {
+    const c = colOf(name);
     if (mode === "float16") {
       const values = await readJs(filePath, name, mode, facts.numRows);
-      replaced.set(name, pl.Series(name, values, pl.Float64).cast(pl.Float32));
+      replaced.set(c, pl.Series(c, values, pl.Float64).cast(pl.Float32));
     } else {
-      replaced.set(name, pl.Series(name, await readJs(filePath, name, mode, facts.numRows), pl.String));
+      replaced.set(c, pl.Series(c, await readJs(filePath, name, mode, facts.numRows), pl.String));
     }
   }
   if (facts.nestedColumns.length > 0 && facts.nestedBytes <= NESTED_CHECK_BYTES) {
@@ -201,11 +218,13 @@ export async function parseParquet(filePath: string, sizeBytes: number, limits: 
   }
   for (const { name, kind } of facts.special) {
     if (kind !== "int96") continue;
-    const int96 = await int96Column(filePath, frame, name, facts.numRows);
-    if (int96.series) replaced.set(name, int96.series);
+    const int96 = await int96Column(filePath, frame, name, colOf(name), facts.numRows);
+    if (int96.series) replaced.set(colOf(name), int96.series);
     notes.push(...int96.notes);
   }
-  if (replaced.size > 0) frame = pl.DataFrame(frameSeries(frame).map((s) => replaced.get(s.name) ?? s));
+  const series = frameSeries(frame).map((s) => replaced.get(s.name) ?? s);
+  // The only place the real names meet Polars: a rename takes them literally.
+  frame = await lazyOf(pl.DataFrame(series)).rename(toReal).collect();
 
   const byKind = (kind: SpecialKind) => facts.special.filter((c) => c.kind === kind).map((c) => c.name);
   const text = [...asText];
@@ -216,7 +235,7 @@ export async function parseParquet(filePath: string, sizeBytes: number, limits: 
   if (byKind("json").length > 0) notes.push(`JSON column(s) ${quotedList(byKind("json"))} were read as String holding the JSON text as written.`);
   if (facts.float16Columns.length > 0) notes.push(`Float16 column(s) ${quotedList(facts.float16Columns)} were read as Float32 (every value exact).`);
   if (nullTyped.length > 0) notes.push(`Column(s) ${quotedList(nullTyped)} of the Null type (no values, or lists of none) were read as String (List(String) for lists).`);
-  const converted = names.filter((_, i) => TO_STRING.has(variantOf(dtypes[i]!)));
+  const converted = realNames.filter((_, i) => TO_STRING.has(variantOf(dtypes[i]!)));
   if (converted.length > 0) notes.push(`Categorical column(s) ${quotedList(converted)} were read as String.`);
   const source: Partial<SourceInfo> = { sheet: null, notes };
   return { frame, source };
@@ -238,9 +257,9 @@ async function readJs<M extends "base64" | "uuid" | "float16">(filePath: string,
  * some value is clamped, decoded from the bytes at microsecond precision (Spark's own precision):
  * a value with nanoseconds would then lose them, so such a file is a 422 naming the column.
  */
-async function int96Column(filePath: string, frame: pl.DataFrame, name: string, rows: number): Promise<{ series: pl.Series | null; notes: string[] }> {
-  const ns = pl.col(name).cast(pl.Int64);
-  const clampedCount = (await frame.lazy().select(ns.eq(pl.lit(I64_MAX).cast(pl.Int64)).or(ns.eq(pl.lit(I64_MIN).cast(pl.Int64))).fillNull(false).sum().alias("n")).collect()).toRecords()[0] as { n: number };
+async function int96Column(filePath: string, frame: pl.DataFrame, name: string, col: string, rows: number): Promise<{ series: pl.Series | null; notes: string[] }> {
+  const ns = pl.col(col).cast(pl.Int64);
+  const clampedCount = (await lazyOf(frame).select(ns.eq(pl.lit(I64_MAX).cast(pl.Int64)).or(ns.eq(pl.lit(I64_MIN).cast(pl.Int64))).fillNull(false).sum().alias("n")).collect()).toRecords()[0] as { n: number };
   if (Number(clampedCount.n) === 0) return { series: null, notes: [] };
   let decoded;
   try {
@@ -254,7 +273,7 @@ async function int96Column(filePath: string, frame: pl.DataFrame, name: string, 
   }
   const invalid = decoded.filter((v) => v !== null && v.micros === null).length;
   // Through text: a Series built from BigInt values would not keep them.
-  const series = pl.Series(name, decoded.map((v) => (v?.micros === null || v?.micros === undefined ? null : String(v.micros))), pl.String).cast(pl.Int64).cast(pl.Datetime("us"));
+  const series = pl.Series(col, decoded.map((v) => (v?.micros === null || v?.micros === undefined ? null : String(v.micros))), pl.String).cast(pl.Int64).cast(pl.Datetime("us"));
   const notes = [`Column ${JSON.stringify(name)}: INT96 timestamps reach beyond the years 1677–2262 (a "valid until 9999-12-31" sentinel, say); the column was read as Datetime(us), microsecond precision as Spark writes them.`];
   if (invalid > 0) notes.push(`Column ${JSON.stringify(name)}: ${invalid} INT96 value${invalid === 1 ? " is" : "s are"} not a valid timestamp (a time of day outside 0–24 h, as an overflowing writer leaves it); read as null.`);
   return { series, notes };
