@@ -102,3 +102,10 @@ describe("Excel times and durations", () => {
     expect(source.notes?.join(" ")).toContain("(A3, A4)");
   });
 });
+
+describe("options that do not apply", () => {
+  it("CSV-only options sent with a workbook are ignored and said so", async () => {
+    const { source } = await parseUpload(tmp.write("opts.xlsx", book([[str("a")], [num(1, "General")]])), opts({ delimiter: ";", quoting: "lenient", decimalComma: true }), LIMITS);
+    expect(source.notes).toContain("The options delimiter, decimalComma, quoting do not apply to Excel files and were ignored.");
+  });
+});
