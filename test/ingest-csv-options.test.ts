@@ -199,3 +199,28 @@ describe("quoting", () => {
     }
   });
 });
+
+describe("schema= parsing is total", () => {
+  it("any JSON (deep, odd, huge keys) is options or a 400 naming the field, never a crash", () => {
+    const deep = fc.integer({ min: 1, max: 20_000 }).map((d) => `${"[".repeat(d)}${"]".repeat(d)}`);
+    const deepObject = fc.integer({ min: 1, max: 5_000 }).map((d) => `${'{"a":'.repeat(d)}1${"}".repeat(d)}`);
+    const text = fc.oneof(fc.json({ maxDepth: 6 }), deep, deepObject, fc.string(), fc.constantFrom('{"__proto__": "String"}', '{"a": "string"}', '{"a": null}', "null", "[]", '{"a": "Int64", "a": "String"}'));
+    fc.assert(
+      fc.property(text, (raw) => {
+        try {
+          const parsed = parseOptionsFrom({ schema: raw }).schema;
+          // An empty field is an absent one (HTML forms send blank inputs).
+          expect(raw === "" ? parsed === undefined : typeof parsed === "object").toBe(true);
+        } catch (err) {
+          expect(err).toBeInstanceOf(ApiError);
+          expect((err as ApiError).status).toBe(400);
+          expect((err as ApiError).message).toContain('"schema"');
+          expect((err as ApiError).message.length).toBeLessThan(400);
+        }
+      }),
+      { seed: SEED + 9, numRuns: 300 },
+    );
+    expect(parseOptionsFrom({ schema: '{"__proto__": "String"}' }).schema?.["__proto__"]).toBe("String");
+    expect(() => parseOptionsFrom({ schema: '{"a": "string"}' })).toThrow(/did you mean "String"/);
+  });
+});

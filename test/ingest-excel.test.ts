@@ -109,3 +109,12 @@ describe("options that do not apply", () => {
     expect(source.notes).toContain("The options delimiter, decimalComma, quoting do not apply to Excel files and were ignored.");
   });
 });
+
+describe("dates Excel itself cannot show", () => {
+  it("a date-formatted number beyond 9999-12-31 (Excel shows ####) is read as the number, noted", async () => {
+    const { frame, source } = await parseUpload(tmp.write("undated.xlsx", book([[str("d")], [num(45293, "yyyy-mm-dd")], [num(100_000_000, "yyyy-mm-dd")]])), opts(), LIMITS);
+    expect(columnsOf(frame)).toEqual([{ name: "d", dtype: "String" }]);
+    expect((await rowsOf(frame)).map((r) => r[0])).toEqual(["2024-01-02", "100000000"]);
+    expect(source.notes?.join(" ")).toContain("1 cell formatted as a date holds a number outside Excel's date range");
+  });
+});

@@ -88,7 +88,12 @@ interface CellValue {
   kind: Kind;
   /** bool: boolean; num: number; date: epoch ms (UTC wall time); time: ms of the day; duration: ms; str: text. */
   value: boolean | number | string | null;
+  /** A number with a date format but outside Excel's date range. */
+  undated?: boolean;
 }
+
+/** The first serial past Excel's last date, 9999-12-31 (2958465). */
+const MAX_SERIAL = 2_958_466;
 
 const NULLISH: ReadonlySet<Kind> = new Set(["error", "missing", "fictitious"]);
 
@@ -212,6 +217,8 @@ function readCell(cell: XLSX.CellObject | undefined, date1904: boolean): CellVal
         if (ms >= 0 && ms < DAY_MS) return { kind: "time", value: ms };
       }
       if (kind !== null) {
+        // Outside Excel's own date range (it shows ####): a number with a date format, not a date.
+        if (v < 0 || v >= MAX_SERIAL) return { kind: "num", value: v, undated: true };
         if (!date1904 && Math.floor(v) === 60) return { kind: "fictitious", value: null };
         return { kind: "date", value: serialToMs(v, date1904) };
       }
@@ -444,16 +451,17 @@ export async function parseExcel(filePath: string, zipEntries: ZipEntry[] | unde
   const nullTexts = new Set(options.nullValues ?? []);
   const columns: pl.Series[] = [];
   const report: ColumnReport[] = [];
-  const refs: Record<"error" | "missing" | "fictitious", string[]> = { error: [], missing: [], fictitious: [] };
-  const counts = { error: 0, missing: 0, fictitious: 0 };
+  const refs: Record<"error" | "missing" | "fictitious" | "undated", string[]> = { error: [], missing: [], fictitious: [], undated: [] };
+  const counts = { error: 0, missing: 0, fictitious: 0, undated: 0 };
   for (let j = 0; j < width; j++) {
     const name = names[j]!;
     let nulled = 0;
     const cells: (CellValue | null)[] = rows.map((r) => {
       const cell = readCell(at(r, box.c0 + j), date1904);
-      if (cell && (cell.kind === "error" || cell.kind === "missing" || cell.kind === "fictitious")) {
-        counts[cell.kind]++;
-        if (refs[cell.kind].length < NOTE_CELLS) refs[cell.kind].push(XLSX.utils.encode_cell({ r, c: box.c0 + j }));
+      const tally = cell?.undated ? "undated" : cell && (cell.kind === "error" || cell.kind === "missing" || cell.kind === "fictitious") ? cell.kind : null;
+      if (tally) {
+        counts[tally]++;
+        if (refs[tally].length < NOTE_CELLS) refs[tally].push(XLSX.utils.encode_cell({ r, c: box.c0 + j }));
       }
       if (cell && (cell.kind === "str" || cell.kind === "empty") && nullTexts.has(cell.value as string)) {
         nulled++;
@@ -479,6 +487,9 @@ export async function parseExcel(filePath: string, zipEntries: ZipEntry[] | unde
   if (counts.error > 0) notes.push(`${plural(counts.error, "error cell")} (such as #DIV/0! or #N/A) ${counts.error === 1 ? "was" : "were"} read as null (${cellList(refs.error, counts.error)}).`);
   if (counts.fictitious > 0) {
     notes.push(`${plural(counts.fictitious, "cell")} ${counts.fictitious === 1 ? "holds" : "hold"} serial 60, Excel's fictitious date 1900-02-29 (a leap day 1900 did not have), read as null (${cellList(refs.fictitious, counts.fictitious)}).`);
+  }
+  if (counts.undated > 0) {
+    notes.push(`${plural(counts.undated, "cell")} formatted as ${counts.undated === 1 ? "a date holds a number" : "dates hold numbers"} outside Excel's date range (serials 0–2958465, up to 9999-12-31; Excel shows ####), read as ${counts.undated === 1 ? "a number" : "numbers"} (${cellList(refs.undated, counts.undated)}).`);
   }
   const merges = (ws["!merges"] ?? []).filter((m) => m.e.r >= box.r0 && m.s.r <= box.r1 && m.e.c >= box.c0 && m.s.c <= box.c1);
   if (merges.length > 0) {
