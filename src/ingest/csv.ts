@@ -271,7 +271,8 @@ async function lossNotes(lf: pl.LazyDataFrame, cols: string[], names: string[], 
   types.forEach((t, i) => {
     const c = pl.col(cols[i]!);
     const forcedType = forced.get(i);
-    if (forcedType === undefined && t === "String" && votes[i]!.present > 0) {
+    // The sample's shapes tell which String columns may be all numbers; only those are counted.
+    if (forcedType === undefined && t === "String" && votes[i]!.present > 0 && votes[i]!.sampleMisfits.Float64 === 0) {
       // Were all values numbers, some of which would not survive as Float64?
       stayedString.push(i);
       const shaped = present(c).and(floatShaped(c, nf));

@@ -22,7 +22,7 @@
  * Empty values (unquoted empty fields are null, quoted `""` is an empty string) do not vote;
  * in a non-String column an empty string becomes null.
  *
- * How, cheaply: the first rows rule candidates out (`voteExprs`, one query for all columns); then
+ * How, cheaply: the shapes of the first rows rule candidates out (`voteExprs`, one query for all columns); then
  * the narrowest survivor of each column is checked against every value while converting
  * (`verifyVotes`), moving on to the next candidate only when a value does not fit. Values of the
  * wrong shape are never parsed, and the conversion that verified a type is the one kept.
@@ -286,7 +286,7 @@ const SAMPLE_ROWS = 10_000;
 export interface ColumnVotes {
   present: number;
   emptyStrings: number;
-  /** Values of the sample (the present values of the first rows) that do not fit, per candidate. */
+  /** Values of the sample (the present values of the first rows) without the candidate's shape. */
   sampleMisfits: Record<Candidate, number>;
   /**
    * Values of the whole column that do not fit, for the candidates counted so far (by
@@ -320,10 +320,12 @@ export function voteExprs(names: readonly string[], nf: NumberFormat = PLAIN): p
   return [
     ...perColumn(names, "p:", (c) => present(c).sum()),
     ...perColumn(names, "e:", (c) => c.eq(pl.lit("")).fillNull(false).sum()),
+    // The sample only rules out candidates whose shape some value lacks (a regex, cheap to plan
+    // and to run); parsing and exactness are checked over every value by `verifyVotes`.
     ...CANDIDATES.flatMap((type, k) =>
       perColumn(names, `s${k}:`, (c) => {
         const head = c.head(SAMPLE_ROWS);
-        return fits(head.filter(present(head)), type, nf).not().sum();
+        return head.filter(present(head)).str.contains(shapeOf(type, nf)).fillNull(false).not().sum();
       }),
     ),
   ];
