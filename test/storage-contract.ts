@@ -9,6 +9,9 @@ import { describeColumns } from "../src/frame/dtype.ts";
 import { estimatedBytes } from "../src/frame/safe.ts";
 import type { NewVersion, Storage } from "../src/storage/types.ts";
 import type { SourceInfo } from "../src/types.ts";
+import { versionOf } from "./helpers/versions.ts";
+
+export { versionOf };
 
 export interface StorageUnderTest {
   storage: Storage;
@@ -35,7 +38,7 @@ export function sourceOf(filename: string): SourceInfo {
 }
 
 export function newVersion(seed = 0, rows = 5): NewVersion {
-  return { frame: sampleFrame(seed, rows), source: sourceOf(`v${seed}.csv`) };
+  return versionOf(sampleFrame(seed, rows), sourceOf(`v${seed}.csv`));
 }
 
 /** Every row of a version as records (values compared with toEqual). */
@@ -245,7 +248,7 @@ export function runStorageContract(name: string, make: MakeStorage): void {
     describe("reading data", () => {
       it("returns the rows and dtypes that were stored, in order", async () => {
         const frame = sampleFrame(3, 40);
-        const { dataset, version } = await storage.createDataset({ name: "rows", description: "" }, { frame, source: sourceOf("rows.csv") });
+        const { dataset, version } = await storage.createDataset({ name: "rows", description: "" }, versionOf(frame, sourceOf("rows.csv")));
         const got = await storage.read(dataset.id, 1, async (data) => {
           expect(data.version).toEqual(version);
           return data.lazy().collect();
@@ -257,7 +260,7 @@ export function runStorageContract(name: string, make: MakeStorage): void {
 
       it("supports slicing and projection on the lazy frame", async () => {
         const frame = sampleFrame(1, 100);
-        const { dataset } = await storage.createDataset({ name: "page", description: "" }, { frame, source: sourceOf("p.csv") });
+        const { dataset } = await storage.createDataset({ name: "page", description: "" }, versionOf(frame, sourceOf("p.csv")));
         for (let pass = 0; pass < 2; pass++) {
           const page = await storage.read(dataset.id, 1, async (data) => data.lazy().select("label", "id").slice(10, 5).collect());
           expect(page.toRecords()).toEqual(frame.select("label", "id").slice(10, 5).toRecords());

@@ -2,11 +2,13 @@
  * Behaviour of the `local` backend beyond the shared contract: the on-disk layout, restarts,
  * damaged and leftover files, deletion of files, and the byte-budgeted read-through cache.
  */
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { checksumFileSync } from "../src/storage/checksum.ts";
 import { createLocalStorage, type LocalStorage } from "../src/storage/local.ts";
 import { pathsFor } from "../src/storage/paths.ts";
 import type { Storage } from "../src/storage/types.ts";
@@ -73,10 +75,16 @@ describe("local storage layout", () => {
       "000002.stats.json",
     ]);
     const meta = JSON.parse(await readFile(path.join(dir, "dataset.json"), "utf8"));
-    expect(meta).toMatchObject({ layout: 1, dataset: { id: dataset.id, name: "layout", description: "d" } });
+    expect(meta).toMatchObject({ layout: 2, dataset: { id: dataset.id, name: "layout", description: "d" } });
     const record = JSON.parse(await readFile(path.join(dir, "versions", "000002.json"), "utf8"));
+    expect(record.layout).toBe(2);
     expect(record.version).toEqual(await storage.getVersion(dataset.id, 2));
-    expect(record.data.fileBytes).toBe((await stat(path.join(dir, "versions", "000002.parquet"))).size);
+    const dataFile = path.join(dir, "versions", "000002.parquet");
+    expect(record.data.fileBytes).toBe((await stat(dataFile)).size);
+    // the checksum the parser side computed, of exactly the bytes stored
+    expect(record.data.checksum).toEqual(checksumFileSync(dataFile));
+    expect(record.data.checksum.sha256).toBe(createHash("sha256").update(await readFile(dataFile)).digest("hex"));
+    expect(record.data.proven).toBe(true);
     expect(await readdir(path.join(dataDir, "tmp"))).toEqual([]);
   });
 

@@ -6,6 +6,7 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import type { Version } from "../types.ts";
+import type { Checksum } from "./checksum.ts";
 import { isAbandonedTemp, isProcessAlive, parquetProblem, readIfExists, removeQuietly } from "./local-fs.ts";
 import { parseClaimFile, parseDatasetFile, parseVersionFile, type DatasetFile } from "./local-records.ts";
 import { isDatasetId, parseVersionFileName, pathsFor, type VersionFileKind } from "./paths.ts";
@@ -15,6 +16,8 @@ export interface ScannedVersion {
   fileBytes: number;
   frameBytes: number;
   hasStats: boolean;
+  /** Absent for a version written in layout 1 (not yet proven and checksummed). */
+  checksum?: Checksum;
 }
 
 export interface ScannedDataset {
@@ -103,7 +106,7 @@ async function scanVersion(dataDir: string, datasetId: string, number: number, h
       warn(`storage: version ${number} of dataset ${datasetId} excluded: ${problem} (${paths.data})`);
       return null;
     }
-    return { version: record.version, fileBytes: record.data.fileBytes, frameBytes: record.data.frameBytes, hasStats };
+    return { version: record.version, fileBytes: record.data.fileBytes, frameBytes: record.data.frameBytes, hasStats, ...(record.data.checksum ? { checksum: record.data.checksum } : {}) };
   } catch (error) {
     warn(`storage: version ${number} of dataset ${datasetId} excluded: ${paths.record}: ${(error as Error).message}`);
     return null;

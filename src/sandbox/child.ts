@@ -1,0 +1,37 @@
+/**
+ * The child side of a process pool (see pool.ts): answers one job at a time over IPC. Every
+ * failure becomes a reply, never an unhandled rejection: ApiErrors keep their status and code,
+ * anything else is mapped by the pool's `fallback`.
+ */
+import { writeSync } from "node:fs";
+import { ApiError } from "../errors.ts";
+import type { JobReply } from "./pool.ts";
+
+export type Fallback = (error: unknown) => JobReply;
+
+/** Serves jobs until the parent goes away. */
+export function serve(handle: (message: unknown) => Promise<unknown>, fallback: Fallback): void {
+  process.on("message", (message: unknown) => {
+    handle(message).then(
+      (value) => process.send?.({ ok: true, value } satisfies JobReply),
+      (error: unknown) => {
+        const reply: JobReply = error instanceof ApiError ? { ok: false, status: error.status, code: error.code, detail: error.message, extra: error.extra } : fallback(error);
+        process.send?.(reply);
+      },
+    );
+  });
+  // Parent gone: nothing left to do.
+  process.on("disconnect", () => process.exit(0));
+}
+
+/**
+ * Announces a risky step on stderr, synchronously (it must be out before a panic aborts the
+ * process), so the parent can say what the child was doing when it died (pool.ts `lastStep`).
+ */
+export function step(what: string): void {
+  try {
+    writeSync(2, `\u0001step: ${what}\n`);
+  } catch {
+    // stderr closed: nothing to tell
+  }
+}
