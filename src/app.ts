@@ -20,6 +20,7 @@ import { buildOpenApiDocument } from "./openapi.ts";
 import { mountRoutes } from "./routes/define.ts";
 import { ROUTES } from "./routes/index.ts";
 import { createQueryService } from "./query-service.ts";
+import { identifyClients } from "./sandbox/client.ts";
 import type { Parser } from "./sandbox/parser.ts";
 import type { QueryWorkers } from "./sandbox/queries.ts";
 import { createStatsService } from "./stats-service.ts";
@@ -63,6 +64,8 @@ export function createApp({ config, storage, logger, parser, queries }: AppDeps)
 
   const api = express.Router();
   api.use(requireToken(config.apiTokens));
+  // the pools' fair queues are per client: the token that passed auth, else the address
+  api.use(identifyClients(config.apiTokens !== null));
   api.use(...rateLimits({ windowMs: config.rateLimitWindowMs, reads: config.rateLimitReads, writes: config.rateLimitUploads }));
   api.use(express.json({ limit: "64kb" }));
   // Every route, from its definition in src/routes/ (/api ones on `api`; /healthz, /metrics, /openapi.json on `app`).

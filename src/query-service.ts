@@ -2,6 +2,9 @@
  * Where each read of a version's rows runs (docs/design.md, "Processes"):
  * - pages without filter/sort: in the API process, an eager slice of the in-memory frame, or a
  *   bounded lazy slice of the data file for a cold version (whose bytes storage verified first);
+ *   except for wide versions (over WIDE_COLUMNS columns), whose every page is made in a worker:
+ *   describing and converting thousands of columns costs milliseconds per column in nodejs-polars'
+ *   JS wrappers, which would hold the event loop for seconds;
  * - filtered/sorted pages of an in-memory version: the row order comes from a query worker (and
  *   is cached by frame/page.ts), the page is a gather in the API process;
  * - filtered/sorted pages of a cold version: the whole page is computed and rendered in a worker;
@@ -36,6 +39,9 @@ export interface QueryService {
   download(data: VersionData, query: DownloadQuery, client?: string): Promise<DownloadBody>;
 }
 
+/** Versions with more columns than this have their pages made in a query worker. */
+export const WIDE_COLUMNS = 256;
+
 const CONTENT_TYPES: Record<string, string> = {
   parquet: "application/vnd.apache.parquet",
 };
@@ -54,8 +60,9 @@ export function createQueryService(queries: QueryWorkers, options: { uploadDir: 
     async page(data, query, shape, client) {
       const filteredOrSorted = (query.filters?.length ?? 0) > 0 || (query.sort?.length ?? 0) > 0;
       const frame = data.frame();
+      const inWorker = data.version.columnCount > WIDE_COLUMNS || (filteredOrSorted && !frame);
+      if (inWorker) return queries.runOnVersion(data, "page", (file) => ({ file, version: data.version, query, shape }), { client });
       if (!filteredOrSorted) return readPage(data.lazy(), data.version, query, shape, frame);
-      if (!frame) return queries.runOnVersion(data, "page", (file) => ({ file, version: data.version, query, shape }), { client });
       const orders = (filters: PageQuery["filters"], sort: PageQuery["sort"]) =>
         queries.runOnVersion(data, "rowOrder", (file) => ({ file, version: data.version, filters: filters ?? [], sort: sort ?? [] }), { client });
       return readPage(data.lazy(), data.version, query, shape, frame, orders);

@@ -75,6 +75,7 @@ interface NativeColumn extends NativeSeries {
   structToFrame(): { getColumns(): NativeColumn[] };
   strftime(format: string): NativeColumn;
   cast(dtype: pl.DataType, strict: boolean): NativeColumn;
+  slice(offset: number, length: number): NativeColumn;
   len(): number;
 }
 
@@ -143,10 +144,16 @@ function checkColumn(s: NativeColumn, name: string, rowsMap: boolean): void {
     return;
   }
   const unit = String((innerOf(dtype) as unknown[] | null)?.[0] ?? "us");
-  const perDay = Number(UNITS_PER_DAY[unit] ?? UNITS_PER_DAY.us);
-  // min/max arrive as doubles: rounding is far below the margin between our range and Polars'
-  const daysLo = Math.floor(lo / perDay);
-  const daysHi = Math.floor(hi / perDay);
+  const perDay = UNITS_PER_DAY[unit] ?? (UNITS_PER_DAY.us as bigint);
+  // min/max arrive as doubles; the extremes themselves are read exactly (as text of the integer)
+  const exact = (which: "min" | "max"): bigint => {
+    const row = which === "min" ? physical.argMin() : physical.argMax();
+    const text = row === null ? undefined : physical.slice(row, 1).cast(pl.Utf8, false).toArray()[0];
+    return typeof text === "string" ? BigInt(text) : BigInt(Math.round(which === "min" ? lo : hi));
+  };
+  const floorDiv = (a: bigint, b: bigint) => (a >= 0n ? a / b : -((-a + b - 1n) / b));
+  const daysLo = Number(floorDiv(exact("min"), perDay));
+  const daysHi = Number(floorDiv(exact("max"), perDay));
   if (daysLo < MIN_DAYS) refuse(name, rowOf("min"), `a date-time in year ${formatYear(yearOfDays(daysLo))}`, HANDLED);
   if (daysHi > MAX_DAYS) refuse(name, rowOf("max"), `a date-time in year ${formatYear(yearOfDays(daysHi))}`, HANDLED);
 }

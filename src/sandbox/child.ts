@@ -22,6 +22,8 @@ export function serve(handle: (message: unknown) => Promise<unknown>, fallback: 
   });
   // Parent gone: nothing left to do.
   process.on("disconnect", () => process.exit(0));
+  // Loaded: the parent starts jobs' deadlines from here.
+  process.send?.({ ready: true });
 }
 
 /**

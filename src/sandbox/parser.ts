@@ -42,6 +42,8 @@ export interface Parser {
   warm(): void;
   /** Process ids of the parser children (tests). */
   pids(): number[];
+  /** Jobs running and waiting (tests, operators). */
+  load(): { running: number; waiting: number; children: number };
   close(): Promise<void>;
 }
 
@@ -73,6 +75,7 @@ export function createParser(config: Config): Parser {
     },
     warm: () => pool.warm(),
     pids: () => pool.pids(),
+    load: () => pool.load(),
     close: () => pool.close(),
   };
 }

@@ -64,6 +64,8 @@ interface Slot {
   child: ChildProcess;
   lane: Lane;
   busy: boolean;
+  /** Resolves true once the child has loaded and said so, false if it died first. */
+  ready: Promise<boolean>;
   idleSince: number;
   /** The last bytes the child wrote to stderr: tells a panic from running out of memory. */
   stderrTail: string;
@@ -83,6 +85,7 @@ const PRLIMIT = "/usr/bin/prlimit";
 const NICENESS: Record<Lane, number> = { general: 10, fast: 5 };
 const PAGE = 4096;
 const WATCHDOG_MS = 50;
+const LOAD_TIMEOUT_MS = 60_000;
 
 export class ProcessPool {
   readonly #options: Required<PoolOptions>;
@@ -181,7 +184,20 @@ export class ProcessPool {
   }
 
   #addSlot(lane: Lane): Slot {
-    const slot: Slot = { child: this.#spawn(lane), lane, busy: false, idleSince: Date.now(), stderrTail: "" };
+    const child = this.#spawn(lane);
+    // A job's deadline starts when the child can take it, not while Node and Polars load.
+    const ready = new Promise<boolean>((resolve) => {
+      const onReady = (m: unknown) => {
+        if ((m as { ready?: boolean } | null)?.ready !== true) return;
+        child.off("message", onReady);
+        resolve(true);
+      };
+      child.on("message", onReady);
+      child.once("exit", () => resolve(false));
+      // one that never finishes loading is stopped (and its job fails as a crash)
+      setTimeout(() => child.kill("SIGKILL"), LOAD_TIMEOUT_MS).unref();
+    });
+    const slot: Slot = { child, lane, busy: false, ready, idleSince: Date.now(), stderrTail: "" };
     // Kept, not echoed: Rust panics print kilobytes of backtrace per hostile file.
     slot.child.stderr?.setEncoding("utf8");
     slot.child.stderr?.on("data", (text: string) => {
@@ -218,6 +234,20 @@ export class ProcessPool {
 
   #start(slot: Slot, job: Waiting): void {
     slot.busy = true;
+    void slot.ready.then((ok) => {
+      if (ok) this.#send(slot, job);
+      else {
+        // it died while loading (or was killed): forget it and fail the job as a crash
+        const i = this.#slots.indexOf(slot);
+        if (i >= 0) this.#slots.splice(i, 1);
+        job.reject(this.#options.errors.crash(slot.stderrTail, job.message));
+        if (!this.#closed) this.warm();
+        this.#next();
+      }
+    });
+  }
+
+  #send(slot: Slot, job: Waiting): void {
     slot.stderrTail = "";
     const { child } = slot;
     const { errors, timeoutMs, memoryMb } = this.#options;
@@ -241,7 +271,8 @@ export class ProcessPool {
       if (replace) this.warm();
       this.#next();
     };
-    const onMessage = (reply: JobReply) => {
+    const onMessage = (reply: JobReply | { ready: true }) => {
+      if ("ready" in reply) return;
       finish(() => (reply.ok ? job.resolve(reply.value) : job.reject(new ApiError(reply.status, reply.code as ApiError["code"], reply.detail, reply.extra ?? {}))), false);
     };
     const onExit = () => finish(() => job.reject(errors.crash(slot.stderrTail, job.message)), true);

@@ -95,7 +95,13 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
     const entry: DatasetEntry = { dataset: found.dataset, highestIssued: found.highestIssued, versions: new Map() };
     for (const v of found.versions) {
       entry.versions.set(v.version.version, v.version);
-      info.set(key(found.dataset.id, v.version.version), { fileBytes: v.fileBytes, frameBytes: v.frameBytes, hasStats: v.hasStats, ...(v.checksum ? { checksum: v.checksum } : {}) });
+      info.set(key(found.dataset.id, v.version.version), {
+        fileBytes: v.fileBytes,
+        frameBytes: v.frameBytes,
+        hasStats: v.hasStats,
+        ...(v.checksum ? { checksum: v.checksum } : {}),
+        ...(v.damaged ? { damaged: v.damaged } : {}),
+      });
     }
     if (state.findIdByName(entry.dataset.name) !== undefined) {
       // Only two servers sharing DATA_DIR can get here (names are unique per process).
@@ -495,6 +501,8 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
     async getStats(datasetId, version) {
       const k = key(datasetId, version);
       const meta = info.get(k);
+      // stats of a layout-1 version are served only once its data is proven
+      if (meta && meta.damaged === undefined && !meta.checksum) await proveOnce(k, datasetId, version, meta);
       if (meta?.damaged !== undefined) throw damagedError(k);
       if (!meta?.hasStats) return undefined;
       if (statsCache.has(k)) return statsCache.get(k);

@@ -29,3 +29,9 @@ export function versionOf(frame: pl.DataFrame, source: SourceInfo, file = path.j
   frame.writeParquet(file, { compression: "zstd" });
   return { dataFile: file, source, columns: describeColumns(frame), rowCount: frameHeight(frame), frameBytes: estimatedBytes(frame), checksum: checksumFileSync(file) };
 }
+
+/** The same, written in row groups of `rowGroupSize` rows (a lazy sink, as the parser child writes). */
+export async function versionInGroups(frame: pl.DataFrame, source: SourceInfo, rowGroupSize: number, file = path.join(stagingDir(), `${randomUUID()}.parquet`)): Promise<NewVersion> {
+  await frame.lazy().sinkParquet(file, { compression: "zstd", rowGroupSize }).collect();
+  return { dataFile: file, source, columns: describeColumns(frame), rowCount: frameHeight(frame), frameBytes: estimatedBytes(frame), checksum: checksumFileSync(file) };
+}
