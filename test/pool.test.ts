@@ -60,7 +60,7 @@ describe("process pool", () => {
     const p = pool({ timeoutMs: 300 });
     const first = await p.run<number>({ pid: true });
     const error = await errorOf(p.run({ sleep: 5000 }));
-    expect(error).toMatchObject({ status: 422, code: "QUERY_LIMIT" });
+    expect(error).toMatchObject({ status: 422, code: "QUERY_LIMIT", extra: { reason: "timeout" } });
     expect(error.message).toContain("QUERY_TIMEOUT_MS");
     await exited(first);
     const second = await p.run<number>({ pid: true });
@@ -76,7 +76,7 @@ describe("process pool", () => {
   it("stops a child past its memory cap with the limit error", async () => {
     const p = pool({ memoryMb: 200 });
     const error = await errorOf(p.run({ alloc: 400 }));
-    expect(error).toMatchObject({ status: 422, code: "QUERY_LIMIT" });
+    expect(error).toMatchObject({ status: 422, code: "QUERY_LIMIT", extra: { reason: "memory" } });
     expect(error.message).toContain("QUERY_MEMORY_MB");
     expect(await p.run({ echo: "after" })).toBe("after");
   });
@@ -137,6 +137,18 @@ describe("process pool", () => {
     await Promise.all([running, queued, other]);
   });
 
+  it("replaces a child that kept much more memory after a job than it started with", async () => {
+    const p = pool({ recycleGrowthBytes: 100 * 1024 * 1024 });
+    const pid = await p.run<number>({ pid: true });
+    expect(await p.run<number>({ hold: 300, pid: true })).toBe(pid);
+    await exited(pid);
+    expect(await p.run<number>({ pid: true })).not.toBe(pid);
+  });
+
+  it("answers a job that met a full disk with 507 STORAGE_FULL", async () => {
+    expect(await errorOf(pool().run({ fullDisk: true }))).toMatchObject({ status: 507, code: "STORAGE_FULL" });
+  });
+
   it("reaps idle children beyond those kept warm", async () => {
     const p = pool({ workers: 2, idleMs: 300, keepWarm: 1 });
     await Promise.all([p.run({ sleep: 100 }), p.run({ sleep: 100 })]);
@@ -156,7 +168,7 @@ describe("limit errors", () => {
 
   it("reports a query worker's crash as QUERY_LIMIT, and a stored file's failed proof as UNPARSEABLE_FILE", () => {
     expect(QUERY_ERRORS.crash("memory allocation of 1 bytes failed\n", {}).code).toBe("QUERY_LIMIT");
-    expect(QUERY_ERRORS.crash("thread 'x' panicked at a.rs:1:1:\nboom\n", { kind: "stats" }).code).toBe("QUERY_LIMIT");
+    expect(QUERY_ERRORS.crash("thread 'x' panicked at a.rs:1:1:\nboom\n", { kind: "stats" })).toMatchObject({ code: "QUERY_LIMIT", extra: { reason: "panic" } });
     expect(QUERY_ERRORS.crash("\u0001step: render CSV\nthread 'x' panicked at a.rs:1:1:\nout-of-range date\n", { kind: "proveStored" }).code).toBe("UNPARSEABLE_FILE");
     expect(queryLimit("x").status).toBe(422);
   });

@@ -46,14 +46,19 @@ export function queryCrashError(stderrTail: string, message?: unknown): ApiError
     if ((message as { kind?: string } | undefined)?.kind === "proveStored") {
       return unparseable(`its values cannot be rendered${step ? ` (${step})` : ""}: ${excerpt(panic, 200)}`);
     }
-    return queryLimit(`The query stopped: its worker failed${step ? ` while it tried to ${step}` : ""} (${excerpt(panic, 200)}). Nothing else was affected.`);
+    return withReason(queryLimit(`The query stopped: its worker failed${step ? ` while it tried to ${step}` : ""} (${excerpt(panic, 200)}). Nothing else was affected.`), "panic");
   }
-  return queryLimit("The query stopped: its worker ran out of memory or was stopped (QUERY_MEMORY_MB). Nothing else was affected.");
+  return withReason(queryLimit("The query stopped: its worker ran out of memory or was stopped (QUERY_MEMORY_MB). Nothing else was affected."), "crash");
+}
+
+/** QUERY_LIMIT answers say which limit (`reason`: timeout, memory, crash, panic) for clients and callers. */
+function withReason(error: ApiError, reason: "timeout" | "memory" | "crash" | "panic"): ApiError {
+  return new ApiError(error.status, error.code, error.message, { ...error.extra, reason }, error.headers);
 }
 
 export const QUERY_ERRORS: LimitErrors = {
-  timeout: (ms) => queryLimit(`The query took longer than the ${ms} ms limit (QUERY_TIMEOUT_MS). Nothing else was slowed by it; narrow it with filters or columns.`),
-  memory: (mb) => queryLimit(`The query needed more than the ${mb} MB limit (QUERY_MEMORY_MB). Nothing else was slowed by it; narrow it with filters or columns.`),
+  timeout: (ms) => withReason(queryLimit(`The query took longer than the ${ms} ms limit (QUERY_TIMEOUT_MS). Nothing else was slowed by it; narrow it with filters or columns.`), "timeout"),
+  memory: (mb) => withReason(queryLimit(`The query needed more than the ${mb} MB limit (QUERY_MEMORY_MB). Nothing else was slowed by it; narrow it with filters or columns.`), "memory"),
   crash: queryCrashError,
   busy: (seconds) => busyError("query worker", seconds),
 };

@@ -46,6 +46,12 @@ export interface PoolOptions {
   idleMs?: number;
   /** General children kept running when idle (default 1). */
   keepWarm?: number;
+  /**
+   * A child whose resident memory after a job exceeds its size when it started by more than this
+   * is replaced (default 256 MiB). Polars keeps freed native memory in its processes; recycling
+   * is what gives it back to the machine.
+   */
+  recycleGrowthBytes?: number;
 }
 
 export interface JobOptions {
@@ -66,6 +72,8 @@ interface Slot {
   busy: boolean;
   /** Resolves true once the child has loaded and said so, false if it died first. */
   ready: Promise<boolean>;
+  /** Resident bytes once loaded: the baseline for recycling. */
+  baseRss: number;
   idleSince: number;
   /** The last bytes the child wrote to stderr: tells a panic from running out of memory. */
   stderrTail: string;
@@ -104,6 +112,7 @@ export class ProcessPool {
       serialization: "json",
       idleMs: 60_000,
       keepWarm: 1,
+      recycleGrowthBytes: 256 * 1024 * 1024,
       maxQueuePerClient: Math.max(4, Math.ceil(maxQueue / 2)),
       ...options,
     };
@@ -185,11 +194,14 @@ export class ProcessPool {
 
   #addSlot(lane: Lane): Slot {
     const child = this.#spawn(lane);
+    // eslint-disable-next-line prefer-const -- the ready handler below fills in the baseline
+    let slot: Slot;
     // A job's deadline starts when the child can take it, not while Node and Polars load.
     const ready = new Promise<boolean>((resolve) => {
       const onReady = (m: unknown) => {
         if ((m as { ready?: boolean } | null)?.ready !== true) return;
         child.off("message", onReady);
+        slot.baseRss = rssOf(child.pid);
         resolve(true);
       };
       child.on("message", onReady);
@@ -197,7 +209,7 @@ export class ProcessPool {
       // one that never finishes loading is stopped (and its job fails as a crash)
       setTimeout(() => child.kill("SIGKILL"), LOAD_TIMEOUT_MS).unref();
     });
-    const slot: Slot = { child, lane, busy: false, ready, idleSince: Date.now(), stderrTail: "" };
+    slot = { child, lane, busy: false, ready, baseRss: 0, idleSince: Date.now(), stderrTail: "" };
     // Kept, not echoed: Rust panics print kilobytes of backtrace per hostile file.
     slot.child.stderr?.setEncoding("utf8");
     slot.child.stderr?.on("data", (text: string) => {
@@ -222,7 +234,9 @@ export class ProcessPool {
     // watchdog enforces smaller limits.
     const osCapBytes = Math.max(memoryMb, 1024) * 1024 * 1024;
     const [command, args] = existsSync(PRLIMIT) ? [PRLIMIT, [`--data=${osCapBytes}`, process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
-    const child = spawn(command, args, { stdio: ["ignore", "inherit", "pipe", "ipc"], serialization });
+    // Two malloc arenas: glibc otherwise keeps per-thread arenas of freed Polars memory
+    const env = { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? "2" };
+    const child = spawn(command, args, { stdio: ["ignore", "inherit", "pipe", "ipc"], serialization, env });
     child.on("error", () => {});
     try {
       if (child.pid !== undefined) os.setPriority(child.pid, NICENESS[lane]);
@@ -273,7 +287,9 @@ export class ProcessPool {
     };
     const onMessage = (reply: JobReply | { ready: true }) => {
       if ("ready" in reply) return;
-      finish(() => (reply.ok ? job.resolve(reply.value) : job.reject(new ApiError(reply.status, reply.code as ApiError["code"], reply.detail, reply.extra ?? {}))), false);
+      // memory Polars kept after the job is given back by replacing the child
+      const grown = slot.baseRss > 0 && rssOf(child.pid) > slot.baseRss + this.#options.recycleGrowthBytes;
+      finish(() => (reply.ok ? job.resolve(reply.value) : job.reject(new ApiError(reply.status, reply.code as ApiError["code"], reply.detail, reply.extra ?? {}))), grown);
     };
     const onExit = () => finish(() => job.reject(errors.crash(slot.stderrTail, job.message)), true);
     const deadline = setTimeout(() => finish(() => job.reject(errors.timeout(timeoutMs)), true), timeoutMs);

@@ -1,14 +1,17 @@
 /**
  * A trivial pool child for test/pool.test.ts: `{sleep: ms}` answers after ms, `{crash: true}`
- * aborts, `{alloc: mb}` holds that much memory, `{echo: x}` answers x, `{panic: true}` prints a
- * Rust-like panic after a step marker and aborts.
+ * aborts, `{alloc: mb}` holds that much memory for 5 s, `{hold: mb}` keeps it and answers,
+ * `{echo: x}` answers x, `{panic: true}` prints a Rust-like panic after a step marker and aborts,
+ * `{fullDisk: true}` fails as a full disk does.
  */
 import { serve, step } from "../../src/sandbox/child.ts";
 
 const held: Buffer[] = [];
 serve(
   async (message) => {
-    const m = message as { sleep?: number; crash?: boolean; alloc?: number; echo?: unknown; panic?: boolean; pid?: boolean };
+    const m = message as { sleep?: number; crash?: boolean; alloc?: number; hold?: number; echo?: unknown; panic?: boolean; pid?: boolean; fullDisk?: boolean };
+    if (m.hold) for (let i = 0; i < m.hold; i++) held.push(Buffer.alloc(1024 * 1024, 1));
+    if (m.fullDisk) throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
     if (m.crash) process.abort();
     if (m.panic) {
       step("render CSV");
