@@ -4,8 +4,11 @@
  * - Whole versions: computed once, ever (a version never changes), kept by storage, and started
  *   in the background as soon as a version is stored, so the first GET usually finds them ready.
  * - Filtered: computed per (version, filters) and kept in a bounded LRU (by JSON size).
- * Concurrent requests for the same statistics share one computation.
+ * Concurrent requests for the same statistics share one computation, and one that ran past its
+ * limits (422 QUERY_LIMIT) is answered from memory for a minute instead of being run again, so
+ * repeated requests cannot keep the query workers busy with a job known to fail.
  */
+import { ApiError } from "./errors.ts";
 import type { Filter } from "./frame/query.ts";
 import type { QueryWorkers } from "./sandbox/queries.ts";
 import { ByteLru } from "./storage/lru.ts";
@@ -24,15 +27,29 @@ export interface StatsService {
 export const NO_ROWS: ReadOptions = { rows: { offset: 0, limit: 0 } };
 
 const FILTERED_CACHE_BYTES = 32 * 1024 * 1024;
+const FAILURE_MS = 60_000;
+const FAILURE_ENTRIES = 1024;
 
 export function createStatsService(storage: Storage, queries: QueryWorkers): StatsService {
   const inflight = new Map<string, Promise<unknown>>();
   const filteredCache = new ByteLru<unknown>(FILTERED_CACHE_BYTES);
+  const failures = new Map<string, { error: ApiError; until: number }>();
 
   function shared(key: string, compute: () => Promise<unknown>): Promise<unknown> {
+    const failed = failures.get(key);
+    if (failed && failed.until > Date.now()) return Promise.reject(failed.error);
+    failures.delete(key);
     let pending = inflight.get(key);
     if (!pending) {
-      pending = compute().finally(() => inflight.delete(key));
+      pending = compute()
+        .catch((error: unknown) => {
+          if (error instanceof ApiError && error.code === "QUERY_LIMIT") {
+            failures.set(key, { error, until: Date.now() + FAILURE_MS });
+            if (failures.size > FAILURE_ENTRIES) failures.delete(failures.keys().next().value as string);
+          }
+          throw error;
+        })
+        .finally(() => inflight.delete(key));
       inflight.set(key, pending);
     }
     return pending;

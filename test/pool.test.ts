@@ -33,6 +33,11 @@ async function errorOf(promise: Promise<unknown>): Promise<ApiError> {
   throw new Error("expected an ApiError");
 }
 
+async function until(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 400 && !check(); i++) await new Promise((r) => setTimeout(r, 25));
+  if (!check()) throw new Error(`timed out waiting for ${what}`);
+}
+
 function exited(pid: number): Promise<void> {
   return new Promise((resolve) => {
     const check = () => {
@@ -143,6 +148,14 @@ describe("process pool", () => {
     expect(await p.run<number>({ hold: 300, pid: true })).toBe(pid);
     await exited(pid);
     expect(await p.run<number>({ pid: true })).not.toBe(pid);
+  });
+
+  it("swaps an idle child kept warm for a fresh one when it still holds memory from earlier jobs", async () => {
+    const p = pool({ idleMs: 300, keepWarm: 1 });
+    const pid = await p.run<number>({ hold: 120, pid: true });
+    await exited(pid);
+    await until(() => p.pids().length === 1, "a fresh child");
+    expect(p.pids()).not.toContain(pid);
   });
 
   it("answers a job that met a full disk with 507 STORAGE_FULL", async () => {

@@ -94,6 +94,8 @@ const NICENESS: Record<Lane, number> = { general: 10, fast: 5 };
 const PAGE = 4096;
 const WATCHDOG_MS = 50;
 const LOAD_TIMEOUT_MS = 60_000;
+/** Memory an idle child kept warm may hold beyond its start-up size before it is replaced by a fresh one. */
+const IDLE_SLACK_BYTES = 64 * 1024 * 1024;
 
 export class ProcessPool {
   readonly #options: Required<PoolOptions>;
@@ -348,13 +350,18 @@ export class ProcessPool {
   #reap(): void {
     const now = Date.now();
     let general = this.#count("general");
+    let refresh = false;
     for (const slot of [...this.#slots]) {
       if (slot.busy || now - slot.idleSince < this.#options.idleMs) continue;
-      if (slot.lane === "general" && general <= this.#options.keepWarm) continue;
+      const kept = slot.lane === "general" && general <= this.#options.keepWarm;
+      // a child kept warm is swapped for a fresh one when it still holds memory from earlier jobs
+      if (kept && !(slot.baseRss > 0 && rssOf(slot.child.pid) > slot.baseRss + IDLE_SLACK_BYTES)) continue;
       if (slot.lane === "general") general--;
       this.#slots.splice(this.#slots.indexOf(slot), 1);
       slot.child.kill("SIGKILL");
+      refresh ||= kept;
     }
+    if (refresh) this.warm();
   }
 }
 

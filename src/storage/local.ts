@@ -224,7 +224,7 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
         proof = await prove(paths.data);
       } catch (error) {
         // the file's own fault: never served; anything else (busy, limits): tried again next time
-        if (error instanceof ApiError && error.code === "UNPARSEABLE_FILE") return markDamaged(k, paths.data, `its values cannot be served: ${error.message}`);
+        if (error instanceof ApiError && error.code === "UNPARSEABLE_FILE") return markDamaged(k, paths.data, `its values cannot be served: ${error.message.replace(/\s*Nothing was stored\.$/, "").replace(/[.;]$/, "")}`);
         throw error;
       }
       const version = state.version(datasetId, number);
