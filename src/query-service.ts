@@ -6,7 +6,8 @@
  *   describing and converting thousands of columns costs milliseconds per column in nodejs-polars'
  *   JS wrappers, which would hold the event loop for seconds;
  * - filtered/sorted pages of an in-memory version: the row order comes from a query worker (and
- *   is cached by frame/page.ts), the page is a gather in the API process;
+ *   is cached by frame/page.ts), the page is a gather in the API process (up to ORDER_ROWS_LIMIT
+ *   rows; beyond, the whole page is made in a worker);
  * - filtered/sorted pages of a cold version: the whole page is computed and rendered in a worker;
  * - downloads: written by a worker into a folder under UPLOAD_DIR, streamed, then removed; an
  *   unfiltered Parquet download streams the stored data file itself (same bytes, verified block
@@ -41,6 +42,11 @@ export interface QueryService {
 
 /** Versions with more columns than this have their pages made in a query worker. */
 export const WIDE_COLUMNS = 256;
+/**
+ * Past this many rows a row order (4 bytes a row) would not fit frame/page.ts's order cache
+ * (32 MiB), so it would cross the process boundary for every page: such pages are made in a worker.
+ */
+export const ORDER_ROWS_LIMIT = 8_000_000;
 
 const CONTENT_TYPES: Record<string, string> = {
   parquet: "application/vnd.apache.parquet",
@@ -60,7 +66,7 @@ export function createQueryService(queries: QueryWorkers, options: { uploadDir: 
     async page(data, query, shape, client) {
       const filteredOrSorted = (query.filters?.length ?? 0) > 0 || (query.sort?.length ?? 0) > 0;
       const frame = data.frame();
-      const inWorker = data.version.columnCount > WIDE_COLUMNS || (filteredOrSorted && !frame);
+      const inWorker = data.version.columnCount > WIDE_COLUMNS || (filteredOrSorted && (!frame || data.version.rowCount > ORDER_ROWS_LIMIT));
       if (inWorker) return queries.runOnVersion(data, "page", (file) => ({ file, version: data.version, query, shape }), { client });
       if (!filteredOrSorted) return readPage(data.lazy(), data.version, query, shape, frame);
       const orders = (filters: PageQuery["filters"], sort: PageQuery["sort"]) =>

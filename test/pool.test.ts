@@ -78,6 +78,13 @@ describe("process pool", () => {
     expect(await p.run({ echo: 1 })).toBe(1);
   });
 
+  it("keeps a loaded child past the load timeout (that timeout only stops children that never load)", async () => {
+    const p = pool({ loadTimeoutMs: 3000 });
+    const pid = await p.run<number>({ pid: true });
+    await new Promise((r) => setTimeout(r, 3300));
+    expect(await p.run<number>({ pid: true })).toBe(pid);
+  });
+
   it("stops a child past its memory cap with the limit error", async () => {
     const p = pool({ memoryMb: 200 });
     const error = await errorOf(p.run({ alloc: 400 }));
@@ -164,8 +171,9 @@ describe("process pool", () => {
 
   it("reaps idle children beyond those kept warm", async () => {
     const p = pool({ workers: 2, idleMs: 300, keepWarm: 1 });
-    await Promise.all([p.run({ sleep: 100 }), p.run({ sleep: 100 })]);
+    const both = Promise.all([p.run({ sleep: 100 }), p.run({ sleep: 100 })]);
     expect(p.pids()).toHaveLength(2);
+    await both;
     for (let i = 0; i < 60 && p.pids().length > 1; i++) await new Promise((r) => setTimeout(r, 50));
     expect(p.pids()).toHaveLength(1);
   });

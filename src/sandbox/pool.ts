@@ -52,6 +52,8 @@ export interface PoolOptions {
    * is what gives it back to the machine.
    */
   recycleGrowthBytes?: number;
+  /** A child that has not finished loading after this long is stopped (default 60 s). */
+  loadTimeoutMs?: number;
 }
 
 export interface JobOptions {
@@ -93,7 +95,6 @@ const PRLIMIT = "/usr/bin/prlimit";
 const NICENESS: Record<Lane, number> = { general: 10, fast: 5 };
 const PAGE = 4096;
 const WATCHDOG_MS = 50;
-const LOAD_TIMEOUT_MS = 60_000;
 /** Memory an idle child kept warm may hold beyond its start-up size before it is replaced by a fresh one. */
 const IDLE_SLACK_BYTES = 64 * 1024 * 1024;
 
@@ -115,6 +116,7 @@ export class ProcessPool {
       idleMs: 60_000,
       keepWarm: 1,
       recycleGrowthBytes: 256 * 1024 * 1024,
+      loadTimeoutMs: 60_000,
       maxQueuePerClient: Math.max(4, Math.ceil(maxQueue / 2)),
       ...options,
     };
@@ -200,16 +202,21 @@ export class ProcessPool {
     let slot: Slot;
     // A job's deadline starts when the child can take it, not while Node and Polars load.
     const ready = new Promise<boolean>((resolve) => {
+      // one that never finishes loading is stopped (and its job fails as a crash)
+      const stuck = setTimeout(() => child.kill("SIGKILL"), this.#options.loadTimeoutMs);
+      stuck.unref();
       const onReady = (m: unknown) => {
         if ((m as { ready?: boolean } | null)?.ready !== true) return;
         child.off("message", onReady);
+        clearTimeout(stuck);
         slot.baseRss = rssOf(child.pid);
         resolve(true);
       };
       child.on("message", onReady);
-      child.once("exit", () => resolve(false));
-      // one that never finishes loading is stopped (and its job fails as a crash)
-      setTimeout(() => child.kill("SIGKILL"), LOAD_TIMEOUT_MS).unref();
+      child.once("exit", () => {
+        clearTimeout(stuck);
+        resolve(false);
+      });
     });
     slot = { child, lane, busy: false, ready, baseRss: 0, idleSince: Date.now(), stderrTail: "" };
     // Kept, not echoed: Rust panics print kilobytes of backtrace per hostile file.
