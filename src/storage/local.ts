@@ -54,8 +54,6 @@ interface DataInfo {
   hasStats: boolean;
   /** Absent for a layout-1 version until it is proven. */
   checksum?: Checksum;
-  /** Blocks of the data file verified by this process (cold pages verify only what they read). */
-  verified?: VerifiedFile;
   /** The file's footer, decoded once its blocks were verified. */
   layout?: ParquetLayout;
   /** A running proof of a layout-1 version. */
@@ -234,8 +232,6 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
         if (!info.has(k)) return;
         await writeFileDurably(paths.record, versionFile(version, meta, proof.checksum), root.tmp);
         meta.checksum = proof.checksum;
-        // what was just hashed is what the proof read
-        meta.verified = undefined;
       });
     })().finally(() => {
       meta.proving = undefined;
@@ -249,7 +245,9 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
    * `rows` (or every block without `rows`). Returns what is wrong, or null.
    */
   async function verifyCold(meta: DataInfo & { checksum: Checksum }, file: string, rows: ReadOptions["rows"]): Promise<string | null> {
-    const verified = (meta.verified ??= new VerifiedFile(file, meta.checksum));
+    // checked afresh on every cold read (a few blocks: milliseconds), so bytes that rot while
+    // the server runs are caught too; only the decoded footer's layout is kept
+    const verified = new VerifiedFile(file, meta.checksum);
     if (rows === undefined) return verified.verify();
     const size = meta.checksum.bytes;
     const tail = await verified.verifyRanges([tailRange(size)]);
@@ -289,7 +287,6 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
           const fresh = new VerifiedFile(file, meta.checksum);
           const problem = await fresh.verify();
           if (problem) return markDamaged(k, file, problem);
-          meta.verified = fresh;
           const frame = await scanDataFile(file).collect();
           if (info.has(k) && !closed && meta.damaged === undefined) cache.set(k, frame, estimatedBytes(frame));
         } catch (error) {
@@ -460,7 +457,8 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
         const frame = cache.get(k);
         cold = frame === undefined;
         if (cold) {
-          const problem = await verifyCold({ ...meta, checksum }, file, readOptions.rows).catch((error: unknown) => {
+          // meta itself: the decoded footer is remembered on it
+          const problem = await verifyCold(meta as DataInfo & { checksum: Checksum }, file, readOptions.rows).catch((error: unknown) => {
             throw diskError(error);
           });
           if (problem) {
