@@ -99,7 +99,7 @@ describe("process pool", () => {
     const panic = await errorOf(p.run({ panic: true }));
     expect(panic).toMatchObject({ status: 422, code: "UNPARSEABLE_FILE" });
     expect(panic.message).toContain("render CSV");
-    expect(panic.message).toContain("out-of-range date");
+    expect(panic.message).not.toContain("out-of-range date");
     expect(await p.run({ echo: "alive" })).toBe("alive");
   });
 

@@ -3,7 +3,7 @@
  * UNPARSEABLE_FILE for uploads, 422 QUERY_LIMIT for query jobs. Kept apart from pool.ts so the
  * pool stays generic.
  */
-import { ApiError, excerpt, parseLimit, queryLimit, unparseable } from "../errors.ts";
+import { ApiError, parseLimit, queryLimit, unparseable } from "../errors.ts";
 import { lastStep, outOfMemory, panicMessage, type LimitErrors } from "./pool.ts";
 
 function busyError(what: string, retryAfterSeconds: number): ApiError {
@@ -12,18 +12,18 @@ function busyError(what: string, retryAfterSeconds: number): ApiError {
 
 /**
  * The error for a parser child that died mid-job. A Rust panic is the file's fault: 422
- * UNPARSEABLE_FILE quoting the panic's message (and saying which output format failed, when it
- * died proving the values render). Anything else (killed by the memory cap, allocation failure,
- * V8 heap limit) is 422 PARSE_LIMIT.
+ * UNPARSEABLE_FILE in our words (saying which output format failed, when it died proving the
+ * values render); the panic's own text, which can quote the file, is not passed on. Anything else
+ * (killed by the memory cap, allocation failure, V8 heap limit) is 422 PARSE_LIMIT.
  */
 export function crashError(stderrTail: string): ApiError {
   const panic = panicMessage(stderrTail);
   if (panic && !outOfMemory(stderrTail)) {
     const step = lastStep(stderrTail);
     if (step?.startsWith("render ")) {
-      return unparseable(`The file holds values the service cannot ${step} (the formatter failed: ${excerpt(panic, 200)}); nothing was stored.`);
+      return unparseable(`The file holds values the service cannot ${step} (the formatter failed on them); nothing was stored.`);
     }
-    return unparseable(`The parser failed on this file (it is damaged or uses a feature the parser does not handle): ${excerpt(panic, 200)}; nothing was stored.`);
+    return unparseable("The parser failed on this file (it is damaged or uses a feature the parser does not handle); nothing was stored.");
   }
   return parseLimit("The parser stopped unexpectedly on this file (it ran out of memory or crashed); nothing was stored.");
 }
@@ -44,9 +44,9 @@ export function queryCrashError(stderrTail: string, message?: unknown): ApiError
   if (panic && !outOfMemory(stderrTail)) {
     const step = lastStep(stderrTail);
     if ((message as { kind?: string } | undefined)?.kind === "proveStored") {
-      return unparseable(`its values cannot be rendered${step ? ` (${step})` : ""}: ${excerpt(panic, 200)}`);
+      return unparseable(`its values cannot be rendered${step ? ` (the formatter failed to ${step})` : ""}`);
     }
-    return withReason(queryLimit(`The query stopped: its worker failed${step ? ` while it tried to ${step}` : ""} (${excerpt(panic, 200)}). Nothing else was affected.`), "panic");
+    return withReason(queryLimit(`The query stopped: the query engine failed${step ? ` while it tried to ${step}` : ""}. Nothing else was affected.`), "panic");
   }
   return withReason(queryLimit("The query stopped: its worker ran out of memory or was stopped (QUERY_MEMORY_MB). Nothing else was affected."), "crash");
 }

@@ -2,7 +2,7 @@
  * Entry point of a query worker (see pool.ts): runs one job at a time, dispatched by kind on the
  * registry in jobs/registry.ts. Never serves HTTP and never holds the registry of datasets.
  */
-import { ApiError, excerpt, queryLimit } from "../errors.ts";
+import { ApiError, queryLimit } from "../errors.ts";
 import { JOBS, type JobMessage } from "../jobs/registry.ts";
 import { serve } from "./child.ts";
 
@@ -13,8 +13,9 @@ serve(
     if (!job) throw new ApiError(500, "INTERNAL", `Unknown job kind ${String(kind)}.`);
     return (job.run as (input: unknown) => Promise<unknown>)(input);
   },
-  (err) => {
-    const e = queryLimit(`The query failed: ${excerpt(err instanceof Error ? err.message : String(err), 200)}.`);
-    return { ok: false, status: e.status, code: e.code, detail: e.message };
+  // job kinds word their own errors (ApiError); anything else is a bug, told in our words only
+  () => {
+    const e = queryLimit("The query failed inside the query engine; nothing else was affected.");
+    return { ok: false, status: e.status, code: e.code, detail: e.message, extra: { reason: "error" } };
   },
 );

@@ -4,7 +4,6 @@
  * version's final data file (Parquet) with its checksum and column descriptions: the API process
  * only moves or reads that file, it never re-describes or re-writes the frame.
  */
-import { excerpt } from "../errors.ts";
 import { inspectUpload, parseUpload } from "../ingest/index.ts";
 import { proveRenderable } from "../ingest/renderable.ts";
 import { writeDataFile } from "../storage/data-file.ts";
@@ -21,7 +20,8 @@ async function handle(job: ParseJob): Promise<unknown> {
   return { source, ...facts } satisfies ParseResult;
 }
 
+// ingest words every reader failure itself; anything else is a bug, told in our words only
 serve(
   (message) => handle(message as ParseJob),
-  (err) => ({ ok: false, status: 422, code: "UNPARSEABLE_FILE", detail: `The file could not be read: ${excerpt(err instanceof Error ? err.message : String(err))}` }),
+  () => ({ ok: false, status: 422, code: "UNPARSEABLE_FILE", detail: "The file could not be read; nothing was stored." }),
 );
