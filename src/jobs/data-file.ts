@@ -19,16 +19,21 @@ export async function openDataFile(ref: DataFileRef): Promise<pl.LazyDataFrame> 
     const s = await stat(ref.path);
     stamp = `${s.size}:${s.mtimeMs}:${s.ino}:${ref.checksum.sha256}`;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") throw versionDamaged("its data file is missing");
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") throw damaged(ref, "its data file is missing");
     throw error;
   }
   if (verified.get(ref.path) !== stamp) {
     const problem = await new VerifiedFile(ref.path, ref.checksum).verify();
-    if (problem) throw versionDamaged(problem);
+    if (problem) throw damaged(ref, problem);
     verified.delete(ref.path);
     verified.set(ref.path, stamp);
     if (verified.size > VERIFIED_ENTRIES) verified.delete(verified.keys().next().value as string);
   }
   // No globbing or hive parsing: data folders may contain `[`, `*`, `?` or `k=v`.
   return pl.scanParquet(ref.path, { glob: false, hivePartitioning: false });
+}
+
+/** 410 naming the file by its checksum, so a job over several files can tell which failed (no path leaves). */
+function damaged(ref: DataFileRef, reason: string) {
+  return versionDamaged(reason, { sha256: ref.checksum.sha256 });
 }
