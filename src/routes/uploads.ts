@@ -2,7 +2,7 @@
 import { rm } from "node:fs/promises";
 import type { Request } from "express";
 import { ApiError, badRequest, nameTaken } from "../errors.ts";
-import type { UploadedFile } from "../ingest/index.ts";
+import type { InspectReport, UploadedFile } from "../ingest/index.ts";
 import { parseOptionsFrom, type ParseOptions } from "../ingest/options.ts";
 import { clientKey } from "../sandbox/client.ts";
 import * as S from "../schemas.ts";
@@ -80,7 +80,11 @@ export const inspectUpload = defineRoute({
   file: FILE,
   responses: { 200: json(S.Inspect, "What the file holds: format, columns with inferred types and counterexamples, a preview.") },
   errors: UPLOAD_ERRORS,
-  handler: async ({ form: { name: _name, description: _description, ...options }, file }, { req, deps }) => deps.parser.inspect(file, parseOptionsFrom(options), clientKey(req)),
+  handler: async ({ form: { name: _name, description: _description, ...options }, file }, { req, deps, res }) => {
+    // the preview arrives as JSON text and is spliced in as is (-0.0 and key order kept)
+    const { previewJson, ...report } = (await deps.parser.inspect(file, parseOptionsFrom(options), clientKey(req))) as InspectReport;
+    res.type("application/json").send(`${JSON.stringify(report).slice(0, -1)},"preview":${previewJson}}`);
+  },
 });
 
 const BELONGS_TO_DATASET = "it belongs to the dataset, not to a version: change it with PATCH /api/datasets/{datasetId}";
