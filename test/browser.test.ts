@@ -148,6 +148,7 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
 
     await page.locator(".crumbs a", { hasText: "People" }).click();
     await page.locator("h1", { hasText: "People" }).waitFor();
+    await page.locator("tbody tr", { hasText: "Version 1" }).first().waitFor();
     expect(await page.locator("tbody tr", { hasText: "Version 1" }).count()).toBe(1);
     await page.screenshot({ path: path.join(SHOTS, "10-dataset.png"), fullPage: true });
 
