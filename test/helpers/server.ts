@@ -9,7 +9,8 @@ import { createLogger } from "../../src/log.ts";
 import { createStorage } from "../../src/storage/index.ts";
 import type { Storage } from "../../src/storage/types.ts";
 import { prepareUploadDir } from "../../src/http/upload.ts";
-import { createParser } from "../../src/sandbox/parser.ts";
+import { createParser, type Parser } from "../../src/sandbox/parser.ts";
+import { createQueryWorkers, type QueryWorkers } from "../../src/sandbox/queries.ts";
 
 export type BackendName = "memory" | "local";
 export const BACKENDS: BackendName[] = ["memory", "local"];
@@ -19,6 +20,8 @@ type Env = Partial<Record<(typeof SETTINGS)[number]["env"], string>>;
 export interface TestServer {
   url: string;
   storage: Storage;
+  parser: Parser;
+  queries: QueryWorkers;
   dataDir: string;
   uploadDir: string;
   close(options?: { keepData?: boolean }): Promise<void>;
@@ -29,9 +32,10 @@ export async function startServer(backend: BackendName, env: Env = {}): Promise<
   const uploadDir = env.UPLOAD_DIR ?? (await mkdtemp(path.join(os.tmpdir(), "ds-test-uploads-")));
   const config = loadConfig({ STORAGE_BACKEND: backend, DATA_DIR: dataDir, UPLOAD_DIR: uploadDir, PORT: "0", LOG_LEVEL: "silent", ...env }, {});
   prepareUploadDir(config.uploadDir);
-  const storage = await createStorage(config);
+  const queries = createQueryWorkers(config);
+  const storage = await createStorage(config, { queries });
   const parser = createParser(config);
-  const app = createApp({ config, storage, parser, logger: createLogger(config.logLevel) });
+  const app = createApp({ config, storage, parser, queries, logger: createLogger(config.logLevel) });
   const server = await new Promise<import("node:http").Server>((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));
   });
@@ -39,12 +43,15 @@ export async function startServer(backend: BackendName, env: Env = {}): Promise<
   return {
     url: `http://127.0.0.1:${port}`,
     storage,
+    parser,
+    queries,
     dataDir,
     uploadDir,
     async close({ keepData = false } = {}) {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await parser.close();
+      await queries.close();
       await storage.close();
       if (!keepData) await rm(dataDir, { recursive: true, force: true });
       await rm(uploadDir, { recursive: true, force: true });
