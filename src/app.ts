@@ -13,6 +13,7 @@ import { requireToken } from "./http/auth.ts";
 import { cors } from "./http/cors.ts";
 import { errorHandler, notFoundHandler } from "./http/problem.ts";
 import { rateLimits } from "./http/rate-limit.ts";
+import { createUploadSlots } from "./http/upload.ts";
 import { requestLog } from "./http/request-log.ts";
 import type { Logger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
@@ -23,6 +24,7 @@ import { healthRoutes } from "./routes/health.ts";
 import { versionRoutes } from "./routes/versions.ts";
 import type { Parser } from "./sandbox/parser.ts";
 import { createStatsService } from "./stats-service.ts";
+import { createSpool, type Spool } from "./spool.ts";
 import type { Storage } from "./storage/types.ts";
 
 export interface AppDeps {
@@ -30,11 +32,13 @@ export interface AppDeps {
   storage: Storage;
   logger: Logger;
   parser: Parser;
+  /** Where downloads are written before they are streamed (default: one made from the config). */
+  spool?: Spool;
 }
 
 const WEB_DIST = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "web", "dist");
 
-export function createApp({ config, storage, logger, parser }: AppDeps): Express {
+export function createApp({ config, storage, logger, parser, spool = createSpool({ dir: config.spoolDir, budgetBytes: config.spoolBudgetBytes }) }: AppDeps): Express {
   const app = express();
   const metrics = createMetrics(storage);
   const stats = createStatsService(storage);
@@ -66,19 +70,23 @@ export function createApp({ config, storage, logger, parser }: AppDeps): Express
   });
 
   const api = express.Router();
-  api.use(requireToken(config.apiTokens));
+  api.use(requireToken(config.apiTokens, {
+    windowMs: config.rateLimitWindowMs,
+    maxFailures: config.authFailuresPerWindow,
+    onFailure: (client, failures) => logger.warn({ client, failures }, "invalid bearer token"),
+  }));
   api.use(...rateLimits({ windowMs: config.rateLimitWindowMs, reads: config.rateLimitReads, writes: config.rateLimitUploads }));
   api.use(express.json({ limit: "64kb" }));
   api.use(healthRoutes({ storage }));
   api.use(datasetRoutes({
     storage,
-    upload: { uploadDir: config.uploadDir, maxUploadBytes: config.maxUploadBytes },
+    upload: { uploadDir: config.uploadDir, maxUploadBytes: config.maxUploadBytes, slots: createUploadSlots({ total: config.maxUploads, perClient: config.maxUploadsPerClient }) },
     parser,
     onUpload: metrics.upload,
     onStored: stats.warm,
   }));
   api.use(versionRoutes({ storage, stats }));
-  api.use(dataRoutes({ storage }));
+  api.use(dataRoutes({ storage, spool }));
   api.use(notFoundHandler);
   app.use("/api", api);
 

@@ -17,6 +17,8 @@ export type ErrorCode =
   | "RATE_LIMITED"
   | "BUSY"
   | "STORAGE_FULL"
+  | "REQUEST_TIMEOUT"
+  | "HEADERS_TOO_LARGE"
   | "INTERNAL";
 
 const TITLES: Record<ErrorCode, string> = {
@@ -33,6 +35,8 @@ const TITLES: Record<ErrorCode, string> = {
   RATE_LIMITED: "Too many requests",
   BUSY: "Busy",
   STORAGE_FULL: "Storage full",
+  REQUEST_TIMEOUT: "Request timeout",
+  HEADERS_TOO_LARGE: "Request headers too large",
   INTERNAL: "Internal server error",
 };
 

@@ -6,6 +6,7 @@ import { parseFilters, parseSort } from "../frame/query.ts";
 import { canonicalQuery, notModified } from "../http/caching.ts";
 import { decodeCursor, encodeCursor, type CursorState } from "../http/cursor.ts";
 import { intParam, repeated, single, versionParam } from "../http/params.ts";
+import type { Spool } from "../spool.ts";
 import type { Storage, VersionSelector } from "../storage/types.ts";
 import { streamDownload } from "./download.ts";
 
@@ -37,7 +38,7 @@ function pageRequest(req: Request, datasetId: string, selector: VersionSelector)
   return { selector: cursor.version, state: cursor };
 }
 
-export function dataRoutes({ storage }: { storage: Storage }): Router {
+export function dataRoutes({ storage, spool }: { storage: Storage; spool: Spool }): Router {
   const router = Router();
 
   router.get("/datasets/:datasetId/versions/:version/data", async (req, res) => {
@@ -72,7 +73,7 @@ export function dataRoutes({ storage }: { storage: Storage }): Router {
     const selector = versionParam(req.params.version);
     await storage.read(datasetId, selector, async (data) => {
       if (notModified(req, res, selector, data.version, "download")) return;
-      await streamDownload(req, res, data);
+      await streamDownload(req, res, data, spool);
     });
   });
 

@@ -4,12 +4,13 @@
  * Nothing caps a download, so no header needs to announce a limit.
  */
 import { createReadStream } from "node:fs";
-import { stat } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 import type { Request, Response } from "express";
 import { parseDownloadFormat, writeDownload, type DownloadFormat } from "../frame/download.ts";
 import { parseFilters, parseSort } from "../frame/query.ts";
 import { repeated, single } from "../http/params.ts";
+import { estimatedBytes } from "../frame/safe.ts";
+import { releaseOnClose, type Spool } from "../spool.ts";
 import type { VersionData } from "../storage/types.ts";
 import type { Version } from "../types.ts";
 
@@ -27,17 +28,28 @@ export function contentDisposition(version: Version, ext: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(full)}`;
 }
 
-export async function streamDownload(req: Request, res: Response, data: VersionData): Promise<void> {
+/** A rough size of the export before it is written, to reserve room in the spool. */
+function expectedBytes(data: VersionData): number {
+  const frame = data.frame();
+  return frame ? estimatedBytes(frame) : data.version.rowCount * Math.max(1, data.version.columns.length) * 8;
+}
+
+export async function streamDownload(req: Request, res: Response, data: VersionData, spool: Spool): Promise<void> {
   const v = data.version;
   const columnsRaw = single(req, "columns");
-  const file = await writeDownload(data.lazy(), v, {
-    format: formatOf(req, v),
+  const format = formatOf(req, v);
+  const query = {
+    format,
     columns: columnsRaw === undefined ? undefined : columnsRaw.split(","),
     sort: parseSort(single(req, "sort") ?? "", v),
     filters: parseFilters(repeated(req, "filter"), v),
-  });
+  };
+  // Taken after the parameters are checked, released when the response ends, whatever happens.
+  const spooled = spool.take(format, expectedBytes(data));
+  releaseOnClose(res, spooled);
+  const file = await writeDownload(data.lazy(), v, { ...query, into: spooled.path });
   try {
-    const { size } = await stat(file.path);
+    const size = await spooled.settle();
     res.status(200);
     res.setHeader("Content-Type", file.contentType);
     res.setHeader("Content-Length", String(size));

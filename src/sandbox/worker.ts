@@ -3,6 +3,7 @@
  * hands the frame to the parent as a Parquet file, never as JSON.
  */
 import { ApiError, excerpt } from "../errors.ts";
+import { diskFull, isDiskFull } from "../http/disk-full.ts";
 import { writeParquetFile } from "../frame/safe.ts";
 import { inspectUpload, parseUpload } from "../ingest/index.ts";
 import type { JobReply } from "./pool.ts";
@@ -19,9 +20,10 @@ process.on("message", (job: ParseJob) => {
   handle(job).then(
     (value) => process.send?.({ ok: true, value } satisfies JobReply),
     (err: unknown) => {
+      const problem = err instanceof ApiError ? err : isDiskFull(err) ? diskFull() : null;
       const reply: JobReply =
-        err instanceof ApiError
-          ? { ok: false, status: err.status, code: err.code, detail: err.message, extra: err.extra }
+        problem
+          ? { ok: false, status: problem.status, code: problem.code, detail: problem.message, extra: problem.extra }
           : { ok: false, status: 422, code: "UNPARSEABLE_FILE", detail: `The file could not be read: ${excerpt(err instanceof Error ? err.message : String(err))}` };
       process.send?.(reply);
     },
