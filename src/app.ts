@@ -24,6 +24,7 @@ import { healthRoutes } from "./routes/health.ts";
 import { versionRoutes } from "./routes/versions.ts";
 import type { Parser } from "./sandbox/parser.ts";
 import { createStatsService } from "./stats-service.ts";
+import { createMemoryGuard, releasingMemory } from "./memory-guard.ts";
 import { createSpool, type Spool } from "./spool.ts";
 import type { Storage } from "./storage/types.ts";
 
@@ -38,8 +39,10 @@ export interface AppDeps {
 
 const WEB_DIST = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "web", "dist");
 
-export function createApp({ config, storage, logger, parser, spool = createSpool({ dir: config.spoolDir, budgetBytes: config.spoolBudgetBytes }) }: AppDeps): Express {
+export function createApp({ config, storage: backend, logger, parser, spool = createSpool({ dir: config.spoolDir, budgetBytes: config.spoolBudgetBytes }) }: AppDeps): Express {
   const app = express();
+  const memory = createMemoryGuard({ storage: backend, budgetBytes: config.memoryBudgetBytes, limitBytes: config.memoryLimitBytes });
+  const storage = releasingMemory(backend, memory);
   const metrics = createMetrics(storage);
   const stats = createStatsService(storage);
   app.disable("x-powered-by");
@@ -84,6 +87,7 @@ export function createApp({ config, storage, logger, parser, spool = createSpool
     parser,
     onUpload: metrics.upload,
     onStored: stats.warm,
+    admit: memory.admitUpload,
   }));
   api.use(versionRoutes({ storage, stats }));
   api.use(dataRoutes({ storage, spool }));

@@ -41,6 +41,7 @@ export interface Config {
   readonly authFailuresPerWindow: number;
   readonly spoolDir: string;
   readonly spoolBudgetBytes: number;
+  readonly memoryLimitBytes: number;
 }
 
 interface Setting<K extends keyof Config> {
@@ -137,6 +138,7 @@ export const SETTINGS = [
   { env: "AUTH_FAILURES_PER_WINDOW", key: "authFailuresPerWindow", default: "20", help: "Invalid bearer tokens one client may present per `RATE_LIMIT_WINDOW_MS`; then every request of that client carrying a token gets 429 with `Retry-After` until the window ends (0 = unlimited).", parse: integer(0) },
   { env: "SPOOL_DIR", key: "spoolDir", default: "", help: "Folder for downloads being written and streamed (default: `<UPLOAD_DIR>/spool`); files of servers that are gone are removed at start-up.", parse: (raw: string) => (raw.trim() === "" ? "" : path.resolve(raw)) },
   { env: "SPOOL_BUDGET_BYTES", key: "spoolBudgetBytes", default: "", help: "Bytes the spool may hold at once (default: half of the spool file system's free space at start-up); a download that would pass it gets 507 `STORAGE_FULL`.", parse: (raw: string) => (raw.trim() === "" ? 0 : integer(1)(raw)) },
+  { env: "MEMORY_LIMIT_BYTES", key: "memoryLimitBytes", default: "", help: "Resident memory of the API process past which uploads are refused with 507 `STORAGE_FULL` before they are parsed (checked after a garbage collection); default: twice `MEMORY_BUDGET_BYTES` plus 512 MiB, at most 90% of the machine's memory.", parse: (raw: string) => (raw.trim() === "" ? 0 : integer(1)(raw)) },
 ] as const satisfies readonly Setting<keyof Config>[];
 
 /**

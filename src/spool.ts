@@ -17,7 +17,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { mkdirSync, readdirSync, rmSync, statfsSync } from "node:fs";
-import { rm, stat } from "node:fs/promises";
+import { rm, rmdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { storageFull } from "./errors.ts";
 import { processAlive } from "./http/upload.ts";
@@ -40,7 +40,7 @@ export interface Spool {
   fileCount(): number;
   /** A fresh file path with `expectBytes` reserved; 507 STORAGE_FULL when there is no room. */
   take(ext: string, expectBytes: number): SpoolFile;
-  /** Removes every file this process still holds (shutdown). */
+  /** Removes every file this process still holds, and the folder when it is then empty (shutdown). */
   close(): Promise<void>;
 }
 
@@ -127,6 +127,8 @@ export function createSpool(options: { dir: string; budgetBytes: number }): Spoo
       held.clear();
       used = 0;
       await Promise.all(files.flatMap((f) => [rm(f, { force: true, recursive: true }), rm(`${f}.part`, { force: true })]));
+      // leave no empty folder behind (another server may still be using it: then it is not empty)
+      await rmdir(dir).catch(() => undefined);
     },
   };
 }

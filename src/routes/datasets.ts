@@ -18,6 +18,8 @@ export interface DatasetRouteDeps {
   onUpload?: (format: string, outcome: string, bytes: number, rows: number) => void;
   /** Told of every version stored (statistics start computing in the background). */
   onStored?: (datasetId: string, version: number) => void;
+  /** Refuses (throws 507) an upload that cannot fit in memory, before it is parsed. */
+  admit?: (file: UploadedFile) => Promise<void>;
 }
 
 /** The file name without its last extension: "sales.2024.csv" → "sales.2024". */
@@ -26,7 +28,7 @@ function defaultName(filename: string): string {
   return dot > 0 ? filename.slice(0, dot) : filename;
 }
 
-export function datasetRoutes({ storage, upload, parser, onUpload = () => {}, onStored = () => {} }: DatasetRouteDeps): Router {
+export function datasetRoutes({ storage, upload, parser, onUpload = () => {}, onStored = () => {}, admit = async () => {} }: DatasetRouteDeps): Router {
   const router = Router();
   const receive = receiveUpload(upload);
 
@@ -34,6 +36,7 @@ export function datasetRoutes({ storage, upload, parser, onUpload = () => {}, on
   async function ingestAndStore<T extends { version: Version }>(file: UploadedFile, options: ParseOptions, commit: (parsed: NewVersion) => Promise<T>): Promise<T> {
     let format = "unknown";
     try {
+      await admit(file);
       const parsed = await parser.parse(file, options);
       format = parsed.source.format;
       const created = await commit(parsed);
