@@ -6,8 +6,9 @@
  *   servers sharing the folder never remove each other's files; start-up removes the files of
  *   processes that are gone, and of an earlier process that had our pid (containers reuse pids);
  * - a size budget (SPOOL_BUDGET_BYTES, default half the folder's free space at start-up): `take`
- *   refuses with 507 STORAGE_FULL when the files held plus those being written already fill it,
- *   or when the disk has less free space than the file is expected to need;
+ *   refuses with 507 STORAGE_FULL (Retry-After) when the files held plus those being written
+ *   already fill it; a disk that fills while a file is written fails the writer with ENOSPC,
+ *   which the problem middleware answers 507 as well;
  * - a file is released (removed, its bytes given back) when the response that streams it ends,
  *   whatever happened (`releaseOnClose`).
  *
@@ -89,11 +90,9 @@ export function createSpool(options: { dir: string; budgetBytes: number }): Spoo
       if (used >= budgetBytes) {
         throw full(`The download spool is full (${used} of ${budgetBytes} bytes, SPOOL_BUDGET_BYTES, held by downloads in progress); retry when they finish.`);
       }
+      // No refusal on the estimate against free disk space: estimates of compressed formats are
+      // poor, and a disk that really fills makes the writer fail with ENOSPC, which is a 507 too.
       const expected = Math.max(0, Math.ceil(expectBytes));
-      const free = freeBytes(dir);
-      if (expected > free) {
-        throw full(`The server's disk has ${free} bytes free and this download needs about ${expected}; retry later.`);
-      }
       const file = path.join(dir, `spool-${process.pid}-${randomUUID()}.${safeExt}`);
       // reserve what the estimate says, within what the budget has left
       const reserved = Math.min(expected, budgetBytes - used);
