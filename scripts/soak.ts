@@ -91,6 +91,10 @@ async function main(): Promise<void> {
   const port = await freePort();
   env.PORT = String(port);
   const proc = spawn(process.execPath, ["src/server.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  // never leave the server behind, however this script ends
+  const stopServer = () => proc.exitCode === null && proc.kill("SIGKILL");
+  process.once("exit", stopServer);
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
   let log = "";
   proc.stdout.on("data", (d: Buffer) => (log = (log + d.toString()).slice(-20_000)));
   proc.stderr.on("data", (d: Buffer) => (log = (log + d.toString()).slice(-20_000)));

@@ -10,7 +10,7 @@ import { mkdirSync, readdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { connect, multipartHead, sleep, startServerProcess, underAttack, type HealthReport, type ServerProcess } from "./hostile-helpers.ts";
 
 const MiB = 1024 * 1024;
@@ -72,6 +72,11 @@ afterAll(async () => {
 
 describe("disk full and the spool budget", () => {
   let server: ServerProcess | undefined;
+  // a failed case leaves its server running: stop it before the next one starts
+  beforeEach(async () => {
+    await server?.kill();
+    server = undefined;
+  });
   afterAll(async () => {
     await server?.kill();
   });
@@ -171,12 +176,17 @@ describe("disk full and the spool budget", () => {
 });
 
 describe("kill -9 in the middle of uploads (local backend)", () => {
+  const running: ServerProcess[] = [];
+  afterAll(async () => {
+    for (const s of running) if (s.proc.exitCode === null && s.proc.signalCode === null) await s.kill();
+  });
   it("restarts with every committed version whole and no temp file left anywhere", async () => {
     const dataDir = path.join(root, "kill-data");
     const uploadDir = path.join(root, "kill-uploads");
     const spoolDir = path.join(root, "kill-spool");
     const env = { STORAGE_BACKEND: "local", DATA_DIR: dataDir, UPLOAD_DIR: uploadDir, SPOOL_DIR: spoolDir, PARSE_WORKERS: "1" };
     let server = await startServerProcess(env);
+    running.push(server);
     const first = await uploadTo(server.url, "kept.csv", csvOf(5000));
     expect(first.status).toBe(201);
     const id = (first.body.dataset as { id: string }).id;
@@ -196,6 +206,7 @@ describe("kill -9 in the middle of uploads (local backend)", () => {
 
     // 2) killed while a complete upload is being parsed or committed
     server = await startServerProcess(env);
+    running.push(server);
     const body = new FormData();
     body.append("file", new Blob([csvOf(300_000)]), "parsing.csv");
     const pending = fetch(`${server.url}/api/datasets/${id}/versions`, { method: "POST", body }).catch(() => null);
@@ -206,6 +217,7 @@ describe("kill -9 in the middle of uploads (local backend)", () => {
 
     // 3) restart: committed versions whole, leftovers of the dead processes gone
     server = await startServerProcess(env);
+    running.push(server);
     const { result, health } = await underAttack(server.url, async () => {
       const versions = (await (await fetch(`${server.url}/api/datasets/${id}/versions`)).json()) as { items: { version: number; rowCount: number }[] };
       const last = (await (await fetch(`${server.url}/api/datasets/${id}/versions/2/data?offset=2999&limit=5`)).json()) as { rows: { id: number }[] };

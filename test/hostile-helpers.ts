@@ -11,6 +11,12 @@ import path from "node:path";
 
 export const ROOT = path.resolve(import.meta.dirname, "..");
 
+/** Servers started here that are still running: killed when the test process exits, whatever happened. */
+const started = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const p of started) p.kill("SIGKILL");
+});
+
 export interface ServerProcess {
   proc: ChildProcess;
   url: string;
@@ -34,6 +40,8 @@ export async function startServerProcess(env: Record<string, string>, options: {
     env: { ...process.env, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", RATE_LIMIT_READS: "0", RATE_LIMIT_UPLOADS: "0", MALLOC_ARENA_MAX: "2", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  started.add(proc);
+  proc.once("exit", () => started.delete(proc));
   let out = "";
   proc.stdout!.on("data", (d: Buffer) => {
     out += d.toString();
