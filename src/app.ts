@@ -18,10 +18,8 @@ import { requestLog } from "./http/request-log.ts";
 import type { Logger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
 import { buildOpenApiDocument } from "./openapi.ts";
-import { dataRoutes } from "./routes/data.ts";
-import { datasetRoutes } from "./routes/datasets.ts";
-import { healthRoutes } from "./routes/health.ts";
-import { versionRoutes } from "./routes/versions.ts";
+import { mountRoutes } from "./routes/define.ts";
+import { ROUTES } from "./routes/index.ts";
 import type { Parser } from "./sandbox/parser.ts";
 import { createStatsService } from "./stats-service.ts";
 import { createMemoryGuard, releasingMemory } from "./memory-guard.ts";
@@ -63,34 +61,23 @@ export function createApp({ config, storage: backend, logger, parser, spool = cr
   app.use(cors(config.corsOrigins));
 
   const openapi = buildOpenApiDocument();
-  app.get("/openapi.json", (_req, res) => {
-    res.json(openapi);
-  });
   app.use("/docs", swaggerUi.serve, swaggerUi.setup(openapi, { customSiteTitle: "Dataset service API" }));
 
-  app.get("/metrics", async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
-
   const api = express.Router();
-  api.use(requireToken(config.apiTokens, {
+  // token guessing is limited per client (AUTH_FAILURES_PER_WINDOW); failures are logged without the token
+  const guesses = {
     windowMs: config.rateLimitWindowMs,
     maxFailures: config.authFailuresPerWindow,
-    onFailure: (client, failures) => logger.warn({ client, failures }, "invalid bearer token"),
-  }));
+    onFailure: (client: string, failures: number) => logger.warn({ client, failures }, "invalid bearer token"),
+  };
+  api.use(requireToken(config.apiTokens, guesses));
   api.use(...rateLimits({ windowMs: config.rateLimitWindowMs, reads: config.rateLimitReads, writes: config.rateLimitUploads }));
   api.use(express.json({ limit: "64kb" }));
-  api.use(healthRoutes({ storage }));
-  api.use(datasetRoutes({
-    storage,
-    upload: { uploadDir: config.uploadDir, maxUploadBytes: config.maxUploadBytes, slots: createUploadSlots({ total: config.maxUploads, perClient: config.maxUploadsPerClient }) },
-    parser,
-    onUpload: metrics.upload,
-    onStored: stats.warm,
-    admit: memory.admitUpload,
-  }));
-  api.use(versionRoutes({ storage, stats }));
-  api.use(dataRoutes({ storage, spool }));
+  // Every route, from its definition in src/routes/ (/api ones on `api`; /healthz, /metrics, /openapi.json on `app`).
+  // /metrics: METRICS_TOKEN when set, else any API token when API_TOKENS is set, else open.
+  const metricsAuth = requireToken(config.metricsToken ? new Map([[config.metricsToken, "read" as const]]) : config.apiTokens, guesses);
+  const uploadSlots = createUploadSlots({ total: config.maxUploads, perClient: config.maxUploadsPerClient });
+  mountRoutes(ROUTES, { config, storage, parser, stats, metrics, openapi, spool, memory, uploadSlots }, { app, api, metricsAuth });
   api.use(notFoundHandler);
   app.use("/api", api);
 

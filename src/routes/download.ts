@@ -1,24 +1,33 @@
 /**
- * Whole-version downloads. The frame layer writes the export to a temporary file off the
- * event loop (Polars streams it), and the file is streamed to the client: memory stays flat.
- * Nothing caps a download, so no header needs to announce a limit.
+ * Whole-version downloads. The frame layer writes the export to a file of the spool
+ * (src/spool.ts) off the event loop (Polars streams it), and the file is streamed to the client:
+ * memory stays flat. The spool file is released when the response ends, whatever happened.
  */
 import { createReadStream } from "node:fs";
 import { pipeline } from "node:stream/promises";
-import type { Request, Response } from "express";
-import { parseDownloadFormat, writeDownload, type DownloadFormat } from "../frame/download.ts";
+import { z } from "zod";
+import { CONTENT_TYPES, writeDownload, type DownloadFormat } from "../frame/download.ts";
 import { parseFilters, parseSort } from "../frame/query.ts";
-import { repeated, single } from "../http/params.ts";
 import { estimatedBytes } from "../frame/safe.ts";
-import { releaseOnClose, type Spool } from "../spool.ts";
+import { notModified } from "../http/caching.ts";
+import { releaseOnClose } from "../spool.ts";
 import type { VersionData } from "../storage/types.ts";
 import type { Version } from "../types.ts";
+import { defineRoute, notModified as notModifiedResponse } from "./define.ts";
+import { columns, downloadFormat, filter, sort, VersionPath } from "./fields.ts";
 
-function formatOf(req: Request, version: Version): DownloadFormat {
-  const raw = single(req, "format");
-  if (raw === undefined || raw === "") return version.source.format === "csv" || version.source.format === "tsv" ? "csv" : "parquet";
-  return parseDownloadFormat(raw);
-}
+const binary = z.string().openapi({ format: "binary" });
+
+/** Body shapes of downloads, by format. */
+const DOWNLOAD_CONTENT: Record<DownloadFormat, z.ZodType> = {
+  csv: z.string(),
+  parquet: binary,
+  ndjson: z.string(),
+  json: z.array(z.record(z.string(), z.unknown())),
+  arrow: binary,
+};
+/** Media type (without parameters such as `charset`) → format. */
+const MEDIA_TYPES = Object.entries(CONTENT_TYPES).map(([format, type]) => [(type.split(";")[0] as string).trim(), format as DownloadFormat] as const);
 
 /** `attachment; filename="…"` with an ASCII fallback and the UTF-8 name per RFC 6266/5987. */
 export function contentDisposition(version: Version, ext: string): string {
@@ -34,28 +43,56 @@ function expectedBytes(data: VersionData): number {
   return frame ? estimatedBytes(frame) : data.version.rowCount * Math.max(1, data.version.columns.length) * 8;
 }
 
-export async function streamDownload(req: Request, res: Response, data: VersionData, spool: Spool): Promise<void> {
-  const v = data.version;
-  const columnsRaw = single(req, "columns");
-  const format = formatOf(req, v);
-  const query = {
-    format,
-    columns: columnsRaw === undefined ? undefined : columnsRaw.split(","),
-    sort: parseSort(single(req, "sort") ?? "", v),
-    filters: parseFilters(repeated(req, "filter"), v),
-  };
-  // Taken after the parameters are checked, released when the response ends, whatever happens.
-  const spooled = spool.take(format, expectedBytes(data));
-  releaseOnClose(res, spooled);
-  const file = await writeDownload(data.lazy(), v, { ...query, into: spooled.path });
-  try {
-    const size = await spooled.settle();
-    res.status(200);
-    res.setHeader("Content-Type", file.contentType);
-    res.setHeader("Content-Length", String(size));
-    res.setHeader("Content-Disposition", contentDisposition(v, file.extension));
-    await pipeline(createReadStream(file.path), res);
-  } finally {
-    await file.cleanup();
-  }
+function defaultFormat(version: Version): DownloadFormat {
+  return version.source.format === "csv" || version.source.format === "tsv" ? "csv" : "parquet";
 }
+
+export const downloadVersion = defineRoute({
+  method: "get",
+  path: "/api/datasets/{datasetId}/versions/{version}/download",
+  operationId: "downloadVersion",
+  tags: ["data"],
+  summary: "The whole version as a file (CSV, Parquet, NDJSON, JSON or Arrow)",
+  description: "`columns`, `sort` and `filter` apply as for `/data`. Parquet keeps every value and type exactly.",
+  params: VersionPath,
+  query: z.object({ format: downloadFormat, columns, sort, filter }),
+  headers: z.object({ "If-None-Match": z.string().optional().openapi({ description: "An ETag from an earlier answer: 304 when it is still current." }) }),
+  responses: {
+    200: {
+      description: "The file, as an attachment.",
+      content: Object.fromEntries(MEDIA_TYPES.map(([type, format]) => [type, DOWNLOAD_CONTENT[format]])),
+      headers: ["Content-Disposition", "ETag", "Cache-Control"],
+    },
+    304: notModifiedResponse,
+  },
+  errors: [507],
+  handler: async ({ params, query }, { req, res, deps: { storage, spool } }) => {
+    await storage.read(params.datasetId, params.version, async (data) => {
+      const v = data.version;
+      if (notModified(req, res, params.version, v, "download")) return;
+      const format = query.format ?? defaultFormat(v);
+      const sortKeys = parseSort(query.sort ?? "", v);
+      const filters = parseFilters(query.filter, v);
+      // taken once the parameters are checked; released when the response ends, whatever happens
+      const spooled = spool.take(format, expectedBytes(data));
+      releaseOnClose(res, spooled);
+      const file = await writeDownload(data.lazy(), v, {
+        format,
+        columns: query.columns === undefined ? undefined : query.columns.split(","),
+        sort: sortKeys,
+        filters,
+        into: spooled.path,
+      });
+      try {
+        const size = await spooled.settle();
+        res.status(200);
+        res.setHeader("Content-Type", file.contentType);
+        res.setHeader("Content-Length", String(size));
+        res.setHeader("Content-Disposition", contentDisposition(v, file.extension));
+        await pipeline(createReadStream(file.path), res);
+      } finally {
+        await file.cleanup();
+      }
+    });
+  },
+});
