@@ -142,19 +142,6 @@ export function uploadedFile(req: Request): UploadedFile {
   return { path: file.path, originalName: safeName(file.originalname), sizeBytes: file.size };
 }
 
-/** Text fields of the form, as strings only. */
-export function formFields(req: Request): Record<string, string> {
-  const body: unknown = req.body;
-  const out: Record<string, string> = {};
-  if (body && typeof body === "object") {
-    for (const [k, v] of Object.entries(body)) {
-      if (typeof v !== "string") throw badRequest(`Form field "${k}" must be given once, as text.`);
-      out[k] = v;
-    }
-  }
-  return out;
-}
-
 /** Busboy decodes file names as latin1 by default; browsers send UTF-8. */
 function safeName(name: string): string {
   const utf8 = Buffer.from(name, "latin1").toString("utf8");
