@@ -89,7 +89,9 @@ describe("disk full and the spool budget", () => {
     server = await startServerProcess({ STORAGE_BACKEND: "memory", UPLOAD_DIR: uploadDir, SPOOL_DIR: path.join(root, "spool-a"), PARSE_WORKERS: "1" });
     const small = await uploadTo(server.url, "small.csv", csvOf(100));
     expect(small.status).toBe(201);
-    const { result, health } = await underAttack(server.url, () => uploadTo(server!.url, "big.csv", csvOf(150_000)));
+    // built before the watch starts: generating it blocks this process, which also runs the watcher
+    const big = csvOf(150_000);
+    const { result, health } = await underAttack(server.url, () => uploadTo(server!.url, "big.csv", big));
     record("upload into a full UPLOAD_DIR (4 MiB tmpfs, 7 MB file)", health);
     expect(result.status).toBe(507);
     expect(result.body.code).toBe("STORAGE_FULL");

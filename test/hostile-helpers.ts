@@ -126,7 +126,11 @@ export function watchHealth(url: string, headers: Record<string, string> = {}, e
   };
 }
 
-/** Runs `attack` while watching health; returns the attack's result and the health report. */
+/**
+ * Runs `attack` while watching health; returns the attack's result and the health report. The
+ * watcher runs in this (the test) process: build big inputs before calling, or their generation
+ * shows up as the server's latency.
+ */
 export async function underAttack<T>(url: string, attack: () => Promise<T>, headers: Record<string, string> = {}): Promise<{ result: T; health: HealthReport }> {
   const watch = watchHealth(url, headers);
   // let the watcher take a first sample before the attack starts
