@@ -20,7 +20,8 @@ import os from "node:os";
 import v8 from "node:v8";
 import vm from "node:vm";
 import { storageFull } from "./errors.ts";
-import type { Storage } from "./storage/types.ts";
+import { forgetVersion } from "./frame/page.ts";
+import type { Storage, VersionSelector } from "./storage/types.ts";
 
 /** A full garbage collection, when the runtime lets us expose it (it does on Node ≥ 20). */
 const collect: (() => void) | null = (() => {
@@ -110,24 +111,39 @@ export function createMemoryGuard(options: MemoryGuardOptions): MemoryGuard {
 
 /**
  * The storage with a collection requested after everything that drops frames: deletes, and
- * commits that fail (a refused or clashing upload leaves its parsed frame behind).
+ * commits that fail (a refused or clashing upload leaves its parsed frame behind). A deleted
+ * version's entries in the frame layer's caches (row orders, facts, schema) go with it.
  */
 export function releasingMemory(storage: Storage, guard: MemoryGuard): Storage {
-  const after = <A extends unknown[], R>(fn: (...args: A) => Promise<R>, always: boolean) =>
+  const failing = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
     async (...args: A): Promise<R> => {
       try {
-        const out = await fn(...args);
-        if (always) guard.releaseSoon();
-        return out;
+        return await fn(...args);
       } catch (err) {
         guard.releaseSoon();
         throw err;
       }
     };
   return Object.assign(Object.create(storage) as Storage, {
-    deleteDataset: after(storage.deleteDataset.bind(storage), true),
-    deleteVersion: after(storage.deleteVersion.bind(storage), true),
-    createDataset: after(storage.createDataset.bind(storage), false),
-    addVersion: after(storage.addVersion.bind(storage), false),
-  });
+    async deleteDataset(datasetId: string) {
+      const versions = await storage.listVersions(datasetId).catch(() => []);
+      try {
+        await storage.deleteDataset(datasetId);
+      } finally {
+        for (const v of versions) forgetVersion(datasetId, v.version);
+        guard.releaseSoon();
+      }
+    },
+    async deleteVersion(datasetId: string, selector: VersionSelector) {
+      const version = await storage.getVersion(datasetId, selector).catch(() => null);
+      try {
+        await storage.deleteVersion(datasetId, selector);
+      } finally {
+        if (version) forgetVersion(datasetId, version.version);
+        guard.releaseSoon();
+      }
+    },
+    createDataset: failing(storage.createDataset.bind(storage)),
+    addVersion: failing(storage.addVersion.bind(storage)),
+  } satisfies Partial<Storage>);
 }
