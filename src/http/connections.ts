@@ -26,8 +26,8 @@ import { problemJson, rawProblem } from "./problem.ts";
 
 type Limits = Pick<Config, "requestTimeoutMs" | "headersTimeoutMs" | "keepAliveTimeoutMs" | "idleTimeoutMs" | "maxConnections" | "maxConnectionsPerClient">;
 
-/** How long a refused connection may stay open to read its answer. */
-const REFUSED_LINGER_MS = 2000;
+/** How long a refused connection (or one answered before its body arrived) may stay open to read its answer. */
+const REFUSED_LINGER_MS = 1000;
 const REFUSED = Symbol("connection refused");
 
 const ANSWERED_EARLY = Symbol("answered before the body arrived");
@@ -106,31 +106,35 @@ export function createHttpServer(app: Express, limits: Limits, logger: Pick<Logg
       app(req, res);
     },
   );
-  // A backstop the caps above normally keep us from: beyond it Node drops connections unanswered.
-  server.maxConnections = limits.maxConnections + 64;
+  // A backstop the caps above normally keep us from (refused connections linger a moment before
+  // they close): beyond it Node drops connections unanswered.
+  server.maxConnections = limits.maxConnections + Math.max(64, Math.floor(limits.maxConnections / 4));
   server.timeout = limits.idleTimeoutMs;
 
   server.prependListener("connection", (socket: TrackedSocket) => {
     const client = clientAddress(socket);
+    const mine = perClient.get(client) ?? 0;
+    // Only accepted connections count: a refused one is closed within REFUSED_LINGER_MS, and Node's
+    // own backstop (maxConnections above) bounds how many of those can pile up.
+    if (open >= limits.maxConnections) {
+      socket[REFUSED] = new ApiError(503, "BUSY", `The server has its maximum of ${limits.maxConnections} connections open (MAX_CONNECTIONS); retry in a few seconds.`, {}, { "Retry-After": "5" });
+    } else if (mine >= limits.maxConnectionsPerClient) {
+      socket[REFUSED] = new ApiError(429, "RATE_LIMITED", `This client has ${limits.maxConnectionsPerClient} connections open already (MAX_CONNECTIONS_PER_CLIENT); reuse them or close some.`, {}, { "Retry-After": "5" });
+    }
+    if (socket[REFUSED]) {
+      logger.debug({ client: "refused", open }, "connection refused");
+      // answer it if it sends a request at once; close it either way
+      setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
+      return;
+    }
     open += 1;
-    const mine = (perClient.get(client) ?? 0) + 1;
-    perClient.set(client, mine);
+    perClient.set(client, mine + 1);
     socket.once("close", () => {
       open -= 1;
       const n = (perClient.get(client) ?? 1) - 1;
       if (n <= 0) perClient.delete(client);
       else perClient.set(client, n);
     });
-    if (open > limits.maxConnections) {
-      socket[REFUSED] = new ApiError(503, "BUSY", `The server has its maximum of ${limits.maxConnections} connections open (MAX_CONNECTIONS); retry in a few seconds.`, {}, { "Retry-After": "5" });
-    } else if (mine > limits.maxConnectionsPerClient) {
-      socket[REFUSED] = new ApiError(429, "RATE_LIMITED", `This client has ${limits.maxConnectionsPerClient} connections open already (MAX_CONNECTIONS_PER_CLIENT); reuse them or close some.`, {}, { "Retry-After": "5" });
-    }
-    if (socket[REFUSED]) {
-      logger.debug({ client: "refused", open }, "connection refused");
-      // answer it if it sends a request soon; close it either way
-      setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
-    }
   });
 
   server.on("clientError", (err: NodeJS.ErrnoException, socket: TrackedSocket) => {
