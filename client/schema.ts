@@ -333,6 +333,8 @@ export interface components {
             name: string;
             rows: number;
             columns: number;
+            /** @description true for sheets hidden in the workbook; they are never read by default */
+            hidden?: boolean;
         };
         ColumnInfo: {
             name: string;
@@ -574,7 +576,7 @@ export interface operations {
                      */
                     description?: string;
                     /**
-                     * @description Sheet name (exact, then case-insensitive) or 0-based index. Default: the first non-empty sheet. (Excel.)
+                     * @description Sheet name (exact, then case-insensitive) or 0-based index. Default: the first non-empty sheet that is not hidden. (Excel.)
                      * @example
                      */
                     sheet?: string;
@@ -589,13 +591,13 @@ export interface operations {
                      */
                     encoding?: string;
                     /**
-                     * @description Whether the first row names the columns; false names them column_1, column_2, … (CSV, Excel.)
+                     * @description Whether the first row (after skipRows) names the columns; false names them column_1, column_2, … (CSV, Excel.)
                      * @default true
                      * @enum {string}
                      */
                     header?: "true" | "false";
                     /**
-                     * @description JSON object forcing column types, e.g. {"zip": "String", "price": "Float64"}; types String, Int64, Float64, Boolean, Date, Datetime. An unknown column or type is a 400; a value that does not convert is a 422 quoting it. (CSV, Excel.)
+                     * @description JSON object forcing column types, e.g. {"zip": "String", "price": "Float64"}; types String, Int64, Float64, Boolean, Date, Datetime, Time, Duration. An unknown column or type is a 400; a value that does not convert is a 422 quoting it; values that lose information on the way (rounding, leading zeros) are counted in a note. (CSV, Excel.)
                      * @example
                      */
                     schema?: string;
@@ -605,6 +607,38 @@ export interface operations {
                      * @enum {string}
                      */
                     onBadRows?: "fail" | "skip";
+                    /**
+                     * @description Rows to leave out at the top before the header (title rows). CSV: physical lines, read as plain text; Excel: sheet rows 1…N. (CSV, Excel.)
+                     * @example
+                     */
+                    skipRows?: string;
+                    /**
+                     * @description 1-based row of the header (CSV: physical line; Excel: the sheet's row number); the rows above it are left out. Same as skipRows=headerRow−1; give one of the two. (CSV, Excel.)
+                     * @example
+                     */
+                    headerRow?: string;
+                    /**
+                     * @description Lines starting with this text (1–8 characters, e.g. #) are left out and counted in a note. (CSV.)
+                     * @example
+                     */
+                    commentPrefix?: string;
+                    /**
+                     * @description Cell texts read as null, comma-separated (N/A,-,NULL) or a JSON array of strings (["N/A", ""]); exact, case-sensitive matches, counted per column in a note. (CSV, Excel.)
+                     * @example
+                     */
+                    nullValues?: string;
+                    /**
+                     * @description Read 1,5 as the number 1.5 (a comma as the decimal separator); needs a delimiter other than a comma. Values with a point then stay text. (CSV.)
+                     * @default false
+                     * @enum {string}
+                     */
+                    decimalComma?: "false" | "true";
+                    /**
+                     * @description strict: RFC 4180 quoting; lenient: a quote inside an unquoted field is an ordinary character and text after a closing quote joins the field (as Python's csv module reads them), noted; none: quotes are never special. (CSV.)
+                     * @default strict
+                     * @enum {string}
+                     */
+                    quoting?: "strict" | "lenient" | "none";
                 };
             };
         };
@@ -751,7 +785,7 @@ export interface operations {
                      */
                     description?: string;
                     /**
-                     * @description Sheet name (exact, then case-insensitive) or 0-based index. Default: the first non-empty sheet. (Excel.)
+                     * @description Sheet name (exact, then case-insensitive) or 0-based index. Default: the first non-empty sheet that is not hidden. (Excel.)
                      * @example
                      */
                     sheet?: string;
@@ -766,13 +800,13 @@ export interface operations {
                      */
                     encoding?: string;
                     /**
-                     * @description Whether the first row names the columns; false names them column_1, column_2, … (CSV, Excel.)
+                     * @description Whether the first row (after skipRows) names the columns; false names them column_1, column_2, … (CSV, Excel.)
                      * @default true
                      * @enum {string}
                      */
                     header?: "true" | "false";
                     /**
-                     * @description JSON object forcing column types, e.g. {"zip": "String", "price": "Float64"}; types String, Int64, Float64, Boolean, Date, Datetime. An unknown column or type is a 400; a value that does not convert is a 422 quoting it. (CSV, Excel.)
+                     * @description JSON object forcing column types, e.g. {"zip": "String", "price": "Float64"}; types String, Int64, Float64, Boolean, Date, Datetime, Time, Duration. An unknown column or type is a 400; a value that does not convert is a 422 quoting it; values that lose information on the way (rounding, leading zeros) are counted in a note. (CSV, Excel.)
                      * @example
                      */
                     schema?: string;
@@ -782,6 +816,38 @@ export interface operations {
                      * @enum {string}
                      */
                     onBadRows?: "fail" | "skip";
+                    /**
+                     * @description Rows to leave out at the top before the header (title rows). CSV: physical lines, read as plain text; Excel: sheet rows 1…N. (CSV, Excel.)
+                     * @example
+                     */
+                    skipRows?: string;
+                    /**
+                     * @description 1-based row of the header (CSV: physical line; Excel: the sheet's row number); the rows above it are left out. Same as skipRows=headerRow−1; give one of the two. (CSV, Excel.)
+                     * @example
+                     */
+                    headerRow?: string;
+                    /**
+                     * @description Lines starting with this text (1–8 characters, e.g. #) are left out and counted in a note. (CSV.)
+                     * @example
+                     */
+                    commentPrefix?: string;
+                    /**
+                     * @description Cell texts read as null, comma-separated (N/A,-,NULL) or a JSON array of strings (["N/A", ""]); exact, case-sensitive matches, counted per column in a note. (CSV, Excel.)
+                     * @example
+                     */
+                    nullValues?: string;
+                    /**
+                     * @description Read 1,5 as the number 1.5 (a comma as the decimal separator); needs a delimiter other than a comma. Values with a point then stay text. (CSV.)
+                     * @default false
+                     * @enum {string}
+                     */
+                    decimalComma?: "false" | "true";
+                    /**
+                     * @description strict: RFC 4180 quoting; lenient: a quote inside an unquoted field is an ordinary character and text after a closing quote joins the field (as Python's csv module reads them), noted; none: quotes are never special. (CSV.)
+                     * @default strict
+                     * @enum {string}
+                     */
+                    quoting?: "strict" | "lenient" | "none";
                 };
             };
         };
@@ -1242,7 +1308,7 @@ export interface operations {
                      */
                     file: Blob;
                     /**
-                     * @description Sheet name (exact, then case-insensitive) or 0-based index. Default: the first non-empty sheet. (Excel.)
+                     * @description Sheet name (exact, then case-insensitive) or 0-based index. Default: the first non-empty sheet that is not hidden. (Excel.)
                      * @example
                      */
                     sheet?: string;
@@ -1257,13 +1323,13 @@ export interface operations {
                      */
                     encoding?: string;
                     /**
-                     * @description Whether the first row names the columns; false names them column_1, column_2, … (CSV, Excel.)
+                     * @description Whether the first row (after skipRows) names the columns; false names them column_1, column_2, … (CSV, Excel.)
                      * @default true
                      * @enum {string}
                      */
                     header?: "true" | "false";
                     /**
-                     * @description JSON object forcing column types, e.g. {"zip": "String", "price": "Float64"}; types String, Int64, Float64, Boolean, Date, Datetime. An unknown column or type is a 400; a value that does not convert is a 422 quoting it. (CSV, Excel.)
+                     * @description JSON object forcing column types, e.g. {"zip": "String", "price": "Float64"}; types String, Int64, Float64, Boolean, Date, Datetime, Time, Duration. An unknown column or type is a 400; a value that does not convert is a 422 quoting it; values that lose information on the way (rounding, leading zeros) are counted in a note. (CSV, Excel.)
                      * @example
                      */
                     schema?: string;
@@ -1273,6 +1339,38 @@ export interface operations {
                      * @enum {string}
                      */
                     onBadRows?: "fail" | "skip";
+                    /**
+                     * @description Rows to leave out at the top before the header (title rows). CSV: physical lines, read as plain text; Excel: sheet rows 1…N. (CSV, Excel.)
+                     * @example
+                     */
+                    skipRows?: string;
+                    /**
+                     * @description 1-based row of the header (CSV: physical line; Excel: the sheet's row number); the rows above it are left out. Same as skipRows=headerRow−1; give one of the two. (CSV, Excel.)
+                     * @example
+                     */
+                    headerRow?: string;
+                    /**
+                     * @description Lines starting with this text (1–8 characters, e.g. #) are left out and counted in a note. (CSV.)
+                     * @example
+                     */
+                    commentPrefix?: string;
+                    /**
+                     * @description Cell texts read as null, comma-separated (N/A,-,NULL) or a JSON array of strings (["N/A", ""]); exact, case-sensitive matches, counted per column in a note. (CSV, Excel.)
+                     * @example
+                     */
+                    nullValues?: string;
+                    /**
+                     * @description Read 1,5 as the number 1.5 (a comma as the decimal separator); needs a delimiter other than a comma. Values with a point then stay text. (CSV.)
+                     * @default false
+                     * @enum {string}
+                     */
+                    decimalComma?: "false" | "true";
+                    /**
+                     * @description strict: RFC 4180 quoting; lenient: a quote inside an unquoted field is an ordinary character and text after a closing quote joins the field (as Python's csv module reads them), noted; none: quotes are never special. (CSV.)
+                     * @default strict
+                     * @enum {string}
+                     */
+                    quoting?: "strict" | "lenient" | "none";
                 };
             };
         };

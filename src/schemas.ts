@@ -43,7 +43,7 @@ export const ColumnInfo = z
   })
   .openapi("ColumnInfo");
 
-export const SheetInfo = z.object({ name: z.string(), rows: z.number().int(), columns: z.number().int() }).openapi("SheetInfo");
+export const SheetInfo = z.object({ name: z.string(), rows: z.number().int(), columns: z.number().int(), hidden: z.boolean().optional().describe("true for sheets hidden in the workbook; they are never read by default") }).openapi("SheetInfo");
 
 export const SourceInfo = z
   .object({

@@ -24,7 +24,7 @@ async function failure(p: Promise<unknown>): Promise<ApiError> {
 describe("fixtures parse to their documented content", () => {
   for (const [name, expected] of Object.entries(EXPECTED)) {
     it(`reads ${name} with the expected types, values and source`, async () => {
-      const { frame, source } = await parseUpload(fixture(name), opts(), LIMITS);
+      const { frame, source } = await parseUpload(fixture(name), parseOptionsFrom(expected.options ?? {}), LIMITS);
       expect(columnsOf(frame)).toEqual(expected.columns);
       expect(await rowsOf(frame)).toEqual(expected.rows);
       expect(source.filename).toBe(name);
@@ -35,6 +35,7 @@ describe("fixtures parse to their documented content", () => {
       if (expected.sheets) expect(source.sheets).toEqual(expected.sheets);
       if (expected.encoding) expect(source.encoding).toBe(expected.encoding);
       if (expected.delimiter) expect(source.delimiter).toBe(expected.delimiter);
+      for (const note of expected.notes ?? []) expect(source.notes?.some((n) => n.includes(note)), `a note containing ${JSON.stringify(note)} in ${JSON.stringify(source.notes)}`).toBe(true);
     });
   }
   for (const [name, refusal] of Object.entries(REFUSED)) {

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REFUSED } from "./fixtures-expected.ts";
+import { EXPECTED, REFUSED } from "./fixtures-expected.ts";
 import { FIXTURES } from "./ingest-helpers.ts";
 import { getJson, startServer, upload, type TestServer } from "./helpers/server.ts";
 
@@ -38,7 +38,7 @@ describe("upload → download as Parquet → upload again", () => {
 
   for (const name of fixtures) {
     it(`keeps ${name}'s schema and values`, async () => {
-      const first = await upload(`${server.url}/api/datasets/upload`, { name, content: readFileSync(path.join(FIXTURES, name)) }, { name: `roundtrip-${name}` });
+      const first = await upload(`${server.url}/api/datasets/upload`, { name, content: readFileSync(path.join(FIXTURES, name)) }, { name: `roundtrip-${name}`, ...(EXPECTED[name]?.options ?? {}) });
       expect(first.status).toBe(201);
       const id = first.body.dataset.id as string;
 

@@ -1,48 +1,63 @@
 /**
  * CSV/TSV ingest: encoding → pre-scan (csv-scan.ts) → polars reads every column as String with
- * explicit, strict options (`scanCSV` + `collect`, off the event loop) → whole-column type inference
- * (infer.ts) → typed frame.
+ * explicit, strict options (`scanCSV` + `collect`, off the event loop) → null values → whole-column
+ * type inference (infer.ts) → typed frame.
+ *
+ * Column names never travel as object keys or as Polars column references: polars reads and
+ * infers under positional placeholder names (a schema object with integer-like keys such as
+ * `2019` would be reordered by JavaScript, polars applies a schema by position, and `pl.col("*")`
+ * or `pl.col("^a$")` would be a pattern), and only the finished frame is renamed, literally, to
+ * the header's names.
  *
  * Empty-string vs null rule: an unquoted empty field is null; a quoted `""` is an empty string in a
  * String column (and null in any other column). Blank lines are left out and counted in the notes.
  */
 import { rm } from "node:fs/promises";
 import pl from "nodejs-polars";
-import { ApiError, badRequest, excerpt, unparseable } from "../errors.ts";
+import { ApiError, badRequest, unparseable } from "../errors.ts";
 import { lazyOf } from "../frame/safe.ts";
 import type { SourceInfo } from "../types.ts";
 import { scanCsv, type CsvScan } from "./csv-scan.ts";
 import { prepareText } from "./encoding.ts";
-import { convert, decide, dtypeOf, fits, fitsForced, narrowerCandidate, present, readVotes, verifyVotes, voteExprs, type Candidate, type ColumnVotes, type Inferred } from "./infer.ts";
+import { convert, decide, longFloatTexts, dtypeOf, fits, fitsForced, floatShaped, forcedLossExprs, narrowerCandidate, present, readVotes, verifyVotes, voteExprs, type Candidate, type ColumnVotes, type Inferred, type NumberFormat } from "./infer.ts";
 import type { ForcedType, ParseOptions } from "./options.ts";
-import { positionalNames, uniqueNames } from "./names.ts";
+import { placeholderNames, positionalNames, renamedNote, uniqueNames } from "./names.ts";
+import { plural, quotedList } from "./notes.ts";
 import type { ColumnReport, IngestLimits, Parsed } from "./types.ts";
 
 const ROW_INDEX = "__ingest_row_index";
 
-/** Wraps anything polars throws into a short 422 (no paths, no megabyte messages). */
+/**
+ * The 422 for a failure of the reader itself (not of the file as we judged it), in our words:
+ * the reader's own message names its internals (chunks, dtypes, paths), not the user's file.
+ */
 export function polarsFailure(err: unknown, what: string): ApiError {
   if (err instanceof ApiError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return unparseable(`${what}: ${excerpt(message)}`);
+  return unparseable(`${what}. The file is damaged or uses a structure this service cannot read; check that it opens in a spreadsheet program and save it again.`);
 }
 
-function scanFrame(path: string, scan: CsvScan, names: string[], options: ParseOptions): pl.LazyDataFrame {
+/** Every column as String, under placeholder names (`placeholders[i]` for column i). */
+function scanStrings(path: string, scan: CsvScan, placeholders: string[], options: ParseOptions): pl.LazyDataFrame {
+  const rowsFile = scan.rowsPath !== null;
   let rowIndex = ROW_INDEX;
-  while (names.includes(rowIndex)) rowIndex += "_";
-  const filter = scan.dropRows.length > 0;
-  let lf = pl.scanCSV(path, {
+  while (placeholders.includes(rowIndex)) rowIndex += "_";
+  const filter = !rowsFile && scan.dropRows.length > 0;
+  // Placeholder names are not integer-like, so this object keeps their (positional) order.
+  const schema: Record<string, pl.DataType> = {};
+  for (const p of placeholders) schema[p] = pl.String;
+  let lf = pl.scanCSV(scan.rowsPath ?? path, {
     // The upload folder's path may contain glob characters; it is one file.
     glob: false,
-    hasHeader: options.header,
+    // The rows file holds only data records; the input has the header first.
+    hasHeader: rowsFile ? false : options.header,
     sep: scan.delimiter,
     quoteChar: '"',
     eolChar: scan.eol,
     inferSchemaLength: 0,
-    schema: Object.fromEntries(names.map((n) => [n, pl.String])),
+    schema,
     ignoreErrors: false,
     // Bad rows were found by the pre-scan; they are only read (then dropped) in skip mode.
-    truncateRaggedLines: scan.badRecords > 0,
+    truncateRaggedLines: !rowsFile && scan.badRecords > 0,
     missingUtf8IsEmptyString: false,
     raiseIfEmpty: false,
     ...(filter ? { rowIndexName: rowIndex } : {}),
@@ -58,8 +73,8 @@ function resolveForced(schema: ParseOptions["schema"], names: string[]): Map<num
   if (!schema) return forced;
   const unknown = Object.keys(schema).filter((n) => !names.includes(n));
   if (unknown.length > 0) {
-    const shown = names.slice(0, 20).map((n) => JSON.stringify(n)).join(", ");
-    throw badRequest(`The form field "schema" names unknown column(s) ${unknown.map((n) => JSON.stringify(n)).join(", ")}; the file's columns are ${shown}${names.length > 20 ? ", …" : ""}.`);
+    const shown = names.slice(0, 50).map((n) => JSON.stringify(n)).join(", ");
+    throw badRequest(`The form field "schema" names unknown column(s) ${unknown.slice(0, 10).map((n) => JSON.stringify(n)).join(", ")}; the file's columns are ${shown}${names.length > 50 ? ", …" : ""}.`, { columns: names.slice(0, 50) });
   }
   for (const [name, type] of Object.entries(schema)) forced.set(names.indexOf(name), type);
   return forced;
@@ -67,23 +82,25 @@ function resolveForced(schema: ParseOptions["schema"], names: string[]): Map<num
 
 /** Forced Datetime accepts all-naive or all-offset values; the rest parse like inference. */
 function forcedCandidates(type: ForcedType): Candidate[] {
-  return type === "Datetime" ? ["Datetime", "DatetimeUTC"] : type === "String" ? [] : [type];
+  if (type === "Datetime") return ["Datetime", "DatetimeNs", "DatetimeUTC", "DatetimeNsUTC"];
+  if (type === "Duration") return ["Duration", "DurationNs"];
+  return type === "String" ? [] : [type];
 }
 
-async function firstMisfit(lf: pl.LazyDataFrame, name: string, type: Candidate): Promise<string> {
+async function firstMisfit(lf: pl.LazyDataFrame, name: string, type: Candidate, nf: NumberFormat): Promise<string> {
   const c = pl.col(name);
-  const df = await lf.select(c.filter(present(c).and(fitsForced(c, type).not())).head(1).alias("x")).collect();
+  const df = await lf.select(c.filter(present(c).and(fitsForced(c, type, nf).not())).head(1).alias("x")).collect();
   const rec = df.toRecords()[0] as { x?: unknown } | undefined;
   return String(rec?.x ?? "");
 }
 
-async function counterexamples(lf: pl.LazyDataFrame, names: string[], targets: Map<number, Candidate>): Promise<Map<number, string[]>> {
+async function counterexamples(lf: pl.LazyDataFrame, names: string[], targets: Map<number, Candidate>, nf: NumberFormat): Promise<Map<number, string[]>> {
   const out = new Map<number, string[]>();
   if (targets.size === 0) return out;
   const exprs = [...targets].map(([i, type]) => {
     const c = pl.col(names[i]!);
-    // The exact test (leading zeros, integers beyond 2^53), so every value that blocked the type is shown.
-    return c.filter(present(c).and(fits(c, type).not())).unique({ maintainOrder: true }).head(3).implode().alias(`c${i}`);
+    // The exact test (leading zeros, rounding), so every value that blocked the type is shown.
+    return c.filter(present(c).and(fits(c, type, nf).not())).unique({ maintainOrder: true }).head(3).implode().alias(`c${i}`);
   });
   const rec = (await lf.select(exprs).collect()).toRecords()[0] as Record<string, unknown> | undefined;
   for (const i of targets.keys()) {
@@ -93,12 +110,22 @@ async function counterexamples(lf: pl.LazyDataFrame, names: string[], targets: M
   return out;
 }
 
+/** Replaces the user's null texts by nulls; returns the frame and, per column, how many. */
+async function applyNullValues(lf: pl.LazyDataFrame, names: string[], values: string[] | undefined): Promise<{ lf: pl.LazyDataFrame; counts: number[] }> {
+  if (!values || values.length === 0 || names.length === 0) return { lf, counts: names.map(() => 0) };
+  const list = pl.lit(pl.Series("nullValues", values, pl.String));
+  const counts = (await lf.select(pl.col(names).isIn(list).fillNull(false).sum().prefix("n:")).collect()).toRecords()[0] as Record<string, unknown>;
+  const replaced = lf.withColumns(pl.when(pl.col(names).isIn(list)).then(pl.lit(null).cast(pl.String)).otherwise(pl.col(names)).keepName());
+  return { lf: lazyOf(await replaced.collect()), counts: names.map((n) => Number(counts[`n:${n}`] ?? 0)) };
+}
+
 /**
  * Parses a CSV/TSV upload. `extension` decides only the sniffing preference (tab first for .tsv).
  * @throws ApiError 400/413/422.
  */
 export async function parseCsv(filePath: string, extension: string, options: ParseOptions, limits: IngestLimits, wantReport: boolean): Promise<Parsed> {
   const text = await prepareText(filePath, options.encoding);
+  const rowsPath = `${text.path}.rows`;
   try {
     const scan = await scanCsv(text.path, extension === "tsv" || extension === "tab", {
       delimiter: options.delimiter,
@@ -106,31 +133,43 @@ export async function parseCsv(filePath: string, extension: string, options: Par
       onBadRows: options.onBadRows,
       maxColumns: limits.maxColumns,
       maxRows: limits.maxRows,
+      skipLines: options.skipRows,
+      commentPrefix: options.commentPrefix,
+      quoting: options.quoting,
+      rowsPath,
     });
+    if (options.decimalComma && scan.delimiter === ",") {
+      throw badRequest('decimalComma=true needs a delimiter other than a comma, but this file\'s delimiter is ","; give the real one with delimiter= (e.g. delimiter=;).');
+    }
+    const decimalComma = options.decimalComma === true;
     const named = options.header ? uniqueNames(scan.firstRecord) : { names: positionalNames(scan.columnCount), renamed: [] };
     const names = named.names;
     const forced = resolveForced(options.schema, names);
 
+    // Polars works on the placeholders `cols`; `names` are for people (notes, errors, report).
+    const cols = placeholderNames(names.length, names);
     let strings: pl.DataFrame;
     try {
-      strings = await scanFrame(text.path, scan, names, options).collect();
+      strings = await scanStrings(text.path, scan, cols, options).collect();
     } catch (err) {
       throw polarsFailure(err, "The CSV file could not be read");
     }
-    const lf = lazyOf(strings);
+    const nulled = await applyNullValues(lazyOf(strings), cols, options.nullValues);
+    const lf = nulled.lf;
+    const nf: NumberFormat = { decimalComma, accepted: await longFloatTexts(lf, cols, { decimalComma }) };
 
     const forcedExprs: pl.Expr[] = [];
     for (const [i, type] of forced) {
-      const c = pl.col(names[i]!);
-      forcedCandidates(type).forEach((cand) => forcedExprs.push(present(c).and(fitsForced(c, cand).not()).sum().alias(`f${i}_${cand}`)));
+      const c = pl.col(cols[i]!);
+      forcedCandidates(type).forEach((cand) => forcedExprs.push(present(c).and(fitsForced(c, cand, nf).not()).sum().alias(`f${i}_${cand}`)));
     }
-    const voteRow = (await lf.select([pl.len().alias("n"), ...voteExprs(names), ...forcedExprs]).collect()).toRecords()[0] as Record<string, unknown>;
+    const voteRow = (await lf.select([pl.len().alias("n"), ...voteExprs(cols, nf), ...forcedExprs]).collect()).toRecords()[0] as Record<string, unknown>;
     const rowCount = Number(voteRow.n);
     if (rowCount !== scan.rows) {
-      throw unparseable(`The file could not be read consistently (the pre-scan counted ${scan.rows} rows, the parser ${rowCount}); check its quoting.`);
+      throw unparseable(`The file could not be read consistently (the pre-scan counted ${scan.rows} rows, the parser ${rowCount}); check its quoting, or try quoting=lenient.`);
     }
-    const votes = readVotes(voteRow, names);
-    const verified = await verifyVotes(lf, names, votes, { skip: new Set(forced.keys()), narrower: wantReport });
+    const votes = readVotes(voteRow, cols);
+    const verified = await verifyVotes(lf, cols, votes, { skip: new Set(forced.keys()), narrower: wantReport, numbers: nf });
 
     const types: Inferred[] = [];
     for (let i = 0; i < names.length; i++) {
@@ -145,7 +184,7 @@ export async function parseCsv(filePath: string, extension: string, options: Par
       }
       const fitting = forcedCandidates(type).find((cand) => Number(voteRow[`f${i}_${cand}`]) === 0);
       if (!fitting) {
-        const example = await firstMisfit(lf, names[i]!, forcedCandidates(type)[0]!);
+        const example = await firstMisfit(lf, cols[i]!, forcedCandidates(type)[0]!, nf);
         const hint = type === "Datetime" ? " (datetimes must all have a UTC offset or all have none)" : "";
         throw unparseable(`Column ${JSON.stringify(names[i])} cannot be read as ${type}: the value ${JSON.stringify(example)} does not parse${hint}.`, { column: names[i] });
       }
@@ -155,28 +194,52 @@ export async function parseCsv(filePath: string, extension: string, options: Par
     let frame: pl.DataFrame;
     try {
       // Columns verified by inference are already typed; forced ones are converted here.
+      const mapping: Record<string, string> = Object.create(null) as Record<string, string>;
+      cols.forEach((p, i) => (mapping[p] = names[i]!));
       frame = await verified.frame
         .select(
-          names.map((n, i) => {
+          cols.map((p, i) => {
             const typed = verified.typed.get(i);
-            return typed === undefined ? convert(n, types[i]!) : pl.col(typed).alias(n);
+            return typed === undefined ? convert(p, types[i]!, nf) : pl.col(typed).alias(p);
           }),
         )
+        // The only place the real names meet Polars: a rename takes them literally.
+        .rename(mapping)
         .collect();
     } catch (err) {
       throw polarsFailure(err, "The CSV file could not be converted");
     }
 
     const notes = [...text.notes];
-    if (scan.blankLines > 0) notes.push(`${scan.blankLines} blank line${scan.blankLines === 1 ? " was" : "s were"} skipped.`);
+    if (scan.skippedLines > 0) notes.push(`The first ${plural(scan.skippedLines, "line")} ${scan.skippedLines === 1 ? "was" : "were"} left out (skipRows/headerRow); the ${options.header ? "header" : "first row"} was read from line ${scan.firstRecordLine}.`);
+    if (scan.commentLines > 0) notes.push(`${plural(scan.commentLines, "comment line")} (starting with ${JSON.stringify(options.commentPrefix)}) ${scan.commentLines === 1 ? "was" : "were"} left out.`);
+    if (scan.blankLines > 0) notes.push(`${plural(scan.blankLines, "blank line")} ${scan.blankLines === 1 ? "was" : "were"} skipped.`);
     if (scan.badRecords > 0) {
-      notes.push(`${scan.badRecords} row${scan.badRecords === 1 ? "" : "s"} with the wrong number of fields ${scan.badRecords === 1 ? "was" : "were"} left out (onBadRows=skip); see skippedLines.`);
+      notes.push(`${plural(scan.badRecords, "row")} with the wrong number of fields ${scan.badRecords === 1 ? "was" : "were"} left out (onBadRows=skip); see skippedLines.`);
     }
+    if (scan.literalQuoteFields > 0) {
+      notes.push(`${plural(scan.literalQuoteFields, "field")} ${scan.literalQuoteFields === 1 ? "holds" : "hold"} quote characters outside quoting; ${options.quoting === "none" ? "quoting=none" : "quoting=lenient"} read them as ordinary characters.`);
+    }
+    if (scan.afterQuoteFields > 0) {
+      notes.push(`${plural(scan.afterQuoteFields, "quoted field")} ${scan.afterQuoteFields === 1 ? "has" : "have"} text after the closing quote; quoting=lenient kept it as part of the field (as Python's csv module does).`);
+    }
+    if (scan.longestQuoted) {
+      notes.push(`The quoted field starting on line ${scan.longestQuoted.line} spans ${scan.longestQuoted.lines} lines; if quotes in this file are not meant as CSV quoting, upload with quoting=none.`);
+    }
+    nulled.counts.forEach((n, i) => {
+      if (n > 0) notes.push(`Column ${JSON.stringify(names[i])}: ${plural(n, "value")} listed in nullValues ${n === 1 ? "was" : "were"} read as null.`);
+    });
     types.forEach((t, i) => {
       const empties = votes[i]!.emptyStrings;
-      if (t !== "String" && empties > 0) notes.push(`Column ${JSON.stringify(names[i])}: ${empties} empty string value${empties === 1 ? "" : "s"} ("") read as null.`);
+      if (t !== "String" && empties > 0) notes.push(`Column ${JSON.stringify(names[i])}: ${plural(empties, "empty string value")} ("") read as null.`);
     });
-    if (named.renamed.length > 0) notes.push(`${named.renamed.length} empty or repeated column name${named.renamed.length === 1 ? " was" : "s were"} renamed; see renamedColumns.`);
+    notes.push(...(await lossNotes(lf, cols, names, types, votes, forced, nf)));
+    if (nf.decimalComma) {
+      const commaColumns = names.filter((_, i) => types[i] === "Float64" && !forced.has(i));
+      if (commaColumns.length > 0) notes.push(`Numbers with a decimal comma (decimalComma=true) were read in column(s) ${quotedList(commaColumns)}.`);
+    }
+    const renamed = renamedNote(named.renamed);
+    if (renamed) notes.push(renamed);
 
     const source: Partial<SourceInfo> = {
       format: scan.delimiter === "\t" ? "tsv" : "csv",
@@ -187,21 +250,81 @@ export async function parseCsv(filePath: string, extension: string, options: Par
       ...(scan.badRecords > 0 ? { skippedRows: scan.badRecords, skippedLines: scan.badSample.map((b) => b.line) } : {}),
       notes,
     };
-    const report = wantReport ? await buildReport(lf, names, types, votes, forced) : undefined;
+    const report = wantReport ? await buildReport(lf, cols, names, types, votes, forced, nf) : undefined;
     return { frame, source, report };
   } finally {
     if (text.tempPath) await rm(text.tempPath, { force: true });
+    await rm(rowsPath, { force: true });
   }
 }
 
-async function buildReport(lf: pl.LazyDataFrame, names: string[], types: Inferred[], votes: ColumnVotes[], forced: Map<number, ForcedType>): Promise<ColumnReport[]> {
+/**
+ * Notes on values a type would not keep: columns left String because some numbers would not
+ * survive as Float64; forced Int64/Float64 columns that round, overflow or drop leading/trailing
+ * zeros; UTC offsets converted away.
+ */
+async function lossNotes(lf: pl.LazyDataFrame, cols: string[], names: string[], types: Inferred[], votes: ColumnVotes[], forced: Map<number, ForcedType>, nf: NumberFormat): Promise<string[]> {
+  const exprs: pl.Expr[] = [];
+  const stayedString: number[] = [];
+  const forcedNumeric: [number, "Int64" | "Float64"][] = [];
+  const utc: number[] = [];
+  types.forEach((t, i) => {
+    const c = pl.col(cols[i]!);
+    const forcedType = forced.get(i);
+    // The sample's shapes tell which String columns may be all numbers; only those are counted.
+    if (forcedType === undefined && t === "String" && votes[i]!.present > 0 && votes[i]!.sampleMisfits.Float64 === 0) {
+      // Were all values numbers, some of which would not survive as Float64?
+      stayedString.push(i);
+      const shaped = present(c).and(floatShaped(c, nf));
+      const lost = shaped.and(fits(c, "Float64", nf).not());
+      exprs.push(shaped.sum().alias(`s${i}:shaped`), lost.sum().alias(`s${i}:lost`), c.filter(lost).head(1).implode().alias(`s${i}:x`));
+    }
+    if ((forcedType === "Int64" || forcedType === "Float64") && (t === "Int64" || t === "Float64")) {
+      forcedNumeric.push([i, t]);
+      exprs.push(...forcedLossExprs(c, t, `f${i}`, nf));
+    }
+    if (t === "DatetimeUTC" || t === "DatetimeNsUTC") {
+      utc.push(i);
+      exprs.push(present(c).and(c.str.contains("(Z|[+-]00:?00)$").not()).fillNull(false).sum().alias(`u${i}`));
+    }
+  });
+  if (exprs.length === 0) return [];
+  const row = (await lf.select(exprs).collect()).toRecords()[0] as Record<string, unknown>;
+  const first = (key: string) => {
+    const v = row[key];
+    return Array.isArray(v) && v.length > 0 ? JSON.stringify(String(v[0])) : null;
+  };
+  const notes: string[] = [];
+  for (const i of stayedString) {
+    const shaped = Number(row[`s${i}:shaped`] ?? 0);
+    const lost = Number(row[`s${i}:lost`] ?? 0);
+    if (shaped === votes[i]!.present && lost > 0) {
+      notes.push(`Column ${JSON.stringify(names[i])} was kept as String: ${plural(lost, "number")} would not survive as Float64 (rounded or out of range, e.g. ${first(`s${i}:x`)}). Force schema={${JSON.stringify(names[i])}: "Float64"} to accept the rounding.`);
+    }
+  }
+  for (const [i, t] of forcedNumeric) {
+    const parts: string[] = [];
+    const n = (kind: string) => Number(row[`f${i}:${kind}:n`] ?? 0);
+    if (n("rounded") > 0) parts.push(`${plural(n("rounded"), "value")} rounded to the nearest Float64 (e.g. ${first(`f${i}:rounded:x`)})`);
+    if (n("overflowed") > 0) parts.push(`${plural(n("overflowed"), "value")} out of the Float64 range, read as ±infinity or 0 (e.g. ${first(`f${i}:overflowed:x`)})`);
+    if (n("formLost") > 0) parts.push(`${plural(n("formLost"), "value")} lost leading zeros, trailing decimal zeros or a plus sign (e.g. ${first(`f${i}:formLost:x`)})`);
+    if (parts.length > 0) notes.push(`Column ${JSON.stringify(names[i])} (schema ${t}): ${parts.join("; ")}; the original text is not kept.`);
+  }
+  for (const i of utc) {
+    const converted = Number(row[`u${i}`] ?? 0);
+    if (converted > 0) notes.push(`Column ${JSON.stringify(names[i])}: ${plural(converted, "timestamp")} with a UTC offset other than Z ${converted === 1 ? "was" : "were"} converted to UTC; the offsets are not kept.`);
+  }
+  return notes;
+}
+
+async function buildReport(lf: pl.LazyDataFrame, cols: string[], names: string[], types: Inferred[], votes: ColumnVotes[], forced: Map<number, ForcedType>, nf: NumberFormat): Promise<ColumnReport[]> {
   const targets = new Map<number, Candidate>();
   types.forEach((t, i) => {
     if (forced.has(i)) return;
     const narrower = narrowerCandidate(votes[i]!, t);
     if (narrower) targets.set(i, narrower);
   });
-  const examples = await counterexamples(lf, names, targets);
+  const examples = await counterexamples(lf, cols, targets, nf);
   return names.map((name, i) => ({
     name,
     dtype: dtypeOf(types[i]!),
@@ -209,4 +332,3 @@ async function buildReport(lf: pl.LazyDataFrame, names: string[], types: Inferre
     counterexamples: examples.get(i) ?? [],
   }));
 }
-

@@ -11,11 +11,12 @@ import { describeColumns, nativeDtype } from "../frame/dtype.ts";
 import { rowsJsonText } from "../frame/json.ts";
 import { frameHeight, frameSeries, lazyOf, nativeSeries } from "../frame/safe.ts";
 import type { SheetInfo, SourceInfo } from "../types.ts";
-import { parseCsv } from "./csv.ts";
+import { ApiError } from "../errors.ts";
+import { parseCsv, polarsFailure } from "./csv.ts";
 import { detectFormat } from "./detect.ts";
 import { parseExcel } from "./excel.ts";
-import type { ParseOptions } from "./options.ts";
-import { parseParquet } from "./parquet.ts";
+import { inapplicable, type ParseOptions } from "./options.ts";
+import { parseParquet, parquetFailure } from "./parquet.ts";
 import type { IngestLimits, Parsed, UploadedFile } from "./types.ts";
 
 export type { ColumnReport, IngestLimits, UploadedFile } from "./types.ts";
@@ -29,15 +30,22 @@ export async function sha256File(filePath: string): Promise<string> {
 
 async function parseAny(file: UploadedFile, options: ParseOptions, limits: IngestLimits, wantReport: boolean): Promise<{ parsed: Parsed; source: SourceInfo }> {
   const detection = await detectFormat(file.path, file.originalName, file.sizeBytes, options.encoding);
-  const [sha256, parsed] = await Promise.all([
-    sha256File(file.path),
-    detection.family === "text"
-      ? parseCsv(file.path, detection.extension, options, limits, wantReport)
-      : detection.family === "excel"
-        ? parseExcel(file.path, detection.zipEntries, options, limits, wantReport)
-        : parseParquet(file.path, file.sizeBytes, limits),
-  ]);
-  const notes = [...detection.notes, ...(parsed.source.notes ?? [])];
+  const parse = async (): Promise<Parsed> => {
+    try {
+      return detection.family === "text"
+        ? await parseCsv(file.path, detection.extension, options, limits, wantReport)
+        : detection.family === "excel"
+          ? await parseExcel(file.path, detection.zipEntries, options, limits, wantReport)
+          : await parseParquet(file.path, file.sizeBytes, limits);
+    } catch (err) {
+      // Whatever a reader library throws reaches the client in our words, never as its own message.
+      if (err instanceof ApiError) throw err;
+      throw detection.family === "parquet" ? parquetFailure(err) : polarsFailure(err, detection.family === "excel" ? "The workbook could not be read" : "The CSV file could not be read");
+    }
+  };
+  const [sha256, parsed] = await Promise.all([sha256File(file.path), parse()]);
+  const ignored = inapplicable(options, detection.family);
+  const notes = [...detection.notes, ...(ignored.length > 0 ? [`The option${ignored.length === 1 ? "" : "s"} ${ignored.join(", ")} ${ignored.length === 1 ? "does" : "do"} not apply to ${detection.family === "excel" ? "Excel" : detection.family === "parquet" ? "Parquet" : "CSV"} files and ${ignored.length === 1 ? "was" : "were"} ignored.`] : []), ...(parsed.source.notes ?? [])];
   const source: SourceInfo = {
     filename: file.originalName,
     format: parsed.source.format ?? detection.format,

@@ -5,50 +5,152 @@
  * type that *every* non-empty value fits, tried in this order:
  * - Boolean: `true`/`false` in any letter case;
  * - Int64: optional sign and digits, no leading zeros (`0` is fine, `01234` is not), within Int64;
- * - Float64: decimal or scientific notation, no leading zeros (`0.5` yes, `00.5` no); an
- *   integer-looking value must be exact as a double (|v| ≤ 2^53) so no digits are dropped;
+ * - Float64: decimal or scientific notation, no leading zeros (`0.5` yes, `00.5` no), and every
+ *   value must survive as a double: its significant digits are those of the double's shortest
+ *   round-trip text (so `0.1` and `0.30000000000000004` fit; `0.1234567890123456789`,
+ *   `9007199254740993.0`, `1e400` and `1e-400` do not, and keep the column String). With
+ *   `decimalComma` the decimal separator is `,` (and `1.5` is not a number);
  * - Date: `YYYY-MM-DD` (a real calendar date);
  * - Datetime(us): `YYYY-MM-DD[T ]HH:MM:SS[.f{1,6}]` with no offset, kept as wall time;
- * - Datetime(us, UTC): the same, every value ending in `Z` or `±HH:MM`/`±HHMM`, converted to UTC;
+ *   Datetime(ns) when some value has 7–9 fraction digits (and every value is within 1677–2262);
+ * - Datetime(us, UTC) / Datetime(ns, UTC): the same, every value ending in `Z` or
+ *   `±HH:MM`/`±HHMM`, converted to UTC;
+ * - Time: `HH:MM:SS[.f{1,9}]`; Duration(us) / Duration(ns): ISO 8601 seconds `[-]PTs[.f]S` (the
+ *   forms the CSV download writes, so a download reads back with its types);
+ * - Float64 also takes `NaN`, `inf`, `-inf`, `Infinity` next to numbers;
  * - otherwise String (so a column mixing offset and naive datetimes stays String).
  * Empty values (unquoted empty fields are null, quoted `""` is an empty string) do not vote;
  * in a non-String column an empty string becomes null.
  *
- * How, cheaply: the first rows rule candidates out (`voteExprs`, one query for all columns); then
+ * How, cheaply: the shapes of the first rows rule candidates out (`voteExprs`, one query for all columns); then
  * the narrowest survivor of each column is checked against every value while converting
  * (`verifyVotes`), moving on to the next candidate only when a value does not fit. Values of the
  * wrong shape are never parsed, and the conversion that verified a type is the one kept.
  */
 import pl from "nodejs-polars";
 import { lazyOf } from "../frame/safe.ts";
-import type { ForcedType } from "./options.ts";
 
-export const CANDIDATES = ["Boolean", "Int64", "Float64", "Date", "Datetime", "DatetimeUTC"] as const;
+export const CANDIDATES = ["Boolean", "Int64", "Float64", "Date", "Datetime", "DatetimeNs", "DatetimeUTC", "DatetimeNsUTC", "Time", "Duration", "DurationNs"] as const;
 export type Candidate = (typeof CANDIDATES)[number];
 export type Inferred = Candidate | "String";
+
+/** Texts of the non-finite floats writers produce (Polars, pandas, numpy, Java, JS). */
+const NON_FINITE = "[+-]?(inf|Inf|INF|infinity|Infinity|INFINITY)|NaN|nan|NAN";
+const DATE = "[0-9]{4}-[0-9]{2}-[0-9]{2}";
+const CLOCK = "[0-9]{2}:[0-9]{2}:[0-9]{2}";
+const OFFSET = "(Z|[+-][0-9]{2}:?[0-9]{2})";
 
 const RE = {
   Boolean: "^(?i:true|false)$",
   Int64: "^[+-]?(0|[1-9][0-9]*)$",
-  Float64: "^[+-]?((0|[1-9][0-9]*)(\\.[0-9]*)?|\\.[0-9]+)([eE][+-]?[0-9]+)?$",
-  Date: "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
-  Datetime: "^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,6})?$",
-  DatetimeUTC: "^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,6})?(Z|[+-][0-9]{2}:?[0-9]{2})$",
+  Float64: `^([+-]?((0|[1-9][0-9]*)(\\.[0-9]*)?|\\.[0-9]+)([eE][+-]?[0-9]+)?|${NON_FINITE})$`,
+  Date: `^${DATE}$`,
+  Datetime: `^${DATE}[T ]${CLOCK}(\\.[0-9]{1,6})?$`,
+  DatetimeNs: `^${DATE}[T ]${CLOCK}(\\.[0-9]{1,9})?$`,
+  DatetimeUTC: `^${DATE}[T ]${CLOCK}(\\.[0-9]{1,6})?${OFFSET}$`,
+  DatetimeNsUTC: `^${DATE}[T ]${CLOCK}(\\.[0-9]{1,9})?${OFFSET}$`,
+  Time: `^${CLOCK}(\\.[0-9]{1,9})?$`,
+  // ISO 8601 seconds, as the CSV download writes durations (PT1.5S, -PT0.001S); bounded so the
+  // microseconds / nanoseconds fit Int64.
+  Duration: "^-?PT[0-9]{1,12}(\\.[0-9]{1,6})?S$",
+  DurationNs: "^-?PT[0-9]{1,9}(\\.[0-9]{1,9})?S$",
 } as const;
 
-const EXACT_LIMIT = 2 ** 53;
+/** Int64 from decimal text (a float literal would turn comparisons back into float ones). */
+function int64(text: string): pl.Expr {
+  return pl.lit(text).cast(pl.Int64);
+}
+
+/** The fraction digits after the seconds (`.123` → 123000000 ns), 0 when there are none. */
+function fractionNs(c: pl.Expr): pl.Expr {
+  const digits = c.str.extract(":[0-9]{2}(?:\\.([0-9]{1,9}))?(?:Z|[+-][0-9]{2}:?[0-9]{2})?$", 1);
+  // Padded by a replace at the end: concat_str would join the columns of a multi-column expansion.
+  return digits.fillNull(pl.lit("")).str.replace("$", "000000000").str.slice(0, 9).cast(pl.Int64);
+}
+
+/**
+ * Whole seconds (as microseconds since the epoch or of the day) plus a fraction in nanoseconds,
+ * as Int64 nanoseconds; null outside Int64 (1677-09-21T00:12:43.145224192 … 2262-04-11T23:47:16.854775807).
+ */
+function usToNs(wholeUs: pl.Expr, fraction: pl.Expr): pl.Expr {
+  const top = int64("9223372036000000");
+  const bottom = int64("-9223372037000000");
+  const fits = wholeUs.lt(top).or(wholeUs.eq(top).and(fraction.ltEq(int64("854775807")))).and(wholeUs.gt(bottom).or(wholeUs.eq(bottom).and(fraction.gtEq(int64("145224192")))));
+  const ns = wholeUs.mul(int64("1000")).add(fraction);
+  // At the bottom second, us × 1000 alone would leave Int64: borrow one second.
+  const nsAtBottom = wholeUs.add(int64("1000000")).mul(int64("1000")).add(fraction.sub(int64("1000000000")));
+  return pl.when(fits.and(wholeUs.eq(bottom))).then(nsAtBottom).when(fits).then(ns).otherwise(pl.lit(null).cast(pl.Int64));
+}
+
+/** `-PT12.5S` → signed count of `unit` (1e6 per second: us; 1e9: ns). */
+function isoSeconds(c: pl.Expr, perSecond: number, digits: number): pl.Expr {
+  const secs = c.str.extract("^-?PT([0-9]+)", 1).cast(pl.Int64);
+  const frac = c.str.extract("\\.([0-9]+)S$", 1).fillNull(pl.lit("")).str.replace("$", "0".repeat(digits)).str.slice(0, digits).cast(pl.Int64);
+  const magnitude = secs.mul(int64(String(perSecond))).add(frac);
+  return pl.when(c.str.startsWith("-")).then(magnitude.mul(int64("-1"))).otherwise(magnitude);
+}
+
+/** How numbers are written in the file. */
+export interface NumberFormat {
+  /** `1,5` is 1.5 (and `1.5` is not a number). */
+  decimalComma?: boolean;
+  /**
+   * Texts with 16 or more significant digits that are not the shortest form of their double but
+   * are its correctly rounded rendering to that many digits (`%.17g`, numpy's `%.18e`), found by
+   * `longFloatTexts`: exact too.
+   */
+  accepted?: readonly string[];
+}
+
+const PLAIN: NumberFormat = Object.freeze({});
+
+const FLOAT_COMMA = `^([+-]?((0|[1-9][0-9]*)(,[0-9]*)?|,[0-9]+)([eE][+-]?[0-9]+)?|${NON_FINITE})$`;
+
+/** The shape a candidate's values must have. */
+function shapeOf(type: Candidate, nf: NumberFormat): string {
+  return type === "Float64" && nf.decimalComma ? FLOAT_COMMA : RE[type];
+}
+
+/** The significant digits of a number's text: no sign, point, exponent, leading or trailing zeros. */
+export function significantDigits(text: pl.Expr): pl.Expr {
+  return text.str.replace("^[+-]", "").str.replace("[eE].*$", "").str.replace("[.,]", "").str.replace("^0+", "").str.replace("0+$", "");
+}
 
 /** The typed value of a String column as a candidate type (null where it does not parse). */
-export function castTo(c: pl.Expr, type: Candidate): pl.Expr {
+export function castTo(c: pl.Expr, type: Candidate, nf: NumberFormat = PLAIN): pl.Expr {
   switch (type) {
     case "Boolean":
       return pl.when(c.str.contains(RE.Boolean)).then(c.str.toLowerCase().eq(pl.lit("true"))).otherwise(pl.lit(null).cast(pl.Bool));
     case "Int64":
       return c.cast(pl.Int64);
     case "Float64":
-      return c.cast(pl.Float64);
+      return (nf.decimalComma ? c.str.replace(",", ".", true) : c).cast(pl.Float64);
     case "Date":
       return c.str.strptime(pl.Date, "%Y-%m-%d");
+    case "DatetimeNs": {
+      // strptime keeps microseconds: parse the whole seconds, then add every fraction digit.
+      const seconds = c.str.replace("T", " ", true).str.replace("\\.[0-9]*$", "").str.strptime(pl.Datetime("ms"), "%Y-%m-%d %H:%M:%S").cast(pl.Int64);
+      return usToNs(seconds, fractionNs(c)).cast(pl.Datetime("ns"));
+    }
+    case "DatetimeNsUTC": {
+      const seconds = c.str
+        .replace("T", " ", true)
+        .str.replace("Z$", "+00:00")
+        .str.replace("\\.[0-9]+([+-])", "${1}")
+        .str.strptime(pl.Datetime("ms"), "%Y-%m-%d %H:%M:%S%z")
+        .cast(pl.Datetime("us", "UTC"))
+        .cast(pl.Int64);
+      return usToNs(seconds, fractionNs(c)).cast(pl.Datetime("ns", "UTC"));
+    }
+    case "Time": {
+      // The date is put in front by a replace, so the expression stays named after the column.
+      const seconds = c.str.replace("\\.[0-9]*$", "").str.replace("^", "1970-01-01 ").str.strptime(pl.Datetime("ms"), "%Y-%m-%d %H:%M:%S").cast(pl.Int64);
+      return usToNs(seconds, fractionNs(c)).cast(pl.Time);
+    }
+    case "Duration":
+      return isoSeconds(c, 1_000_000, 6).cast(pl.Duration("us"));
+    case "DurationNs":
+      return isoSeconds(c, 1_000_000_000, 9).cast(pl.Duration("ns"));
     case "Datetime":
       return c.str.replace("T", " ", true).str.strptime(pl.Datetime("ms"), "%Y-%m-%d %H:%M:%S%.f").cast(pl.Datetime("us"));
     case "DatetimeUTC":
@@ -61,39 +163,113 @@ export function castTo(c: pl.Expr, type: Candidate): pl.Expr {
 }
 
 /**
- * The value converted to the candidate where it fits (shape, parse and, for Float64, an exact
- * integer), else null; for a column every present value fits, it equals `castTo`.
+ * True where a Float64 parse keeps the value: the double's shortest round-trip text has the same
+ * significant digits as the text (so it is finite, did not underflow and lost no digit).
+ */
+export function exactAsFloat(text: pl.Expr, typed: pl.Expr, nf: NumberFormat = PLAIN): pl.Expr {
+  const shortest = significantDigits(typed.cast(pl.String)).eq(significantDigits(text));
+  const exact = nf.accepted && nf.accepted.length > 0 ? shortest.or(text.isIn(pl.lit(pl.Series("accepted", [...nf.accepted], pl.String)))) : shortest;
+  // `NaN` and `inf` are exact as themselves; other texts must give a finite double.
+  return exact.and(typed.isFinite()).fillNull(false).or(text.str.contains(`^(${NON_FINITE})$`).fillNull(false));
+}
+
+/** Digits a double always keeps: any decimal with at most this many significant digits round-trips. */
+const DOUBLE_DIGITS = 15;
+
+/** The significant digits of a decimal text in JS (the same rule as `significantDigits`). */
+function digitsOf(text: string): string {
+  return text.replace(/^[+-]/, "").replace(/[eE].*$/, "").replace(/[.,]/, "").replace(/^0+/, "").replace(/0+$/, "");
+}
+
+/**
+ * JS's `toPrecision` is exact (correctly rounded), which Polars cannot do: the float-shaped texts
+ * with more than 15 significant digits whose shortest round-trip form differs are checked here,
+ * once per distinct text, and those that are their double's correctly rounded rendering to their
+ * own number of digits are returned (e.g. `0.10000000000000001`, `1.000000000000000056e-01`).
+ */
+export async function longFloatTexts(lf: pl.LazyDataFrame, names: readonly string[], nf: NumberFormat = PLAIN): Promise<string[]> {
+  if (names.length === 0) return [];
+  const candidates = perColumn(names, "l:", (c) => {
+    const digits = significantDigits(c);
+    const typed = castTo(c, "Float64", nf);
+    const suspicious = floatShaped(c, nf).and(digits.str.lengths().gt(DOUBLE_DIGITS)).and(significantDigits(typed.cast(pl.String)).neq(digits)).fillNull(false);
+    return c.filter(suspicious).unique().implode();
+  });
+  const row = (await lf.select(candidates).collect()).toRecords()[0] as Record<string, unknown> | undefined;
+  const seen = new Set<string>();
+  const accepted: string[] = [];
+  for (const name of names) {
+    const texts = row?.[`l:${name}`];
+    if (!Array.isArray(texts)) continue;
+    for (const t of texts as string[]) {
+      if (seen.has(t)) continue;
+      seen.add(t);
+      const digits = digitsOf(t);
+      if (digits.length > 100) continue;
+      const d = Number(nf.decimalComma ? t.replace(",", ".") : t);
+      if (!Number.isFinite(d) || d === 0) continue;
+      if (digitsOf(Math.abs(d).toPrecision(digits.length)) === digits) accepted.push(t);
+    }
+  }
+  return accepted;
+}
+
+/**
+ * The value converted to the candidate where it fits (shape, parse and, for Float64, exactness),
+ * else null; for a column every present value fits, it equals `castTo`.
  * Only values of the candidate's shape are parsed: the others reach the cast as nulls, because a
  * failing `strptime` is far dearer than a successful one (with `%z`, ~30× a regex).
  */
-export function typedIfFits(c: pl.Expr, type: Candidate): pl.Expr {
-  const shaped = c.str.contains(RE[type]).fillNull(false);
+export function typedIfFits(c: pl.Expr, type: Candidate, nf: NumberFormat = PLAIN): pl.Expr {
+  const shaped = c.str.contains(shapeOf(type, nf)).fillNull(false);
   const onlyShaped = pl.when(shaped).then(c).otherwise(pl.lit(null).cast(pl.String));
-  const typed = castTo(onlyShaped, type);
+  const typed = castTo(onlyShaped, type, nf);
   if (type !== "Float64") return typed;
-  // Integer-looking text must be within ±2^53 to be exact as Float64; compare the integer itself
-  // (as a float, 9007199254740993 already rounds to 2^53 and would pass). Beyond Int64 → null → not exact.
-  const whole = onlyShaped.cast(pl.Int64, false);
-  // Int64 bounds (a float literal would turn the comparison back into a float one).
-  const withinExact = whole.gtEq(pl.lit(String(-EXACT_LIMIT)).cast(pl.Int64)).and(whole.ltEq(pl.lit(String(EXACT_LIMIT)).cast(pl.Int64))).fillNull(false);
-  const exact = onlyShaped.str.contains(RE.Int64).fillNull(false).not().or(withinExact);
-  return pl.when(exact).then(typed).otherwise(pl.lit(null).cast(pl.Float64));
+  return pl.when(exactAsFloat(onlyShaped, typed, nf)).then(typed).otherwise(pl.lit(null).cast(pl.Float64));
 }
 
 /** True where a non-null value fits the candidate (never null, so sums count correctly). */
-export function fits(c: pl.Expr, type: Candidate): pl.Expr {
-  return typedIfFits(c, type).isNotNull();
+export function fits(c: pl.Expr, type: Candidate, nf: NumberFormat = PLAIN): pl.Expr {
+  return typedIfFits(c, type, nf).isNotNull();
 }
 
-/** True where a forced type accepts the value: only its parse has to succeed (leading zeros are fine). */
-export function fitsForced(c: pl.Expr, type: Exclude<ForcedType, "String" | "Datetime"> | "DatetimeUTC" | "Datetime"): pl.Expr {
+/**
+ * True where a forced type accepts the value: only its parse has to succeed (leading zeros,
+ * rounding and overflow are accepted and counted in a note instead).
+ */
+export function fitsForced(c: pl.Expr, type: Candidate, nf: NumberFormat = PLAIN): pl.Expr {
   switch (type) {
     case "Int64":
     case "Float64":
-      return castTo(c, type).isNotNull().fillNull(false);
+      return castTo(c, type, nf).isNotNull().fillNull(false);
     default:
-      return fits(c, type);
+      return fits(c, type, nf);
   }
+}
+
+/** Text that names a non-finite float itself (`inf`, `-Infinity`, `NaN`): not an overflow. */
+const NON_FINITE_TEXT = "^(?i:[+-]?(inf|infinity|nan))$";
+/** Text whose leading zeros, plus sign or trailing decimal zeros a number does not keep. */
+const FORM_LOST_INT = "^(\\+|[+-]?0[0-9])|^-0+$";
+const FORM_LOST_FLOAT = "^(\\+|[+-]?0[0-9])|[.,][0-9]*[0-9]0([eE]|$)";
+
+/**
+ * Counting expressions (one row) of what a forced Int64/Float64 column does to its values, with
+ * an example of each: `rounded`, `overflowed` (Float64), `formLost` (leading/trailing zeros, `+`).
+ */
+export function forcedLossExprs(c: pl.Expr, type: "Int64" | "Float64", key: string, nf: NumberFormat = PLAIN): pl.Expr[] {
+  const p = present(c);
+  const typed = castTo(c, type, nf);
+  const parsed = p.and(typed.isNotNull()).fillNull(false);
+  const formLost = parsed.and(c.str.contains(type === "Int64" ? FORM_LOST_INT : FORM_LOST_FLOAT).fillNull(false));
+  const kinds: [string, pl.Expr][] = [["formLost", formLost]];
+  if (type === "Float64") {
+    const named = c.str.contains(NON_FINITE_TEXT).fillNull(false);
+    const overflowed = parsed.and(typed.isInfinite().fillNull(false)).and(named.not());
+    const rounded = parsed.and(named.not()).and(typed.isInfinite().fillNull(false).not()).and(exactAsFloat(c, typed, nf).not());
+    kinds.push(["rounded", rounded], ["overflowed", overflowed]);
+  }
+  return kinds.flatMap(([kind, mask]) => [mask.sum().alias(`${key}:${kind}:n`), c.filter(mask).head(1).implode().alias(`${key}:${kind}:x`)]);
 }
 
 /** A non-null, non-empty value: the ones that vote on the type. */
@@ -110,7 +286,7 @@ const SAMPLE_ROWS = 10_000;
 export interface ColumnVotes {
   present: number;
   emptyStrings: number;
-  /** Values of the sample (the present values of the first rows) that do not fit, per candidate. */
+  /** Values of the sample (the present values of the first rows) without the candidate's shape. */
   sampleMisfits: Record<Candidate, number>;
   /**
    * Values of the whole column that do not fit, for the candidates counted so far (by
@@ -120,8 +296,8 @@ export interface ColumnVotes {
 }
 
 /** Whole-column misfits of one candidate: present values that do not fit it. */
-function misfitCount(c: pl.Expr, type: Candidate): pl.Expr {
-  return present(c).and(fits(c, type).not()).sum();
+function misfitCount(c: pl.Expr, type: Candidate, nf: NumberFormat): pl.Expr {
+  return present(c).and(fits(c, type, nf).not()).sum();
 }
 
 /**
@@ -140,14 +316,16 @@ function perColumn(names: readonly string[], prefix: string, build: (c: pl.Expr)
  * A misfit in the sample is a misfit of the column, so that rules a candidate out for good;
  * `verifyVotes` then checks the survivors over every value.
  */
-export function voteExprs(names: readonly string[]): pl.Expr[] {
+export function voteExprs(names: readonly string[], nf: NumberFormat = PLAIN): pl.Expr[] {
   return [
     ...perColumn(names, "p:", (c) => present(c).sum()),
     ...perColumn(names, "e:", (c) => c.eq(pl.lit("")).fillNull(false).sum()),
+    // The sample only rules out candidates whose shape some value lacks (a regex, cheap to plan
+    // and to run); parsing and exactness are checked over every value by `verifyVotes`.
     ...CANDIDATES.flatMap((type, k) =>
       perColumn(names, `s${k}:`, (c) => {
         const head = c.head(SAMPLE_ROWS);
-        return fits(head.filter(present(head)), type).not().sum();
+        return head.filter(present(head)).str.contains(shapeOf(type, nf)).fillNull(false).not().sum();
       }),
     ),
   ];
@@ -181,7 +359,12 @@ const NARROWER: Record<Inferred, readonly Candidate[]> = {
   Float64: ["Int64"],
   Date: [],
   Datetime: ["Date"],
+  DatetimeNs: ["Datetime"],
   DatetimeUTC: ["Datetime"],
+  DatetimeNsUTC: ["DatetimeUTC"],
+  Time: [],
+  Duration: [],
+  DurationNs: ["Duration"],
   String: CANDIDATES,
 };
 
@@ -209,7 +392,8 @@ function tempPrefix(names: readonly string[]): string {
  * the candidates `narrowerCandidate` compares (a report's counterexamples). Columns in `skip`
  * (forced types) are left alone.
  */
-export async function verifyVotes(lf: pl.LazyDataFrame, names: readonly string[], votes: ColumnVotes[], options: { skip?: ReadonlySet<number>; narrower?: boolean } = {}): Promise<Verified> {
+export async function verifyVotes(lf: pl.LazyDataFrame, names: readonly string[], votes: ColumnVotes[], options: { skip?: ReadonlySet<number>; narrower?: boolean; numbers?: NumberFormat } = {}): Promise<Verified> {
+  const nf = options.numbers ?? PLAIN;
   const prefix = tempPrefix(names);
   const typed = new Map<number, string>();
   let frame = lf;
@@ -226,7 +410,7 @@ export async function verifyVotes(lf: pl.LazyDataFrame, names: readonly string[]
   for (let pending = todo(); pending.length > 0; pending = todo()) {
     const groups = byType(pending);
     const tempName = (i: number, type: Candidate) => `${prefix}${CANDIDATES.indexOf(type)}:${names[i]!}`;
-    const wide = lazyOf(await frame.withColumns(...groups.flatMap(({ type, k, columns }) => perColumn(columns, `${prefix}${k}:`, (c) => typedIfFits(c, type)))).collect());
+    const wide = lazyOf(await frame.withColumns(...groups.flatMap(({ type, k, columns }) => perColumn(columns, `${prefix}${k}:`, (c) => typedIfFits(c, type, nf)))).collect());
     const temps = pending.map(([i, type]) => tempName(i, type));
     const row = (await wide.select(perColumn(temps, "", (c) => c.isNotNull().sum())).collect()).toRecords()[0] as Record<string, unknown>;
     const failed: string[] = [];
@@ -246,7 +430,7 @@ export async function verifyVotes(lf: pl.LazyDataFrame, names: readonly string[]
       for (const type of NARROWER[decide(v)]) if (v.misfits[type] === undefined) extra.push([i, type]);
     });
     if (extra.length > 0) {
-      const exprs = byType(extra).flatMap(({ type, k, columns }) => perColumn(columns, `m${k}:`, (c) => misfitCount(c, type)));
+      const exprs = byType(extra).flatMap(({ type, k, columns }) => perColumn(columns, `m${k}:`, (c) => misfitCount(c, type, nf)));
       const row = (await lf.select(exprs).collect()).toRecords()[0] as Record<string, unknown>;
       for (const [i, type] of extra) votes[i]!.misfits[type] = Number(row[`m${CANDIDATES.indexOf(type)}:${names[i]!}`] ?? 0);
     }
@@ -279,11 +463,24 @@ export function narrowerCandidate(votes: ColumnVotes, chosen: Inferred): Candida
 
 /** The API dtype name of an inferred type. */
 export function dtypeOf(t: Inferred): string {
-  return t === "Datetime" ? "Datetime(us)" : t === "DatetimeUTC" ? "Datetime(us, UTC)" : t;
+  const names: Partial<Record<Inferred, string>> = {
+    Datetime: "Datetime(us)",
+    DatetimeNs: "Datetime(ns)",
+    DatetimeUTC: "Datetime(us, UTC)",
+    DatetimeNsUTC: "Datetime(ns, UTC)",
+    Duration: "Duration(us)",
+    DurationNs: "Duration(ns)",
+  };
+  return names[t] ?? t;
 }
 
 /** The column converted to its type (String columns unchanged). */
-export function convert(name: string, t: Inferred): pl.Expr {
+export function convert(name: string, t: Inferred, nf: NumberFormat = PLAIN): pl.Expr {
   const c = pl.col(name);
-  return (t === "String" ? c : castTo(c, t)).alias(name);
+  return (t === "String" ? c : castTo(c, t, nf)).alias(name);
+}
+
+/** True where a value has the shape of a Float64 (whether or not it survives as one). */
+export function floatShaped(c: pl.Expr, nf: NumberFormat = PLAIN): pl.Expr {
+  return c.str.contains(shapeOf("Float64", nf)).fillNull(false);
 }

@@ -8,11 +8,12 @@
  * - declared uncompressed sizes: the whole file over the parse memory limit → 413; a page larger
  *   than its column chunk, or than a quarter of the memory limit (a forged page size makes the
  *   reader allocate it up front) → 422 / 413; negative sizes or counts → 422;
- * - column types the service cannot serve: nested (LIST, MAP, struct, repeated), and logical types
- *   polars cannot even describe (VARIANT, GEOMETRY, GEOGRAPHY, BSON, INTERVAL, unknown ones) → 422
- *   naming the column and the type.
- * It also tells the reader which columns are unannotated binary or Float16 (which nodejs-polars
- * cannot hand to JavaScript) so they can be cast first.
+ * - column types the service cannot serve: logical types polars cannot even describe (VARIANT,
+ *   GEOMETRY, GEOGRAPHY, BSON, INTERVAL — which makes polars abort the process — unknown ones),
+ *   decimals wider than 38 digits, and nested columns (LIST, MAP, struct) holding bytes, UUIDs,
+ *   JSON, Float16 or INT96 → 422 naming the column and the type. Other nested columns are read.
+ * It also tells the reader which flat columns need more than polars does (`special`): unannotated
+ * binary, UUID and JSON (which nodejs-polars cannot hand to JavaScript), Float16, INT96.
  *
  * Page headers are walked for at most PAGE_BUDGET pages in all (files with more are still capped
  * by the parser sandbox's memory limit); the footer itself may be at most FOOTER_CAP bytes.
@@ -28,6 +29,9 @@ export interface FooterLimits {
   memoryBytes: number;
 }
 
+/** What a flat top-level column needs beyond polars' own reading. */
+export type SpecialKind = "binary" | "uuid" | "json" | "float16" | "int96";
+
 export interface FooterFacts {
   numRows: number;
   leafColumns: number;
@@ -35,6 +39,12 @@ export interface FooterFacts {
   binaryColumns: string[];
   /** Top-level columns of the FLOAT16 logical type. */
   float16Columns: string[];
+  /** Flat top-level columns by name that need more than polars' reading, in file order. */
+  special: { name: string; kind: SpecialKind }[];
+  /** Top-level columns that are nested (lists, structs, maps, repeated fields). */
+  nestedColumns: string[];
+  /** Declared uncompressed bytes of the nested columns' chunks. */
+  nestedBytes: number;
 }
 
 const FOOTER_CAP = 64 * 1024 * 1024;
@@ -55,6 +65,8 @@ const TEXT_CONVERTED = new Set([0 /* UTF8 */, 4 /* ENUM */, 5 /* DECIMAL */, 19 
 const TEXT_LOGICAL = new Set(["STRING", "ENUM", "DECIMAL", "JSON"]);
 const CONVERTED_INTERVAL = 21;
 const CONVERTED_BSON = 20;
+const CONVERTED_JSON = 19;
+const INT96 = 3;
 
 interface SchemaNode {
   name: string;
@@ -107,25 +119,42 @@ function logicalName(element: TStruct): string | null {
   return LOGICAL[id] ?? `UNKNOWN(${id})`;
 }
 
-/** "LIST", "MAP", "repeated INT32", "struct": how a nested top-level column is described. */
-function nestedKind(n: SchemaNode): string | null {
+/** The special kind of a leaf (bytes, UUID, JSON, Float16, INT96), or null. */
+function specialKind(n: SchemaNode): SpecialKind | null {
+  if (n.children.length > 0) return null;
+  const physical = intOf(n.element, 1);
   const logical = logicalName(n.element);
   const converted = intOf(n.element, 6);
-  if (logical === "LIST" || converted === 3) return "LIST";
-  if (logical === "MAP" || converted === 1 || converted === 2) return "MAP";
-  if (n.children.length === 0) return n.repeated ? `repeated ${PHYSICAL[intOf(n.element, 1) ?? -1] ?? "value"}` : null;
-  return n.repeated ? "repeated group" : "struct";
+  if (physical === INT96) return "int96";
+  if (logical === "UUID") return "uuid";
+  if (logical === "FLOAT16") return "float16";
+  if (logical === "JSON" || converted === CONVERTED_JSON) return "json";
+  return isBinary(n) ? "binary" : null;
+}
+
+/** Decimal precision of a leaf (logical type or legacy field), or null. */
+function decimalPrecision(n: SchemaNode): number | null {
+  const lt = structOf(n.element, 10);
+  const decimal = lt ? structOf(lt, 5) : undefined;
+  const precision = decimal ? intOf(decimal, 2) : intOf(n.element, 6) === 5 ? intOf(n.element, 8) : undefined;
+  return precision ?? null;
 }
 
 /** Why a (sub)column cannot be served, or null. */
-function unsupportedType(n: SchemaNode): string | null {
+function unsupportedType(n: SchemaNode, nested = false): string | null {
   const logical = logicalName(n.element);
   if (logical && (UNSUPPORTED_LOGICAL.has(logical) || logical.startsWith("UNKNOWN"))) return logical === "UNKNOWN" ? "an unknown logical type" : logical;
   const converted = intOf(n.element, 6);
   if (converted === CONVERTED_INTERVAL) return "INTERVAL";
   if (converted === CONVERTED_BSON) return "BSON";
+  const precision = decimalPrecision(n);
+  if (precision !== null && precision > 38) return `DECIMAL(${precision}, ${intOf(n.element, 7) ?? 0}), wider than the 38 digits this service keeps exactly`;
+  if (nested) {
+    const special = specialKind(n);
+    if (special) return `${special === "binary" ? "bytes" : special === "int96" ? "INT96 timestamps" : special === "float16" ? "FLOAT16" : special.toUpperCase()} inside nested values`;
+  }
   for (const c of n.children) {
-    const inner = unsupportedType(c);
+    const inner = unsupportedType(c, true);
     if (inner) return inner;
   }
   return null;
@@ -237,8 +266,8 @@ export async function checkParquetFooter(filePath: string, size: number, limits:
     const root = buildSchema(elements);
     const leaves = leafCount(root);
     if (leaves > limits.maxColumns) throw tooLarge(`The file has ${leaves} columns; the limit of this service is ${limits.maxColumns}.`);
-    // Nested columns are refused here too (tables only): before row counts, which nested writers get wrong.
-    const unsupported = root.children.map((c) => [c.name, unsupportedType(c) ?? nestedKind(c)] as const).filter((p): p is readonly [string, string] => p[1] !== null);
+    // Before row counts: types polars cannot read (INTERVAL aborts the whole process) never reach it.
+    const unsupported = root.children.map((c) => [c.name, unsupportedType(c, c.repeated)] as const).filter((p): p is readonly [string, string] => p[1] !== null);
     if (unsupported.length > 0) {
       const list = unsupported.slice(0, 5).map(([n, t]) => `${JSON.stringify(n)} (${t})`).join(", ");
       throw unparseable(`The Parquet file has column(s) of a type this service does not support: ${list}${unsupported.length > 5 ? ", …" : ""}.`, { columns: unsupported.map(([n]) => n) });
@@ -253,6 +282,7 @@ export async function checkParquetFooter(filePath: string, size: number, limits:
 
     let rowSum = 0n;
     let uncompressedTotal = 0;
+    let nestedBytes = 0;
     const budget = { pages: PAGE_BUDGET };
     for (const rgValue of listOf(meta, 4)) {
       if (!(rgValue instanceof Map)) bad("a row group cannot be decoded.");
@@ -278,6 +308,7 @@ export async function checkParquetFooter(filePath: string, size: number, limits:
         const uncompressed = intOf(cm, 6) ?? -1;
         if (uncompressed < 0) bad(`column ${JSON.stringify(leaf.path)} declares a negative size.`);
         uncompressedTotal += uncompressed;
+        if (!leaf.flat) nestedBytes += uncompressed;
         if (uncompressedTotal > limits.memoryBytes) {
           throw tooLarge(`The Parquet file decompresses to more than ${mib(limits.memoryBytes)}, the memory limit of one parse (PARSE_MEMORY_MB).`);
         }
@@ -287,12 +318,19 @@ export async function checkParquetFooter(filePath: string, size: number, limits:
     if (rowSum !== numRows) bad(`it declares ${numRows} rows but its row groups hold ${rowSum}.`);
 
     const physicalOf = (n: SchemaNode) => PHYSICAL[intOf(n.element, 1) ?? -1];
-    const flatTop = root.children.filter((c) => c.children.length === 0 && physicalOf(c) !== undefined);
+    const flatTop = root.children.filter((c) => c.children.length === 0 && !c.repeated && physicalOf(c) !== undefined);
+    const special = flatTop.flatMap((c) => {
+      const kind = specialKind(c);
+      return kind ? [{ name: c.name, kind }] : [];
+    });
     return {
       numRows: Number(numRows),
       leafColumns: leaves,
-      binaryColumns: flatTop.filter(isBinary).map((c) => c.name),
-      float16Columns: flatTop.filter((c) => logicalName(c.element) === "FLOAT16").map((c) => c.name),
+      binaryColumns: special.filter((c) => c.kind === "binary").map((c) => c.name),
+      float16Columns: special.filter((c) => c.kind === "float16").map((c) => c.name),
+      special,
+      nestedColumns: root.children.filter((c) => c.children.length > 0 || c.repeated).map((c) => c.name),
+      nestedBytes,
     };
   } finally {
     await fh.close();

@@ -1,33 +1,105 @@
 /**
  * Parquet ingest with nodejs-polars (`scanParquet` + `collect`, off the event loop), after the
- * footer checks of parquet-footer.ts. Types are kept as written, except:
- * - unannotated binary columns become String when every value is valid UTF-8 (writers such as
- *   Impala store text that way), else a 422 naming the column (noted either way);
- * - Float16 becomes Float32 (exact widening; nodejs-polars cannot serve Float16) (noted);
- * - categoricals become String (noted).
- * Columns whose type the service cannot serve (nested, object, null, VARIANT, geospatial…) are a
- * 422 naming them.
+ * footer checks of parquet-footer.ts. Types are kept as written — including List, Struct, Map
+ * (as Polars reads it: `List(Struct({key, value}))`), Decimal, Time and Duration — except where
+ * the service hands the frame layer a servable form (each noted on the version):
+ * - unannotated binary / fixed-size binary → String: the UTF-8 text when every value is valid
+ *   UTF-8 (Impala and others store text that way), else base64 (read by parquet-js.ts);
+ * - UUID → String, canonical text; JSON → String, the JSON text as written;
+ * - Float16 → Float32 (exact widening; nodejs-polars cannot serve Float16);
+ * - Categorical/Enum → String;
+ * - Spark INT96 timestamps → Datetime(ns) as polars reads them, or Datetime(us) decoded from their
+ *   bytes when a value lies outside the nanosecond range (polars would clamp it to 2262-04-11).
+ * Columns of a type the service cannot serve are a 422 naming them and their type.
  */
 import pl from "nodejs-polars";
-import { tooLarge, unparseable } from "../errors.ts";
+import { ApiError, tooLarge, unparseable } from "../errors.ts";
 import { dtypeName } from "../frame/dtype.ts";
-import { frameHeight, frameSeries } from "../frame/safe.ts";
+import { frameHeight, frameSeries, lazyOf } from "../frame/safe.ts";
 import type { SourceInfo } from "../types.ts";
-import { polarsFailure } from "./csv.ts";
-import { checkParquetFooter } from "./parquet-footer.ts";
+import { placeholderNames } from "./names.ts";
+import { quotedList } from "./notes.ts";
+import { checkParquetFooter, type SpecialKind } from "./parquet-footer.ts";
+import { checkNestedJs, readColumnJs } from "./parquet-js.ts";
 import { DEFAULT_MEMORY_BYTES, type IngestLimits, type Parsed } from "./types.ts";
 
-/** Polars dtype variants the rest of the service handles. */
+/** Polars dtype variants the rest of the service handles (nested ones checked element-wise). */
 export const SUPPORTED_PARQUET_VARIANTS: ReadonlySet<string> = new Set([
   "Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64",
   "Float32", "Float64", "Bool", "Utf8", "String", "Date", "Datetime", "Time", "Duration", "Decimal",
+  "List", "FixedSizeList", "Struct",
 ]);
 
 const TO_STRING = new Set(["Categorical", "Enum"]);
 
-function variantOf(dt: pl.DataType): string {
-  return (dt as unknown as { variant: string }).variant;
+interface DtypeParts {
+  variant: string;
+  inner: unknown;
 }
+
+function variantOf(dt: pl.DataType): string {
+  return (dt as unknown as DtypeParts).variant;
+}
+
+/**
+ * Null-typed columns (all null, Arrow's null type) and lists of them (only empty lists and nulls)
+ * hold no values: String (or List(String)) serves them without changing any, so they are cast.
+ */
+function nullTypeCast(dt: pl.DataType): pl.DataType | null {
+  const { variant, inner } = dt as unknown as DtypeParts;
+  if (variant === "Null") return pl.String;
+  if (variant === "List") {
+    const el = (inner as unknown[] | null)?.[0] as pl.DataType | undefined;
+    const cast = el ? nullTypeCast(el) : null;
+    return cast ? pl.List(cast) : null;
+  }
+  return null;
+}
+
+/** The first element type of a nested dtype the service cannot serve, or null. */
+function unservable(dt: pl.DataType): pl.DataType | null {
+  const { variant, inner } = dt as unknown as DtypeParts;
+  if (!SUPPORTED_PARQUET_VARIANTS.has(variant) && !TO_STRING.has(variant)) return dt;
+  if (variant === "List" || variant === "FixedSizeList") {
+    const el = (inner as unknown[] | null)?.[0] as pl.DataType | undefined;
+    return el ? unservable(el) : null;
+  }
+  if (variant === "Struct") {
+    for (const f of (inner as { dtype: pl.DataType }[] | null) ?? []) {
+      const bad = unservable(f.dtype);
+      if (bad) return bad;
+    }
+  }
+  return null;
+}
+
+/**
+ * The reader's own failure, in our words (its messages name its internals); the known cases
+ * get their cause and the way out.
+ */
+export function parquetFailure(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  const encoding = /Decoding (\w+(?:\(\d+\))?) "(\w+)"-encoded/.exec(message);
+  if (encoding) {
+    return unparseable(`The Parquet file stores ${encoding[1]} values with the ${encoding[2]} encoding, which this service's Parquet reader cannot decode yet. Rewrite the file with PLAIN or dictionary encoding (the defaults of pyarrow, DuckDB and Spark).`);
+  }
+  if (/underlying IO error|failed to fill whole buffer|unexpected end/i.test(message)) {
+    return unparseable("The Parquet file could not be read: a data page ends early (the file is damaged, or its pages are compressed as several concatenated gzip members, which this service's reader does not support). Rewrite it with snappy or zstd compression.");
+  }
+  const spec = /File out of specification: ([^\n]{1,120})/.exec(message);
+  if (spec) return unparseable(`The Parquet file's metadata does not follow the Parquet specification (${spec[1]!.trim()}). Rewrite it with an up-to-date writer such as pyarrow or DuckDB.`);
+  if (/gzip|deflate|snappy|zstd|lz4|brotli|decompress/i.test(message)) {
+    return unparseable("The Parquet file's compressed data could not be decompressed (damaged, or compressed in a way this service's reader does not support). Rewrite the file with snappy or zstd compression.");
+  }
+  return unparseable("The Parquet file could not be read: it is damaged or uses a feature this service's Parquet reader does not support. Rewrite it with pyarrow, DuckDB or Spark.");
+}
+
+/** Nested columns up to this many uncompressed bytes are decoded a second time, strictly (parquet-js.ts). */
+const NESTED_CHECK_BYTES = 32 * 1024 * 1024;
+
+const I64_MAX = "9223372036854775807";
+const I64_MIN = "-9223372036854775808";
 
 /**
  * Parses a Parquet file.
@@ -36,31 +108,75 @@ function variantOf(dt: pl.DataType): string {
 export async function parseParquet(filePath: string, sizeBytes: number, limits: IngestLimits): Promise<Parsed> {
   const facts = await checkParquetFooter(filePath, sizeBytes, { ...limits, memoryBytes: limits.memoryBytes ?? DEFAULT_MEMORY_BYTES });
   const notes: string[] = [];
-  let lf: pl.LazyDataFrame;
-  let schema: Record<string, pl.DataType>;
+  let realNames: string[];
   try {
-    lf = pl.scanParquet(filePath, { glob: false, hivePartitioning: false });
-    // nodejs-polars cannot even describe Binary and Float16 columns to JavaScript: cast them first.
-    const casts = [
-      ...facts.binaryColumns.map((n) => pl.col(n).cast(pl.String)),
-      ...facts.float16Columns.map((n) => pl.col(n).cast(pl.Float32)),
-    ];
-    if (casts.length > 0) lf = lf.withColumns(...casts);
-    // An empty slice reads only the footer; its Series carry the file's dtypes.
-    schema = Object.fromEntries(frameSeries(await lf.head(0).collect()).map((s) => [s.name, s.dtype]));
+    // An empty slice reads only the footer. Names stay an array in file order (an object keyed
+    // by them would put integer-like names such as `2019` first).
+    realNames = frameSeries(await pl.scanParquet(filePath, { glob: false, hivePartitioning: false }).head(0).collect()).map((s) => s.name);
   } catch (err) {
-    throw polarsFailure(err, "The Parquet file could not be read");
+    throw parquetFailure(err);
   }
-  const names = Object.keys(schema);
-  if (names.length > limits.maxColumns) throw tooLarge(`The file has ${names.length} columns; the limit of this service is ${limits.maxColumns}.`);
-  if (names.length === 0) throw unparseable("The Parquet file has no columns.");
-  const bad = names.filter((n) => {
-    const v = variantOf(schema[n]!);
-    return !SUPPORTED_PARQUET_VARIANTS.has(v) && !TO_STRING.has(v);
+  if (realNames.length > limits.maxColumns) throw tooLarge(`The file has ${realNames.length} columns; the limit of this service is ${limits.maxColumns}.`);
+  if (realNames.length === 0) throw unparseable("The Parquet file has no columns.");
+  // Polars works on positional placeholders (a name such as `*` or `^a$` would be a pattern in
+  // pl.col); the finished frame is renamed back, literally.
+  const cols = placeholderNames(realNames.length, realNames);
+  const toCols: Record<string, string> = Object.create(null) as Record<string, string>;
+  const toReal: Record<string, string> = Object.create(null) as Record<string, string>;
+  realNames.forEach((n, i) => {
+    toCols[n] = cols[i]!;
+    toReal[cols[i]!] = n;
   });
+  const colOf = (name: string) => cols[realNames.indexOf(name)]!;
+  const base = () => pl.scanParquet(filePath, { glob: false, hivePartitioning: false }).rename(toCols);
+
+  // Binary columns that are valid UTF-8 become text; the others are read as bytes (base64) in JS.
+  const asText = new Set<string>();
+  const viaJs = new Map<string, "base64" | "uuid" | "float16">();
+  for (const { name, kind } of facts.special) {
+    if (kind === "uuid" || kind === "float16") viaJs.set(name, kind);
+    if (kind === "binary") {
+      try {
+        await base().select(pl.col(colOf(name)).cast(pl.String)).collect();
+        asText.add(name);
+      } catch {
+        viaJs.set(name, "base64");
+      }
+    }
+  }
+
+  let lf: pl.LazyDataFrame;
+  const nullTyped: string[] = [];
+  let dtypes: pl.DataType[];
+  try {
+    lf = base();
+    // nodejs-polars cannot even describe Binary and Float16 columns to JavaScript: cast (or, for
+    // the ones read in JS, stand in for) them first.
+    const casts = facts.special.flatMap(({ name, kind }) => {
+      const c = colOf(name);
+      if (viaJs.has(name)) return [pl.lit(null).cast(kind === "float16" ? pl.Float32 : pl.String).alias(c)];
+      if (kind === "binary" || kind === "json") return [pl.col(c).cast(pl.String)];
+      return [];
+    });
+    if (casts.length > 0) lf = lf.withColumns(...casts);
+    let empty = frameSeries(await lf.head(0).collect());
+    const nullCasts = empty.flatMap((s) => {
+      const to = nullTypeCast(s.dtype);
+      return to ? [pl.col(s.name).cast(to)] : [];
+    });
+    if (nullCasts.length > 0) {
+      nullTyped.push(...empty.filter((s) => nullTypeCast(s.dtype) !== null).map((s) => toReal[s.name]!));
+      lf = lf.withColumns(...nullCasts);
+      empty = frameSeries(await lf.head(0).collect());
+    }
+    dtypes = empty.map((s) => s.dtype);
+  } catch (err) {
+    throw parquetFailure(err);
+  }
+  const bad = realNames.map((n, i) => [n, dtypes[i]!, unservable(dtypes[i]!)] as const).filter(([, , b]) => b !== null);
   if (bad.length > 0) {
-    const list = bad.slice(0, 5).map((n) => `${JSON.stringify(n)} (${dtypeName(schema[n]!)})`).join(", ");
-    throw unparseable(`The Parquet file has column(s) of a type this service does not support: ${list}${bad.length > 5 ? ", …" : ""}.`, { columns: bad });
+    const list = bad.slice(0, 5).map(([n, dt, b]) => `${JSON.stringify(n)} (${dtypeName(dt)}${b !== dt ? `, holding ${dtypeName(b!)}` : ""})`).join(", ");
+    throw unparseable(`The Parquet file has column(s) of a type this service does not support: ${list}${bad.length > 5 ? ", …" : ""}.`, { columns: bad.map(([n]) => n) });
   }
   let rows: number;
   try {
@@ -68,27 +184,97 @@ export async function parseParquet(filePath: string, sizeBytes: number, limits: 
     const counted = (await lf.select(pl.len().alias("n")).collect()).toRecords()[0] as { n: number | bigint };
     rows = Number(counted.n);
   } catch (err) {
-    throw polarsFailure(err, "The Parquet file could not be read");
+    throw parquetFailure(err);
   }
   if (rows > limits.maxRows) throw tooLarge(`The file has ${rows} rows; the limit of this service is ${limits.maxRows}.`);
 
-  if (facts.binaryColumns.length > 0) notes.push(`Binary column(s) without a text annotation ${facts.binaryColumns.map((n) => JSON.stringify(n)).join(", ")} were read as UTF-8 text (String).`);
-  if (facts.float16Columns.length > 0) notes.push(`Float16 column(s) ${facts.float16Columns.map((n) => JSON.stringify(n)).join(", ")} were read as Float32.`);
-  const converted = names.filter((n) => TO_STRING.has(variantOf(schema[n]!)));
-  if (converted.length > 0) notes.push(`Categorical column(s) ${converted.map((n) => JSON.stringify(n)).join(", ")} were read as String.`);
   let frame: pl.DataFrame;
   try {
-    frame = await lf.select(names.map((n) => (TO_STRING.has(variantOf(schema[n]!)) ? pl.col(n).cast(pl.String) : pl.col(n)))).collect();
+    frame = await lf.select(cols.map((c, i) => (TO_STRING.has(variantOf(dtypes[i]!)) ? pl.col(c).cast(pl.String) : pl.col(c)))).collect();
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    if (facts.binaryColumns.length > 0 && /utf-?8/i.test(message)) {
-      throw unparseable(`The Parquet file has binary column(s) that are not UTF-8 text, which this service does not support: ${facts.binaryColumns.map((n) => JSON.stringify(n)).join(", ")}.`, { columns: facts.binaryColumns });
-    }
-    throw polarsFailure(err, "The Parquet file could not be read");
+    throw parquetFailure(err);
   }
   if (frameHeight(frame) !== facts.numRows) {
     throw unparseable(`The Parquet file declares ${facts.numRows} rows but ${frameHeight(frame)} were read.`);
   }
+
+  // Columns polars could not hand over as they are (keyed by placeholder).
+  const replaced = new Map<string, pl.Series>();
+  for (const [name, mode] of viaJs) {
+    const c = colOf(name);
+    if (mode === "float16") {
+      const values = await readJs(filePath, name, mode, facts.numRows);
+      replaced.set(c, pl.Series(c, values, pl.Float64).cast(pl.Float32));
+    } else {
+      replaced.set(c, pl.Series(c, await readJs(filePath, name, mode, facts.numRows), pl.String));
+    }
+  }
+  if (facts.nestedColumns.length > 0 && facts.nestedBytes <= NESTED_CHECK_BYTES) {
+    try {
+      await checkNestedJs(filePath, facts.nestedColumns, facts.numRows);
+    } catch {
+      throw unparseable(`The Parquet file's nested column(s) ${quotedList(facts.nestedColumns)} are malformed (their repetition or definition levels do not add up); the file is damaged. Rewrite it with pyarrow, DuckDB or Spark.`, { columns: facts.nestedColumns });
+    }
+  }
+  for (const { name, kind } of facts.special) {
+    if (kind !== "int96") continue;
+    const int96 = await int96Column(filePath, frame, name, colOf(name), facts.numRows);
+    if (int96.series) replaced.set(colOf(name), int96.series);
+    notes.push(...int96.notes);
+  }
+  const series = frameSeries(frame).map((s) => replaced.get(s.name) ?? s);
+  // The only place the real names meet Polars: a rename takes them literally.
+  frame = await lazyOf(pl.DataFrame(series)).rename(toReal).collect();
+
+  const byKind = (kind: SpecialKind) => facts.special.filter((c) => c.kind === kind).map((c) => c.name);
+  const text = [...asText];
+  const base64 = [...viaJs].filter(([, m]) => m === "base64").map(([n]) => n);
+  if (text.length > 0) notes.push(`Binary column(s) without a text annotation ${quotedList(text)} hold UTF-8 text and were read as String.`);
+  if (base64.length > 0) notes.push(`Binary column(s) ${quotedList(base64)} were read as String holding each value's bytes in base64.`);
+  if (byKind("uuid").length > 0) notes.push(`UUID column(s) ${quotedList(byKind("uuid"))} were read as String in canonical form (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx).`);
+  if (byKind("json").length > 0) notes.push(`JSON column(s) ${quotedList(byKind("json"))} were read as String holding the JSON text as written.`);
+  if (facts.float16Columns.length > 0) notes.push(`Float16 column(s) ${quotedList(facts.float16Columns)} were read as Float32 (every value exact).`);
+  if (nullTyped.length > 0) notes.push(`Column(s) ${quotedList(nullTyped)} of the Null type (no values, or lists of none) were read as String (List(String) for lists).`);
+  const converted = realNames.filter((_, i) => TO_STRING.has(variantOf(dtypes[i]!)));
+  if (converted.length > 0) notes.push(`Categorical column(s) ${quotedList(converted)} were read as String.`);
   const source: Partial<SourceInfo> = { sheet: null, notes };
   return { frame, source };
+}
+
+async function readJs<M extends "base64" | "uuid" | "float16">(filePath: string, name: string, mode: M, rows: number): Promise<(M extends "float16" ? number : string)[]> {
+  let values: (string | number | null)[];
+  try {
+    values = await (readColumnJs as (f: string, n: string, m: string) => Promise<(string | number | null)[]>)(filePath, name, mode);
+  } catch {
+    throw unparseable(`Column ${JSON.stringify(name)} (${mode === "uuid" ? "UUID" : mode === "float16" ? "FLOAT16" : "binary"}) could not be read. Rewrite the file with pyarrow or DuckDB.`, { column: name });
+  }
+  if (values.length !== rows) throw unparseable(`Column ${JSON.stringify(name)} holds ${values.length} values for ${rows} rows; the file is damaged.`, { column: name });
+  return values as (M extends "float16" ? number : string)[];
+}
+
+/**
+ * INT96 timestamps as polars reads them (nanoseconds, clamped at the ends of that range), or, when
+ * some value is clamped, decoded from the bytes at microsecond precision (Spark's own precision):
+ * a value with nanoseconds would then lose them, so such a file is a 422 naming the column.
+ */
+async function int96Column(filePath: string, frame: pl.DataFrame, name: string, col: string, rows: number): Promise<{ series: pl.Series | null; notes: string[] }> {
+  const ns = pl.col(col).cast(pl.Int64);
+  const clampedCount = (await lazyOf(frame).select(ns.eq(pl.lit(I64_MAX).cast(pl.Int64)).or(ns.eq(pl.lit(I64_MIN).cast(pl.Int64))).fillNull(false).sum().alias("n")).collect()).toRecords()[0] as { n: number };
+  if (Number(clampedCount.n) === 0) return { series: null, notes: [] };
+  let decoded;
+  try {
+    decoded = await readColumnJs(filePath, name, "int96");
+  } catch {
+    throw unparseable(`Column ${JSON.stringify(name)} holds INT96 timestamps beyond the years 1677–2262 that could not be read exactly. Rewrite the file with TIMESTAMP(MICROS) columns.`, { column: name });
+  }
+  if (decoded.length !== rows) throw unparseable(`Column ${JSON.stringify(name)} holds ${decoded.length} values for ${rows} rows; the file is damaged.`, { column: name });
+  if (decoded.some((v) => v !== null && v.micros !== null && v.subMicro !== 0)) {
+    throw unparseable(`Column ${JSON.stringify(name)} holds INT96 timestamps both beyond the years 1677–2262 and with nanoseconds, which no single precision keeps. Rewrite the file with TIMESTAMP(MICROS) (or NANOS within 1677–2262).`, { column: name });
+  }
+  const invalid = decoded.filter((v) => v !== null && v.micros === null).length;
+  // Through text: a Series built from BigInt values would not keep them.
+  const series = pl.Series(col, decoded.map((v) => (v?.micros === null || v?.micros === undefined ? null : String(v.micros))), pl.String).cast(pl.Int64).cast(pl.Datetime("us"));
+  const notes = [`Column ${JSON.stringify(name)}: INT96 timestamps reach beyond the years 1677–2262 (a "valid until 9999-12-31" sentinel, say); the column was read as Datetime(us), microsecond precision as Spark writes them.`];
+  if (invalid > 0) notes.push(`Column ${JSON.stringify(name)}: ${invalid} INT96 value${invalid === 1 ? " is" : "s are"} not a valid timestamp (a time of day outside 0–24 h, as an overflowing writer leaves it); read as null.`);
+  return { series, notes };
 }

@@ -8,6 +8,7 @@ import { MAX_PAGE_LIMIT } from "../frame/page.ts";
 import { FILTER_OPS } from "../frame/query.ts";
 import { datasetIdPath, int, oneOf, repeated, text, versionPath } from "../http/params.ts";
 import { datasetDescription, datasetName } from "../schemas.ts";
+import { OPTION_FIELDS, type OptionField } from "../ingest/options.ts";
 
 export const DatasetPath = z.object({ datasetId: datasetIdPath() });
 export const VersionPath = z.object({ datasetId: datasetIdPath(), version: versionPath() });
@@ -28,33 +29,11 @@ export const downloadFormat = oneOf(DOWNLOAD_FORMATS, {
   description: "File format. Default: `csv` for CSV/TSV sources, `parquet` for Parquet and Excel sources. `arrow` is an Arrow IPC file (Feather v2).",
 });
 
-/**
- * One parsing option as src/ingest/options.ts documents it. Ingest owns the options (their names,
- * help text and how values are read, `parseOptionsFrom`); the routes take their form fields from
- * that one list, refuse unknown ones, and let ingest judge the values.
- *
- * MERGE NOTE: the ingest branch exports this list as `OPTION_FIELDS` from src/ingest/options.ts
- * (with skipRows, headerRow, commentPrefix, nullValues, decimalComma, quoting). When it lands,
- * delete `OptionField` and `OPTION_FIELDS` below and `import { OPTION_FIELDS } from "../ingest/options.ts"`.
+/*
+ * Ingest owns the parsing options (their names, help text and how values are read,
+ * `parseOptionsFrom`); the routes take their form fields from that one list (`OPTION_FIELDS`),
+ * refuse unknown ones, and let ingest judge the values.
  */
-interface OptionField {
-  name: string;
-  type: "string" | "integer" | "boolean";
-  enum?: readonly string[];
-  default?: string;
-  formats: string;
-  help: string;
-}
-
-const OPTION_FIELDS: readonly OptionField[] = [
-  { name: "sheet", type: "string", formats: "Excel", help: "Sheet name (exact, then case-insensitive) or 0-based index. Default: the first non-empty sheet." },
-  { name: "delimiter", type: "string", formats: "CSV", help: "One ASCII character, or tab, comma, semicolon, pipe. Default: sniffed among , tab ; | (tab first for .tsv)." },
-  { name: "encoding", type: "string", formats: "CSV", help: "A WHATWG encoding label (utf-8, utf-16le, utf-16be, windows-1252, …). Default: detected (UTF-8 with or without BOM, UTF-16 with BOM, else Windows-1252)." },
-  { name: "header", type: "boolean", default: "true", formats: "CSV, Excel", help: "Whether the first row names the columns; false names them column_1, column_2, …" },
-  { name: "schema", type: "string", formats: "CSV, Excel", help: 'JSON object forcing column types, e.g. {"zip": "String", "price": "Float64"}; types String, Int64, Float64, Boolean, Date, Datetime. An unknown column or type is a 400; a value that does not convert is a 422 quoting it.' },
-  { name: "onBadRows", type: "string", enum: ["fail", "skip"], default: "fail", formats: "CSV", help: "fail: a row with the wrong number of fields is a 422 naming its line; skip: such rows are left out and listed in source.skippedLines." },
-];
-
 /**
  * The form field of one option: text, shape only (ingest reads the value and names what is wrong).
  * For Swagger UI's "Try it out": choices list the default first (it preselects the first), and

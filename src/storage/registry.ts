@@ -4,6 +4,7 @@
  * `latest` resolution. Backends keep one `RegistryState` in memory and persist it their way.
  */
 import { randomUUID } from "node:crypto";
+import { caseFold } from "unicode-case-folding";
 import { nameTaken, notFound } from "../errors.ts";
 import type { Dataset, Version } from "../types.ts";
 import { describeColumns } from "../frame/dtype.ts";
@@ -17,12 +18,24 @@ export interface DatasetEntry {
   versions: Map<number, Version>;
 }
 
+/**
+ * The key dataset names are compared by (uniqueness, `?name=` lookups), for every backend:
+ * NFC, then Unicode full case folding (CaseFolding.txt, statuses C and F: `ß` and `ẞ` fold to
+ * `ss`, `ﬁ` to `fi`, final `ς` to `σ`, the Kelvin sign to `k`), then NFC again (folding can leave
+ * a sequence that composes). Turkish dotless `ı` stays distinct from `i`, as in the standard
+ * (default, not Turkic) folding. Backends that keep names elsewhere (PostgreSQL) store this key:
+ * SQL's lower()/upper() are not case folding.
+ */
+export function nameKey(name: string): string {
+  return caseFold(name.normalize("NFC")).normalize("NFC");
+}
+
 export class RegistryState {
   readonly datasets = new Map<string, DatasetEntry>();
   readonly #byName = new Map<string, string>();
 
   static nameKey(name: string): string {
-    return name.normalize("NFC").toLocaleLowerCase("und");
+    return nameKey(name);
   }
 
   findIdByName(name: string): string | undefined {

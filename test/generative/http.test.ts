@@ -74,27 +74,9 @@ function same(label: string, got: unknown, want: unknown): void {
 /** DuckDB's `columns={…}` for a reader, typed like the generated table (nested as text). */
 const columnsOption = (t: GenTable) => `{${t.columns.map((c) => `${sqlString(c.name)}: ${sqlString(NESTED.has(c.type.kind) ? "VARCHAR" : c.type.duck)}`).join(", ")}}`;
 
-/**
- * Integer-like names are kept out of the Parquet property until ingest keeps Parquet column order
- * for them (/work/notes/inbox-ingest.md, "from frame (10:40)"; see the it.todo below).
- */
-const INGEST_NAMES_FIXED = process.env.GEN_INGEST_NAMES === "1";
-/** Integer-like, pattern (`*`, `^…$`) and Object.prototype names get a prefix until ingest keeps them (see the it.todo entries). */
-function ingestSafeNames(t: GenTable): GenTable {
-  if (INGEST_NAMES_FIXED) return t;
-  const unsafe = /^-?\d+$|^\*$|^\^.*\$$|^(constructor|__proto__|toString|toLocaleString|valueOf|hasOwnProperty|isPrototypeOf|propertyIsEnumerable)$/;
-  return { ...t, columns: t.columns.map((c) => (unsafe.test(c.name) ? { ...c, name: `n${c.name}` } : c)) };
-}
-/** Ingest refuses List/Struct/Map Parquet columns today (issue 10: it will serve them; see the it.todo). */
-const INGEST_NESTED = process.env.GEN_INGEST_NESTED === "1";
-const parquetTable = tableOf(INGEST_NESTED ? PARQUET_TYPES : PARQUET_TYPES.filter((c) => c.kind !== "nested"), { maxColumns: 5, maxRows: 8 }).map(ingestSafeNames);
+const parquetTable = tableOf(PARQUET_TYPES, { maxColumns: 5, maxRows: 8 });
 
 describe("generated files through the HTTP API", () => {
-  it.todo("Parquet columns with integer-like names keep their order (inbox-ingest.md, from frame 10:40; run with GEN_INGEST_NAMES=1)");
-  it.todo("CSV download → re-upload keeps Datetime(ns), NaN/±inf, Time and Duration values (ingest's CSV inference, inbox-ingest.md 10:15; GEN_INGEST_CSV=1)");
-  it.todo("Parquet List, Struct and Map columns are accepted and served (ingest half of issue 10, inbox-frame.md 'from ingest'; GEN_INGEST_NESTED=1)");
-  it.todo("xlsx columns named constructor, toString, __proto__ or hasOwnProperty are read (inbox-ingest.md, from frame 11:25; GEN_INGEST_NAMES=1)");
-  it.todo("Columns named like Polars patterns (*, ^a$) are kept in Parquet and CSV uploads (inbox-ingest.md, from frame 10:44; GEN_INGEST_NAMES=1)");
 
   it("Parquet: pages, stats counts and every download format agree with DuckDB, value by value", async () => {
     await fc.assert(
@@ -156,13 +138,11 @@ describe("generated files through the HTTP API", () => {
     expect(body).toContain('"preview":[{"z":-0.0,"u":"18446744073709551615","count":"x"}]');
   });
 
-  // CSV download → re-upload keeps every value (types as in the README table). Needs the CSV
-  // inference of the ingest branch (Datetime(ns), NaN/inf, Time): GEN_INGEST_CSV=1 until merged.
-  const roundTrip = process.env.GEN_INGEST_CSV === "1" ? it : it.skip;
-  roundTrip("CSV download then re-upload: every value comes back (inbox-ingest.md, from frame 10:15)", async () => {
+  // CSV download → re-upload keeps every value (types as in the README table).
+  it("CSV download then re-upload: every value comes back", async () => {
     const scalar = PARQUET_TYPES.filter((c) => c.kind !== "nested");
     await fc.assert(
-      fc.asyncProperty(tableOf(scalar, { maxColumns: 4, maxRows: 6 }).map(ingestSafeNames), async (t) => {
+      fc.asyncProperty(tableOf(scalar, { maxColumns: 4, maxRows: 6 }), async (t) => {
         fc.pre(t.rows > 0 && (t.columns.length > 1 || t.columns.every((c) => c.values.every((v) => v !== null))));
         const file = await duck.write(t, "parquet", "rt");
         const { id } = await uploadFile(file, "rt.parquet");
@@ -188,7 +168,7 @@ describe("generated files through the HTTP API", () => {
 
   it("CSV: DuckDB-written files read back with their values", async () => {
     await fc.assert(
-      fc.asyncProperty(tableOf(CSV_TYPES, { maxColumns: 4, maxRows: 8 }).map(ingestSafeNames), async (t) => {
+      fc.asyncProperty(tableOf(CSV_TYPES, { maxColumns: 4, maxRows: 8 }), async (t) => {
         // a one-column row holding a null is a blank line, which CSV readers skip (documented)
         fc.pre(t.columns.length > 1 || t.columns.every((c) => c.values.every((v) => v !== null)));
         const body = await duck.write(t, "csv", "http");
@@ -210,7 +190,7 @@ describe("generated files through the HTTP API", () => {
     const xInt = withValues(TYPES.int64, fc.bigInt({ min: -(2n ** 40n), max: 2n ** 40n }));
     const xFloat = withValues(TYPES.float64, fc.double({ min: -1e12, max: 1e12, noNaN: true, noDefaultInfinity: true }).filter((x) => !Number.isInteger(x)));
     await fc.assert(
-      fc.asyncProperty(tableOf([xInt, xFloat, csvString, TYPES.boolean], { maxColumns: 4, maxRows: 8 }).map(ingestSafeNames), async (t) => {
+      fc.asyncProperty(tableOf([xInt, xFloat, csvString, TYPES.boolean], { maxColumns: 4, maxRows: 8 }), async (t) => {
         // an all-empty column has no cells and an all-empty row is dropped (documented)
         const present = t.columns.map((c) => c.values.some((v) => v !== null));
         const rowsPresent = Array.from({ length: t.rows }, (_, r) => t.columns.some((c) => c.values[r] !== null));
