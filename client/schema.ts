@@ -682,6 +682,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description REQUEST_TIMEOUT: the request body did not arrive within REQUEST_TIMEOUT_MS (or nothing moved for IDLE_TIMEOUT_MS); nothing was stored. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description NAME_TAKEN: a dataset with that name (ignoring case) exists; `datasetId` is its id. */
             409: {
                 headers: {
@@ -718,7 +727,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description RATE_LIMITED: too many requests from this client. */
+            /** @description RATE_LIMITED: too many requests, uploads at once, connections or invalid tokens from this client. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -728,7 +737,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description BUSY: every parser (or query worker) is busy. */
+            /** @description BUSY: every parser (or query worker) is busy, or the server is receiving its maximum of uploads (MAX_UPLOADS). */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -738,9 +747,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description STORAGE_FULL: storing this would exceed the memory or disk budget. */
+            /** @description STORAGE_FULL: storing this would exceed the memory or disk budget, the disk is full, or (downloads) the spool is full. */
             507: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -880,6 +890,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description REQUEST_TIMEOUT: the request body did not arrive within REQUEST_TIMEOUT_MS (or nothing moved for IDLE_TIMEOUT_MS); nothing was stored. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description FILE_TOO_LARGE: over MAX_UPLOAD_BYTES, or a row, column or decompressed-size limit. */
             413: {
                 headers: {
@@ -907,7 +926,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description RATE_LIMITED: too many requests from this client. */
+            /** @description RATE_LIMITED: too many requests, uploads at once, connections or invalid tokens from this client. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -917,7 +936,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description BUSY: every parser (or query worker) is busy. */
+            /** @description BUSY: every parser (or query worker) is busy, or the server is receiving its maximum of uploads (MAX_UPLOADS). */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -927,9 +946,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description STORAGE_FULL: storing this would exceed the memory or disk budget. */
+            /** @description STORAGE_FULL: storing this would exceed the memory or disk budget, the disk is full, or (downloads) the spool is full. */
             507: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -982,7 +1002,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description RATE_LIMITED: too many requests from this client. */
+            /** @description RATE_LIMITED: too many requests, uploads at once, connections or invalid tokens from this client. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -1043,7 +1063,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description RATE_LIMITED: too many requests from this client. */
+            /** @description RATE_LIMITED: too many requests, uploads at once, connections or invalid tokens from this client. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -1112,7 +1132,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description RATE_LIMITED: too many requests from this client. */
+            /** @description RATE_LIMITED: too many requests, uploads at once, connections or invalid tokens from this client. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -1196,7 +1216,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description RATE_LIMITED: too many requests from this client. */
+            /** @description RATE_LIMITED: too many requests, uploads at once, connections or invalid tokens from this client. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -1257,7 +1277,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description RATE_LIMITED: too many requests from this client. */
+            /** @description RATE_LIMITED: too many requests, uploads at once, connections or invalid tokens from this client. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -1403,6 +1423,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description REQUEST_TIMEOUT: the request body did not arrive within REQUEST_TIMEOUT_MS (or nothing moved for IDLE_TIMEOUT_MS); nothing was stored. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description FILE_TOO_LARGE: over MAX_UPLOAD_BYTES, or a row, column or decompressed-size limit. */
             413: {
                 headers: {
@@ -1430,7 +1459,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description RATE_LIMITED: too many requests from this client. */
+            /** @description RATE_LIMITED: too many requests, uploads at once, connections or invalid tokens from this client. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -1440,7 +1469,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description BUSY: every parser (or query worker) is busy. */
+            /** @description BUSY: every parser (or query worker) is busy, or the server is receiving its maximum of uploads (MAX_UPLOADS). */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -1450,9 +1479,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description STORAGE_FULL: storing this would exceed the memory or disk budget. */
+            /** @description STORAGE_FULL: storing this would exceed the memory or disk budget, the disk is full, or (downloads) the spool is full. */
             507: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1526,7 +1556,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description RATE_LIMITED: too many requests from this client. */
+            /** @description RATE_LIMITED: too many requests, uploads at once, connections or invalid tokens from this client. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -1597,7 +1627,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description RATE_LIMITED: too many requests from this client. */
+            /** @description RATE_LIMITED: too many requests, uploads at once, connections or invalid tokens from this client. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -1674,7 +1704,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description RATE_LIMITED: too many requests from this client. */
+            /** @description RATE_LIMITED: too many requests, uploads at once, connections or invalid tokens from this client. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -1772,7 +1802,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description RATE_LIMITED: too many requests from this client. */
+            /** @description RATE_LIMITED: too many requests, uploads at once, connections or invalid tokens from this client. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -1782,7 +1812,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description BUSY: every parser (or query worker) is busy. */
+            /** @description BUSY: every parser (or query worker) is busy, or the server is receiving its maximum of uploads (MAX_UPLOADS). */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -1893,7 +1923,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description RATE_LIMITED: too many requests from this client. */
+            /** @description RATE_LIMITED: too many requests, uploads at once, connections or invalid tokens from this client. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -1903,7 +1933,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description BUSY: every parser (or query worker) is busy. */
+            /** @description BUSY: every parser (or query worker) is busy, or the server is receiving its maximum of uploads (MAX_UPLOADS). */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -2014,7 +2044,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description RATE_LIMITED: too many requests from this client. */
+            /** @description RATE_LIMITED: too many requests, uploads at once, connections or invalid tokens from this client. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -2024,8 +2054,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description BUSY: every parser (or query worker) is busy. */
+            /** @description BUSY: every parser (or query worker) is busy, or the server is receiving its maximum of uploads (MAX_UPLOADS). */
             503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description STORAGE_FULL: storing this would exceed the memory or disk budget, the disk is full, or (downloads) the spool is full. */
+            507: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
@@ -2074,7 +2114,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description RATE_LIMITED: too many requests from this client. */
+            /** @description RATE_LIMITED: too many requests, uploads at once, connections or invalid tokens from this client. */
             429: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];

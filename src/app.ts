@@ -13,6 +13,7 @@ import { requireToken } from "./http/auth.ts";
 import { cors } from "./http/cors.ts";
 import { errorHandler, notFoundHandler } from "./http/problem.ts";
 import { rateLimits } from "./http/rate-limit.ts";
+import { createUploadSlots } from "./http/upload.ts";
 import { requestLog } from "./http/request-log.ts";
 import type { Logger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
@@ -24,6 +25,8 @@ import { identifyClients } from "./sandbox/client.ts";
 import type { Parser } from "./sandbox/parser.ts";
 import type { QueryWorkers } from "./sandbox/queries.ts";
 import { createStatsService } from "./stats-service.ts";
+import { createMemoryGuard, releasingMemory } from "./memory-guard.ts";
+import { createSpool, type Spool } from "./spool.ts";
 import type { Storage } from "./storage/types.ts";
 
 export interface AppDeps {
@@ -33,15 +36,19 @@ export interface AppDeps {
   parser: Parser;
   /** The query-worker pool: statistics, filters, sorts and exports run there (docs/design.md). */
   queries: QueryWorkers;
+  /** Where downloads are written before they are streamed (default: one made from the config). */
+  spool?: Spool;
 }
 
 const WEB_DIST = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "web", "dist");
 
-export function createApp({ config, storage, logger, parser, queries }: AppDeps): Express {
+export function createApp({ config, storage: backend, logger, parser, queries, spool = createSpool({ dir: config.spoolDir, budgetBytes: config.spoolBudgetBytes }) }: AppDeps): Express {
   const app = express();
+  const memory = createMemoryGuard({ storage: backend, budgetBytes: config.memoryBudgetBytes, limitBytes: config.memoryLimitBytes });
+  const storage = releasingMemory(backend, memory);
   const metrics = createMetrics(storage);
   const stats = createStatsService(storage, queries);
-  const reads = createQueryService(queries, { uploadDir: config.uploadDir });
+  const reads = createQueryService(queries, { spool });
   app.disable("x-powered-by");
   app.set("etag", false);
   app.set("query parser", "simple");
@@ -63,15 +70,22 @@ export function createApp({ config, storage, logger, parser, queries }: AppDeps)
   app.use("/docs", swaggerUi.serve, swaggerUi.setup(openapi, { customSiteTitle: "Dataset service API" }));
 
   const api = express.Router();
-  api.use(requireToken(config.apiTokens));
+  // token guessing is limited per client (AUTH_FAILURES_PER_WINDOW); failures are logged without the token
+  const guesses = {
+    windowMs: config.rateLimitWindowMs,
+    maxFailures: config.authFailuresPerWindow,
+    onFailure: (client: string, failures: number) => logger.warn({ client, failures }, "invalid bearer token"),
+  };
+  api.use(requireToken(config.apiTokens, guesses));
   // the pools' fair queues are per client: the token that passed auth, else the address
   api.use(identifyClients(config.apiTokens !== null));
   api.use(...rateLimits({ windowMs: config.rateLimitWindowMs, reads: config.rateLimitReads, writes: config.rateLimitUploads }));
   api.use(express.json({ limit: "64kb" }));
   // Every route, from its definition in src/routes/ (/api ones on `api`; /healthz, /metrics, /openapi.json on `app`).
   // /metrics: METRICS_TOKEN when set, else any API token when API_TOKENS is set, else open.
-  const metricsAuth = requireToken(config.metricsToken ? new Map([[config.metricsToken, "read" as const]]) : config.apiTokens);
-  mountRoutes(ROUTES, { config, storage, parser, stats, reads, metrics, openapi }, { app, api, metricsAuth });
+  const metricsAuth = requireToken(config.metricsToken ? new Map([[config.metricsToken, "read" as const]]) : config.apiTokens, guesses);
+  const uploadSlots = createUploadSlots({ total: config.maxUploads, perClient: config.maxUploadsPerClient });
+  mountRoutes(ROUTES, { config, storage, parser, stats, reads, metrics, openapi, spool, memory, uploadSlots }, { app, api, metricsAuth });
   api.use(notFoundHandler);
   app.use("/api", api);
 

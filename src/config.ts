@@ -3,7 +3,7 @@
  * (name, default, help, parser); `loadConfig` parses them once into a frozen object and
  * fails at start-up with a message naming the variable when a value is bad.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
@@ -34,6 +34,18 @@ export interface Config {
   readonly corsOrigins: readonly string[];
   readonly logLevel: string;
   readonly shutdownGraceMs: number;
+  readonly requestTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerClient: number;
+  readonly maxUploads: number;
+  readonly maxUploadsPerClient: number;
+  readonly authFailuresPerWindow: number;
+  readonly spoolDir: string;
+  readonly spoolBudgetBytes: number;
+  readonly memoryLimitBytes: number;
 }
 
 interface Setting<K extends keyof Config> {
@@ -81,6 +93,19 @@ function tokens(raw: string): ReadonlyMap<string, Role> | null {
   return map;
 }
 
+/** Half of the process's soft open-file limit (from /proc; 1024 assumed where unreadable), within 32…10000. */
+function defaultMaxConnections(): number {
+  let soft = 1024;
+  try {
+    const line = readFileSync("/proc/self/limits", "utf8").split("\n").find((l) => l.startsWith("Max open files"));
+    const n = Number(line?.trim().split(/\s+/)[3]);
+    if (Number.isFinite(n) && n > 0) soft = n;
+  } catch {
+    // not Linux: assume the common default
+  }
+  return Math.max(32, Math.min(10_000, Math.floor(soft / 2)));
+}
+
 function list(raw: string): readonly string[] {
   return raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
 }
@@ -110,6 +135,18 @@ export const SETTINGS = [
   { env: "CORS_ORIGINS", key: "corsOrigins", default: "", help: "Comma-separated origins allowed to call the API from a browser (`*` for any); unset allows same-origin only.", parse: list },
   { env: "LOG_LEVEL", key: "logLevel", default: "info", help: "pino log level: fatal, error, warn, info, debug, trace or silent.", parse: oneOf("fatal", "error", "warn", "info", "debug", "trace", "silent") },
   { env: "SHUTDOWN_GRACE_MS", key: "shutdownGraceMs", default: "10000", help: "On SIGTERM/SIGINT, how long in-flight requests may finish before the process exits.", parse: integer(0) },
+  { env: "REQUEST_TIMEOUT_MS", key: "requestTimeoutMs", default: "300000", help: "A request (headers and body) must have fully arrived within this many ms; past it the connection is cut with 408 `REQUEST_TIMEOUT` and its temp file removed.", parse: integer(1000) },
+  { env: "HEADERS_TIMEOUT_MS", key: "headersTimeoutMs", default: "20000", help: "A request's headers must have arrived within this many ms (408 `REQUEST_TIMEOUT`); at most `REQUEST_TIMEOUT_MS`.", parse: integer(1000) },
+  { env: "KEEP_ALIVE_TIMEOUT_MS", key: "keepAliveTimeoutMs", default: "5000", help: "An idle keep-alive connection between requests is closed after this many ms.", parse: integer(100) },
+  { env: "IDLE_TIMEOUT_MS", key: "idleTimeoutMs", default: "60000", help: "A connection on which no byte moves for this many ms while a body is being received or a response sent (a stalled uploader or a client that stopped reading) is closed; the server's own work time does not count.", parse: integer(1000) },
+  { env: "MAX_CONNECTIONS", key: "maxConnections", default: "", help: "Open connections at once; more are answered 503 `BUSY` and closed (default: half of the process's open-file limit, at most 10000), so the process always has file descriptors left for its own files.", parse: (raw: string) => (raw.trim() === "" ? defaultMaxConnections() : integer(1)(raw)) },
+  { env: "MAX_CONNECTIONS_PER_CLIENT", key: "maxConnectionsPerClient", default: "128", help: "Open connections one client (IP address) may hold; more are answered 429 and closed.", parse: integer(1) },
+  { env: "MAX_UPLOADS", key: "maxUploads", default: "128", help: "Uploads (and inspects, imports) being received at once; more get 503 `BUSY` with `Retry-After` before their body is read.", parse: integer(1) },
+  { env: "MAX_UPLOADS_PER_CLIENT", key: "maxUploadsPerClient", default: "32", help: "Uploads one client may send at once; more get 429 with `Retry-After` before their body is read.", parse: integer(1) },
+  { env: "AUTH_FAILURES_PER_WINDOW", key: "authFailuresPerWindow", default: "20", help: "Invalid bearer tokens one client may present per `RATE_LIMIT_WINDOW_MS`; then every request of that client carrying a token gets 429 with `Retry-After` until the window ends (0 = unlimited).", parse: integer(0) },
+  { env: "SPOOL_DIR", key: "spoolDir", default: "", help: "Folder for downloads being written and streamed (default: `<UPLOAD_DIR>/spool`); files of servers that are gone are removed at start-up.", parse: (raw: string) => (raw.trim() === "" ? "" : path.resolve(raw)) },
+  { env: "SPOOL_BUDGET_BYTES", key: "spoolBudgetBytes", default: "", help: "Bytes the spool may hold at once (default: half of the spool file system's free space at start-up); a download that would pass it gets 507 `STORAGE_FULL`.", parse: (raw: string) => (raw.trim() === "" ? 0 : integer(1)(raw)) },
+  { env: "MEMORY_LIMIT_BYTES", key: "memoryLimitBytes", default: "", help: "Resident memory of the API process past which uploads are refused with 507 `STORAGE_FULL` before they are parsed (checked after a garbage collection); default: twice `MEMORY_BUDGET_BYTES` plus 512 MiB, at most 90% of the machine's memory.", parse: (raw: string) => (raw.trim() === "" ? 0 : integer(1)(raw)) },
 ] as const satisfies readonly Setting<keyof Config>[];
 
 /**
@@ -127,7 +164,10 @@ export function loadConfig(overrides: Partial<Record<(typeof SETTINGS)[number]["
       problems.push(`${s.env}: ${err instanceof ConfigError ? err.message : String(err)}`);
     }
   }
+  if (problems.length === 0 && (out.headersTimeoutMs as number) > (out.requestTimeoutMs as number)) problems.push("HEADERS_TIMEOUT_MS: must not exceed REQUEST_TIMEOUT_MS");
   if (problems.length > 0) throw new Error(`Invalid configuration:\n  ${problems.join("\n  ")}`);
+  // Derived defaults that depend on other settings.
+  if (out.spoolDir === "") out.spoolDir = path.join(out.uploadDir as string, "spool");
   return Object.freeze(out) as unknown as Config;
 }
 

@@ -19,6 +19,8 @@ export type ErrorCode =
   | "RATE_LIMITED"
   | "BUSY"
   | "STORAGE_FULL"
+  | "REQUEST_TIMEOUT"
+  | "HEADERS_TOO_LARGE"
   | "INTERNAL";
 
 const TITLES: Record<ErrorCode, string> = {
@@ -37,6 +39,8 @@ const TITLES: Record<ErrorCode, string> = {
   RATE_LIMITED: "Too many requests",
   BUSY: "Busy",
   STORAGE_FULL: "Storage full",
+  REQUEST_TIMEOUT: "Request timeout",
+  HEADERS_TOO_LARGE: "Request headers too large",
   INTERNAL: "Internal server error",
 };
 

@@ -9,19 +9,20 @@
  *   is cached by frame/page.ts), the page is a gather in the API process (up to ORDER_ROWS_LIMIT
  *   rows; beyond, the whole page is made in a worker);
  * - filtered/sorted pages of a cold version: the whole page is computed and rendered in a worker;
- * - downloads: written by a worker into a folder under UPLOAD_DIR, streamed, then removed; an
+ * - downloads: written by a worker into a spool file (src/spool.ts), streamed, then released; an
  *   unfiltered Parquet download streams the stored data file itself (same bytes, verified block
  *   by block as they are sent).
  */
-import { randomUUID, webcrypto } from "node:crypto";
-import { mkdir, open, rm } from "node:fs/promises";
-import path from "node:path";
+import { webcrypto } from "node:crypto";
+import { open } from "node:fs/promises";
 import type { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { versionDamaged } from "./errors.ts";
 import type { DownloadQuery } from "./frame/download.ts";
 import { readPage, type Page, type PageQuery, type RowShape } from "./frame/page.ts";
+import { estimatedBytes } from "./frame/safe.ts";
 import type { QueryWorkers } from "./sandbox/queries.ts";
+import type { Spool } from "./spool.ts";
 import type { DataFileRef, ReadOptions, VersionData } from "./storage/types.ts";
 
 /** What a download streams. `send` writes the body; `cleanup` runs whatever happened. */
@@ -52,12 +53,13 @@ const CONTENT_TYPES: Record<string, string> = {
   parquet: "application/vnd.apache.parquet",
 };
 
-/** Our temp names in UPLOAD_DIR start with the kind and this process's id (cleaned at start-up). */
-function exportFolder(uploadDir: string): string {
-  return path.join(uploadDir, `upload-${process.pid}-${randomUUID()}-export`);
+/** What an export is expected to take in the spool before it is written (its budget check). */
+function expectedBytes(data: VersionData): number {
+  const frame = data.frame();
+  return frame ? estimatedBytes(frame) : data.version.rowCount * Math.max(1, data.version.columns.length) * 8;
 }
 
-export function createQueryService(queries: QueryWorkers, options: { uploadDir: string }): QueryService {
+export function createQueryService(queries: QueryWorkers, options: { spool: Spool }): QueryService {
   return {
     pageReadOptions({ offset, limit, filtered }) {
       return filtered ? { rows: { offset: 0, limit: 0 } } : { rows: { offset, limit } };
@@ -81,25 +83,24 @@ export function createQueryService(queries: QueryWorkers, options: { uploadDir: 
         const reader = await StoredFileReader.open(ref, data);
         return { contentType: CONTENT_TYPES.parquet as string, extension: "parquet", bytes: ref.checksum.bytes, send: (dest) => reader.send(dest), cleanup: () => reader.close() };
       }
-      const dir = exportFolder(options.uploadDir);
-      await mkdir(dir, { recursive: true });
-      const cleanup = () => rm(dir, { recursive: true, force: true });
+      // taken once the parameters are checked (507 when the spool is full); released by cleanup
+      const spooled = options.spool.take(query.format, expectedBytes(data));
       try {
-        const out = await queries.runOnVersion(data, "export", (file) => ({ file, version: data.version, query, dir }), { client });
+        const out = await queries.runOnVersion(data, "export", (file) => ({ file, version: data.version, query: { ...query, into: spooled.path } }), { client });
+        const bytes = await spooled.settle();
         const handle = await open(out.path, "r");
-        const { size } = await handle.stat();
         return {
           contentType: out.contentType,
           extension: out.extension,
-          bytes: size,
+          bytes,
           send: (dest) => pipeline(handle.createReadStream(), dest),
           async cleanup() {
             await handle.close().catch(() => undefined);
-            await cleanup();
+            await spooled.release();
           },
         };
       } catch (error) {
-        await cleanup();
+        await spooled.release();
         throw error;
       }
     },

@@ -1,11 +1,12 @@
 /** Entry point: read config, open storage, listen, and shut down cleanly on SIGTERM/SIGINT. */
-import type { Server } from "node:http";
 import { createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
+import { createHttpServer } from "./http/connections.ts";
 import { prepareUploadDir } from "./http/upload.ts";
 import { createLogger } from "./log.ts";
 import { createParser } from "./sandbox/parser.ts";
 import { createQueryWorkers } from "./sandbox/queries.ts";
+import { createSpool } from "./spool.ts";
 import { createStorage } from "./storage/index.ts";
 
 async function main(): Promise<void> {
@@ -17,15 +18,17 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const logger = createLogger(config.logLevel);
-  prepareUploadDir(config.uploadDir);
+  // At start-up nothing of this process exists yet: files with our pid are an earlier process's.
+  prepareUploadDir(config.uploadDir, { includeOwn: true });
   const queries = createQueryWorkers(config);
   const storage = await createStorage(config, { queries });
   const parser = createParser(config);
   parser.warm();
   queries.warm();
-  const app = createApp({ config, storage, logger, parser, queries });
-  const server: Server = app.listen(config.port, config.host);
-  server.requestTimeout = 0; // large uploads may take a while; parse limits bound the work instead
+  const spool = createSpool({ dir: config.spoolDir, budgetBytes: config.spoolBudgetBytes });
+  const app = createApp({ config, storage, logger, parser, queries, spool });
+  const server = createHttpServer(app, config, logger);
+  server.listen(config.port, config.host);
   server.once("listening", () => {
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : config.port;
@@ -47,7 +50,7 @@ async function main(): Promise<void> {
     }, config.shutdownGraceMs);
     deadline.unref();
     server.close(() => {
-      void Promise.allSettled([parser.close(), queries.close(), storage.close()]).finally(() => {
+      void Promise.allSettled([parser.close(), queries.close(), storage.close(), spool.close()]).finally(() => {
         prepareUploadDir(config.uploadDir, { includeOwn: true });
         logger.info("stopped");
         process.exit(0);

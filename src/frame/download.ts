@@ -46,6 +46,8 @@ export interface DownloadQuery {
   columns?: string[];
   sort?: SortKey[];
   filters?: Filter[];
+  /** Write the file exactly here (a path the spool handed out; `${into}.part` is used as a temporary). Default: a new folder in os.tmpdir(). */
+  into?: string;
 }
 
 export interface DownloadFile {
@@ -155,10 +157,14 @@ export async function writeDownload(lf: pl.LazyDataFrame, version: Version, q: D
   const select = indexes.map((i, k) => outputColumn(schema.refs[i] as string, names[k] as string, dtypes[k] as pl.DataType, q.format, writerDatetimes === null));
   const plan = sorted(filtered(lf, schema, q.filters), schema, q.sort).select(select);
 
-  // `options.dir`: a folder the caller owns and cleans (query workers write under UPLOAD_DIR)
-  const dir = await mkdtemp(join(options.dir ?? tmpdir(), "dataset-download-"));
-  const cleanup = () => rm(dir, { recursive: true, force: true });
-  const path = join(dir, `data.${q.format}`);
+  // `q.into`: the exact path to write (a spool file its caller releases); without it, a fresh
+  // folder under `options.dir` (a folder the caller owns and cleans) or the OS temp folder.
+  const dir = q.into === undefined ? await mkdtemp(join(options.dir ?? tmpdir(), "dataset-download-")) : null;
+  const path = q.into ?? join(dir as string, `data.${q.format}`);
+  const cleanup = async () => {
+    if (dir !== null) await rm(dir, { recursive: true, force: true });
+    else await Promise.all([rm(path, { force: true }), rm(`${path}.part`, { force: true })]);
+  };
   try {
     switch (q.format) {
       case "csv":
@@ -182,7 +188,7 @@ export async function writeDownload(lf: pl.LazyDataFrame, version: Version, q: D
         await plan.sinkNdJson(path, { maintainOrder: true }).collect();
         break;
       case "json": {
-        const lines = join(dir, "rows.ndjson");
+        const lines = `${path}.part`;
         await plan.sinkNdJson(lines, { maintainOrder: true }).collect();
         await pipeline(createReadStream(lines), ndjsonToArray(), createWriteStream(path));
         await rm(lines, { force: true });

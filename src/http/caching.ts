@@ -1,6 +1,12 @@
 /**
  * Versions are immutable, so a numbered version's responses can be cached forever and
  * validated by a strong ETag; `latest` URLs must be revalidated each time.
+ *
+ * Errors are never cacheable: the validators set here are removed again by the problem
+ * middleware (http/problem.ts) when the handler fails after setting them, so an ETag only ever
+ * reaches a client on a success. For the same reason only a concrete ETag we issued earns a 304:
+ * `If-None-Match: *` would also "match" a request whose fresh answer is an error (a bad column
+ * found only while writing a download), so it is not honoured.
  */
 import { createHash } from "node:crypto";
 import type { Request, Response } from "express";
@@ -24,7 +30,7 @@ export function notModified(req: Request, res: Response, selector: VersionSelect
   res.setHeader("ETag", etag);
   res.setHeader("Cache-Control", selector === "latest" ? "no-cache" : "public, max-age=31536000, immutable");
   const ifNoneMatch = req.get("If-None-Match");
-  if (ifNoneMatch && ifNoneMatch.split(",").some((t) => t.trim() === etag || t.trim() === "*")) {
+  if (ifNoneMatch && ifNoneMatch.split(",").some((t) => t.trim() === etag || t.trim() === `W/${etag}`)) {
     res.status(304).end();
     return true;
   }

@@ -1,30 +1,76 @@
 /**
  * The one place errors become responses: RFC 9457 problem+json. Unknown errors are logged
  * and answered with a bare 500 that carries no internal text.
+ *
+ * Rules that hold for every error, whichever route or middleware raised it:
+ * - it is never cacheable: `Cache-Control: no-store`, and no validator (ETag, Last-Modified) or
+ *   link a handler may have set before it failed, so no cache keeps it and no conditional
+ *   re-request can be answered 304 for it;
+ * - a full disk (ENOSPC/EDQUOT, from Node or from Polars) is 507 STORAGE_FULL, not a 500;
+ * - a client that went away is not an error of ours: logged at debug level, nothing sent.
  */
 import type { ErrorRequestHandler, RequestHandler, Response } from "express";
 import multer from "multer";
 import { ApiError, badRequest, tooLarge } from "../errors.ts";
+import { diskFull, isDiskFull } from "./disk-full.ts";
+
+export { diskFull, isDiskFull };
 
 export interface ErrorLogger {
   error(obj: object, msg: string): void;
+  debug?(obj: object, msg: string): void;
+}
+
+/** Headers a handler may have set for a success that must not survive on an error. */
+const SUCCESS_ONLY_HEADERS = ["ETag", "Last-Modified", "Link", "Content-Disposition", "Content-Length", "Expires"];
+
+/** The problem+json body of an error. */
+export function problemJson(err: ApiError): string {
+  return JSON.stringify({
+    type: `about:blank#${err.code}`,
+    title: err.title,
+    status: err.status,
+    detail: err.message,
+    code: err.code,
+    ...err.extra,
+  });
 }
 
 export function sendProblem(res: Response, err: ApiError): void {
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return;
+  }
+  for (const name of SUCCESS_ONLY_HEADERS) res.removeHeader(name);
   for (const [name, value] of Object.entries(err.headers)) res.setHeader(name, value);
-  res
-    .status(err.status)
-    .type("application/problem+json")
-    .send(
-      JSON.stringify({
-        type: `about:blank#${err.code}`,
-        title: err.title,
-        status: err.status,
-        detail: err.message,
-        code: err.code,
-        ...err.extra,
-      }),
-    );
+  res.setHeader("Cache-Control", "no-store");
+  res.status(err.status).type("application/problem+json").send(problemJson(err));
+}
+
+/**
+ * A whole HTTP/1.1 response as bytes, for the places where no Express response exists: protocol
+ * errors (`clientError`) and connections refused before any request was read.
+ */
+export function rawProblem(err: ApiError): string {
+  const body = problemJson(err);
+  const reason = { 400: "Bad Request", 408: "Request Timeout", 413: "Content Too Large", 429: "Too Many Requests", 431: "Request Header Fields Too Large", 503: "Service Unavailable" }[err.status] ?? "Error";
+  const headers = [
+    `HTTP/1.1 ${err.status} ${reason}`,
+    "Content-Type: application/problem+json",
+    "Cache-Control: no-store",
+    "Connection: close",
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    ...Object.entries(err.headers).map(([k, v]) => `${k}: ${v}`),
+  ];
+  return `${headers.join("\r\n")}\r\n\r\n${body}`;
+}
+
+const CLIENT_GONE_CODES = new Set(["ERR_STREAM_PREMATURE_CLOSE", "ECONNRESET", "EPIPE", "ERR_STREAM_DESTROYED", "ECONNABORTED"]);
+
+/** Errors that only say the client closed the connection (mid-download, say). */
+export function isClientGone(err: unknown): boolean {
+  const code = typeof err === "object" && err !== null ? (err as { code?: unknown }).code : undefined;
+  return typeof code === "string" && CLIENT_GONE_CODES.has(code);
 }
 
 /** Maps multer's errors (limits, unexpected fields, broken streams) to our codes. */
@@ -41,18 +87,21 @@ function fromMulter(err: multer.MulterError, maxUploadBytes: number): ApiError {
 
 export function errorHandler(log: ErrorLogger, maxUploadBytes: number): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
+    const gone = res.destroyed || req.socket.destroyed;
+    if (isClientGone(err) || (gone && !(err instanceof ApiError))) {
+      log.debug?.({ method: req.method, url: req.path, code: (err as { code?: unknown }).code }, "client closed the connection");
+      res.destroy();
+      return;
+    }
     let problem: ApiError;
     if (err instanceof ApiError) problem = err;
+    else if (isDiskFull(err)) problem = diskFull();
     else if (err instanceof multer.MulterError) problem = fromMulter(err, maxUploadBytes);
     else if (isBodyParserError(err)) problem = err.status === 413 ? tooLarge("The request body is too large.") : badRequest(`The request body could not be read: ${err.type === "entity.parse.failed" ? "invalid JSON" : err.type}.`);
     else if (isAbortedUpload(err)) problem = badRequest("The upload was cut off before it was complete.");
     else {
-      log.error({ err, method: req.method, url: req.originalUrl }, "unhandled error");
+      log.error({ err, method: req.method, url: req.path }, "unhandled error");
       problem = new ApiError(500, "INTERNAL", "An unexpected error occurred; it has been logged.");
-    }
-    if (res.headersSent) {
-      res.destroy();
-      return;
     }
     sendProblem(res, problem);
   };
@@ -69,5 +118,5 @@ function isBodyParserError(err: unknown): err is { status: number; type: string 
 
 function isAbortedUpload(err: unknown): boolean {
   const msg = err instanceof Error ? err.message : "";
-  return /Unexpected end of form|Request aborted|Malformed part header|Multipart: Boundary not found/i.test(msg);
+  return /Unexpected end of form|Request aborted|Request closed|Malformed part header|Multipart: Boundary not found/i.test(msg);
 }

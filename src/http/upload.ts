@@ -1,6 +1,11 @@
 /**
  * Receives one multipart file onto disk (never into memory), enforcing MAX_UPLOAD_BYTES while
- * streaming, and removes it when the request is over, whatever happened.
+ * streaming, and removes it when the request is over, whatever happened. Uploads being received
+ * at once are capped per client and in total (MAX_UPLOADS_PER_CLIENT / MAX_UPLOADS): one over a
+ * cap is answered 429 / 503 with Retry-After before a byte of its body is read. A body that
+ * arrives too slowly is cut off by the server's deadlines (http/connections.ts); multer then
+ * removes its temp file, and parsing never starts before the whole body is here, so a slow
+ * client never holds a parser.
  */
 import { randomUUID } from "node:crypto";
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
@@ -10,6 +15,7 @@ import type { NextFunction, Request, RequestHandler, Response } from "express";
 import multer from "multer";
 import { ApiError, badRequest } from "../errors.ts";
 import type { UploadedFile } from "../ingest/index.ts";
+import { clientAddress } from "./connections.ts";
 
 /**
  * Our temp files are named `<kind>-<pid>-<uuid>…`: start-up cleaning removes only files of
@@ -22,7 +28,8 @@ export function tempName(kind: "upload" | "ingest", suffix = ""): string {
   return `${kind}-${process.pid}-${randomUUID()}${suffix}`;
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid exists (ours counts as alive). */
+export function processAlive(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);
@@ -35,6 +42,42 @@ function alive(pid: number): boolean {
 export interface UploadLimits {
   uploadDir: string;
   maxUploadBytes: number;
+  /** Shared counters of uploads in progress (one per app, for every route that receives files). */
+  slots?: UploadSlots;
+}
+
+/** Counts uploads being received, per client and in total. */
+export interface UploadSlots {
+  /** Takes a slot for `client`, or returns the problem to answer instead. */
+  acquire(client: string): ApiError | null;
+  release(client: string): void;
+  inProgress(): number;
+}
+
+export function createUploadSlots(limits: { total: number; perClient: number }): UploadSlots {
+  const perClient = new Map<string, number>();
+  let total = 0;
+  return {
+    acquire(client) {
+      const mine = perClient.get(client) ?? 0;
+      if (mine >= limits.perClient) {
+        return new ApiError(429, "RATE_LIMITED", `This client is already sending ${mine} uploads (MAX_UPLOADS_PER_CLIENT is ${limits.perClient}); wait for one to finish.`, {}, { "Retry-After": "10", Connection: "close" });
+      }
+      if (total >= limits.total) {
+        return new ApiError(503, "BUSY", `The server is receiving its maximum of ${limits.total} uploads (MAX_UPLOADS); retry in a few seconds.`, {}, { "Retry-After": "10", Connection: "close" });
+      }
+      perClient.set(client, mine + 1);
+      total += 1;
+      return null;
+    },
+    release(client) {
+      const mine = (perClient.get(client) ?? 1) - 1;
+      if (mine <= 0) perClient.delete(client);
+      else perClient.set(client, mine);
+      total = Math.max(0, total - 1);
+    },
+    inProgress: () => total,
+  };
 }
 
 /**
@@ -46,7 +89,7 @@ export function prepareUploadDir(uploadDir: string, { includeOwn = false } = {})
   for (const name of readdirSync(uploadDir)) {
     const pid = Number(OURS.exec(name)?.[2] ?? NaN);
     if (Number.isNaN(pid)) continue;
-    if ((includeOwn && pid === process.pid) || !alive(pid)) rmSync(path.join(uploadDir, name), { force: true, recursive: true });
+    if ((includeOwn && pid === process.pid) || !processAlive(pid)) rmSync(path.join(uploadDir, name), { force: true, recursive: true });
   }
 }
 
@@ -73,8 +116,15 @@ export function receiveUpload(limits: UploadLimits): RequestHandler {
       next(new ApiError(415, "UNSUPPORTED_FORMAT", "Send the file as multipart/form-data with the file in the field \"file\"."));
       return;
     }
-    // Remove the temp file once the response is done or the client went away.
-    res.on("close", () => {
+    const client = clientAddress(req.socket);
+    const refused = limits.slots?.acquire(client);
+    if (refused) {
+      next(refused);
+      return;
+    }
+    // Remove the temp file and free the slot once the response is done or the client went away.
+    res.once("close", () => {
+      limits.slots?.release(client);
       if (req.file?.path) void rm(req.file.path, { force: true });
     });
     middleware(req, res, (err?: unknown) => {
@@ -90,19 +140,6 @@ export function uploadedFile(req: Request): UploadedFile {
   const file = req.file;
   if (!file) throw badRequest('The form has no file: send it in the field "file".');
   return { path: file.path, originalName: safeName(file.originalname), sizeBytes: file.size };
-}
-
-/** Text fields of the form, as strings only. */
-export function formFields(req: Request): Record<string, string> {
-  const body: unknown = req.body;
-  const out: Record<string, string> = {};
-  if (body && typeof body === "object") {
-    for (const [k, v] of Object.entries(body)) {
-      if (typeof v !== "string") throw badRequest(`Form field "${k}" must be given once, as text.`);
-      out[k] = v;
-    }
-  }
-  return out;
 }
 
 /** Busboy decodes file names as latin1 by default; browsers send UTF-8. */

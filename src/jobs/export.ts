@@ -1,7 +1,7 @@
 /**
  * A download (any format, with columns/sort/filters; frame/download.ts decides the bytes) written
- * to a folder the API process chose and cleans; the API streams the file to the client and
- * removes the folder afterwards.
+ * to the spool file the API process took (`query.into`, src/spool.ts); the API streams the file to
+ * the client and releases it afterwards.
  */
 import { writeDownload, type DownloadQuery } from "../frame/download.ts";
 import type { DataFileRef } from "../storage/types.ts";
@@ -12,9 +12,8 @@ import { defineJob } from "./types.ts";
 export interface ExportInput {
   file: DataFileRef;
   version: Version;
-  query: DownloadQuery;
-  /** Folder (made by the API process) the export file is written in. */
-  dir: string;
+  /** With `into`: the spool file (made and released by the API process) the export is written to. */
+  query: DownloadQuery & { into: string };
 }
 
 export interface ExportOutput {
@@ -23,7 +22,7 @@ export interface ExportOutput {
   extension: string;
 }
 
-export const exportJob = defineJob<ExportInput, ExportOutput>("export", async ({ file, version, query, dir }) => {
-  const written = await writeDownload(await openDataFile(file), version, query, { dir });
+export const exportJob = defineJob<ExportInput, ExportOutput>("export", async ({ file, version, query }) => {
+  const written = await writeDownload(await openDataFile(file), version, query);
   return { path: written.path, contentType: written.contentType, extension: written.extension };
 });

@@ -29,12 +29,14 @@ import type { NextFunction, Request, RequestHandler, Response, Router } from "ex
 import { z } from "zod";
 import type { Config } from "../config.ts";
 import { ApiError } from "../errors.ts";
-import { receiveUpload, uploadedFile } from "../http/upload.ts";
+import { receiveUpload, uploadedFile, type UploadSlots } from "../http/upload.ts";
 import { validateInput } from "../http/validate.ts";
 import type { UploadedFile } from "../ingest/index.ts";
+import type { MemoryGuard } from "../memory-guard.ts";
 import type { Metrics } from "../metrics.ts";
 import type { QueryService } from "../query-service.ts";
 import type { Parser } from "../sandbox/parser.ts";
+import type { Spool } from "../spool.ts";
 import type { StatsService } from "../stats-service.ts";
 import type { Storage } from "../storage/types.ts";
 
@@ -49,6 +51,12 @@ export interface RouteDeps {
   metrics: Metrics;
   /** The OpenAPI document (built once from the route definitions). */
   openapi: object;
+  /** Where downloads are written before they are streamed (src/spool.ts). */
+  spool: Spool;
+  /** Admission of uploads by memory, before parsing (src/memory-guard.ts). */
+  memory: MemoryGuard;
+  /** Uploads being received, per client and in total: one counter for every route with a form. */
+  uploadSlots: UploadSlots;
 }
 
 export type Method = "get" | "post" | "put" | "patch" | "delete";
@@ -101,17 +109,18 @@ export const ERRORS: Record<number, { description: string; headers?: readonly He
   403: { description: "FORBIDDEN: the token's role may only read.", headers: ["WWW-Authenticate"] },
   404: { description: "NOT_FOUND: unknown dataset or version (a dataset's name used as its id is pointed to `?name=`)." },
   405: { description: "METHOD_NOT_ALLOWED: the path exists with other methods (see `Allow`)." },
+  408: { description: "REQUEST_TIMEOUT: the request body did not arrive within REQUEST_TIMEOUT_MS (or nothing moved for IDLE_TIMEOUT_MS); nothing was stored." },
   409: { description: "NAME_TAKEN: a dataset with that name (ignoring case) exists; `datasetId` is its id." },
   413: { description: "FILE_TOO_LARGE: over MAX_UPLOAD_BYTES, or a row, column or decompressed-size limit." },
   415: { description: "UNSUPPORTED_FORMAT: not CSV/TSV, Excel (.xlsx .xlsm .xls) or Parquet, judged by content and name." },
   410: { description: "VERSION_DAMAGED: the version's data file is missing or fails its checksum (or, written by an earlier build, holds values that cannot be served). It is never served; its metadata stays; restore the file from a backup or delete the version." },
   422: { description: "UNPARSEABLE_FILE (`detail` names the line, sheet or column; a value outside what can be rendered names its `column` and `row`), PARSE_LIMIT (parsing ran past its time or memory limit) or QUERY_LIMIT (statistics, a filter/sort or an export ran past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB)." },
-  429: { description: "RATE_LIMITED: too many requests from this client.", headers: ["Retry-After"] },
-  503: { description: "BUSY: every parser (or query worker) is busy.", headers: ["Retry-After"] },
-  507: { description: "STORAGE_FULL: storing this would exceed the memory or disk budget." },
+  429: { description: "RATE_LIMITED: too many requests, uploads at once, connections or invalid tokens from this client.", headers: ["Retry-After"] },
+  503: { description: "BUSY: every parser (or query worker) is busy, or the server is receiving its maximum of uploads (MAX_UPLOADS).", headers: ["Retry-After"] },
+  507: { description: "STORAGE_FULL: storing this would exceed the memory or disk budget, the disk is full, or (downloads) the spool is full.", headers: ["Retry-After"] },
 };
 
-export const UPLOAD_ERRORS = [413, 415, 422, 503, 507] as const;
+export const UPLOAD_ERRORS = [408, 413, 415, 422, 503, 507] as const;
 
 type AnyObject = z.ZodObject;
 type Out<T> = T extends z.ZodType ? z.output<T> : Record<string, never>;
@@ -215,7 +224,7 @@ export function mountRoutes(routes: readonly Route[], deps: RouteDeps, targets: 
     const path = expressPath(route);
     const chain: RequestHandler[] = access === "metrics" ? [targets.metricsAuth] : [];
     chain.push(validateHead(route, deps));
-    if (route.form) chain.push(receiveUpload({ uploadDir: deps.config.uploadDir, maxUploadBytes: deps.config.maxUploadBytes }));
+    if (route.form) chain.push(receiveUpload({ uploadDir: deps.config.uploadDir, maxUploadBytes: deps.config.maxUploadBytes, slots: deps.uploadSlots }));
     chain.push(run(route, deps));
     router[route.method](path, ...chain);
     const key = `${access}\u0000${path}`;

@@ -1,6 +1,8 @@
 /**
- * Whole-version downloads. A query worker writes the export to a file (Polars streams it) and
- * the file is streamed to the client: memory stays flat (src/query-service.ts decides where).
+ * Whole-version downloads. A query worker writes the export to a spool file (src/spool.ts;
+ * Polars streams it) and the file is streamed to the client: memory stays flat
+ * (src/query-service.ts decides where the work runs). The spool file is released when the
+ * response ends, whatever happened.
  */
 import { z } from "zod";
 import { CONTENT_TYPES, type DownloadFormat } from "../frame/download.ts";
@@ -55,7 +57,7 @@ export const downloadVersion = defineRoute({
     },
     304: notModifiedResponse,
   },
-  errors: [410, 422, 503],
+  errors: [410, 422, 503, 507],
   handler: async ({ params, query }, { req, res, deps: { storage, reads } }) => {
     await storage.read(
       params.datasetId,

@@ -31,6 +31,8 @@ async function ingestAndStore<T extends { version: Version }>(deps: RouteDeps, r
   let format = "unknown";
   const client = clientKey(req);
   try {
+    // refused (507) before parsing when it cannot fit in memory
+    await deps.memory.admitUpload(file);
     // The parser child writes the version's data file where storage will commit it from.
     const parsed = await deps.parser.parse(file, options, { outPath: deps.storage.stagingPath(), client });
     format = parsed.source.format;

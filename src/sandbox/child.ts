@@ -4,7 +4,8 @@
  * anything else is mapped by the pool's `fallback`.
  */
 import { writeSync } from "node:fs";
-import { ApiError, storageFull } from "../errors.ts";
+import { ApiError } from "../errors.ts";
+import { diskFull, isDiskFull } from "../http/disk-full.ts";
 import type { JobReply } from "./pool.ts";
 
 export type Fallback = (error: unknown) => JobReply;
@@ -15,7 +16,7 @@ export function serve(handle: (message: unknown) => Promise<unknown>, fallback: 
     handle(message).then(
       (value) => process.send?.({ ok: true, value } satisfies JobReply),
       (error: unknown) => {
-        const api = error instanceof ApiError ? error : diskFull(error) ? storageFull("The disk is full; nothing was written. Free space and retry.") : null;
+        const api = error instanceof ApiError ? error : isDiskFull(error) ? diskFull() : null;
         const reply: JobReply = api ? { ok: false, status: api.status, code: api.code, detail: api.message, extra: api.extra } : fallback(error);
         process.send?.(reply);
       },
@@ -37,11 +38,4 @@ export function step(what: string): void {
   } catch {
     // stderr closed: nothing to tell
   }
-}
-
-/** ENOSPC/EDQUOT, from Node or in Polars' text ("No space left on device", "os error 28/122"). */
-function diskFull(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException | null)?.code;
-  const message = error instanceof Error ? error.message : String(error);
-  return code === "ENOSPC" || code === "EDQUOT" || /No space left on device|Disk quota exceeded|os error (28|122)\b/.test(message);
 }

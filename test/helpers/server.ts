@@ -1,6 +1,5 @@
 /** Starts the real app on a loopback port for HTTP tests, with any backend and settings. */
 import { mkdtemp, rm } from "node:fs/promises";
-import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { createApp } from "../../src/app.ts";
@@ -8,6 +7,7 @@ import { loadConfig, type SETTINGS } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
 import { createStorage } from "../../src/storage/index.ts";
 import type { Storage } from "../../src/storage/types.ts";
+import { createHttpServer, listen } from "../../src/http/connections.ts";
 import { prepareUploadDir } from "../../src/http/upload.ts";
 import { createParser, type Parser } from "../../src/sandbox/parser.ts";
 import { createQueryWorkers, type QueryWorkers } from "../../src/sandbox/queries.ts";
@@ -24,22 +24,25 @@ export interface TestServer {
   queries: QueryWorkers;
   dataDir: string;
   uploadDir: string;
+  spoolDir: string;
   close(options?: { keepData?: boolean }): Promise<void>;
 }
 
 export async function startServer(backend: BackendName, env: Env = {}): Promise<TestServer> {
   const dataDir = env.DATA_DIR ?? (await mkdtemp(path.join(os.tmpdir(), "ds-test-data-")));
   const uploadDir = env.UPLOAD_DIR ?? (await mkdtemp(path.join(os.tmpdir(), "ds-test-uploads-")));
-  const config = loadConfig({ STORAGE_BACKEND: backend, DATA_DIR: dataDir, UPLOAD_DIR: uploadDir, PORT: "0", LOG_LEVEL: "silent", ...env }, {});
+  // its own spool, so tests can check that the upload folder is left empty
+  const spoolDir = env.SPOOL_DIR ?? (await mkdtemp(path.join(os.tmpdir(), "ds-test-spool-")));
+  const config = loadConfig({ STORAGE_BACKEND: backend, DATA_DIR: dataDir, UPLOAD_DIR: uploadDir, SPOOL_DIR: spoolDir, PORT: "0", LOG_LEVEL: "silent", ...env }, {});
   prepareUploadDir(config.uploadDir);
   const queries = createQueryWorkers(config);
   const storage = await createStorage(config, { queries });
   const parser = createParser(config);
-  const app = createApp({ config, storage, parser, queries, logger: createLogger(config.logLevel) });
-  const server = await new Promise<import("node:http").Server>((resolve) => {
-    const s = app.listen(0, "127.0.0.1", () => resolve(s));
-  });
-  const { port } = server.address() as AddressInfo;
+  const logger = createLogger(config.logLevel);
+  const app = createApp({ config, storage, parser, queries, logger });
+  // the same HTTP server (deadlines, caps, protocol errors) as src/server.ts
+  const server = createHttpServer(app, config, logger);
+  const port = await listen(server, 0, "127.0.0.1");
   return {
     url: `http://127.0.0.1:${port}`,
     storage,
@@ -47,6 +50,7 @@ export async function startServer(backend: BackendName, env: Env = {}): Promise<
     queries,
     dataDir,
     uploadDir,
+    spoolDir,
     async close({ keepData = false } = {}) {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -55,6 +59,7 @@ export async function startServer(backend: BackendName, env: Env = {}): Promise<
       await storage.close();
       if (!keepData) await rm(dataDir, { recursive: true, force: true });
       await rm(uploadDir, { recursive: true, force: true });
+      await rm(spoolDir, { recursive: true, force: true });
     },
   };
 }
