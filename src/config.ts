@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
-export type Backend = "memory" | "local";
+export type Backend = "memory" | "local" | "postgres";
 export type Role = "read" | "write";
 
 export interface Config {
@@ -34,6 +34,14 @@ export interface Config {
   readonly corsOrigins: readonly string[];
   readonly logLevel: string;
   readonly shutdownGraceMs: number;
+  readonly databaseUrl: string;
+  readonly objectStoreUrl: string;
+  readonly s3Endpoint: string;
+  readonly s3Region: string;
+  readonly orphanGraceMs: number;
+  readonly objectCacheDir: string;
+  readonly objectCacheBytes: number;
+  readonly databasePoolSize: number;
 }
 
 interface Setting<K extends keyof Config> {
@@ -85,9 +93,26 @@ function list(raw: string): readonly string[] {
   return raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
 }
 
+function databaseUrl(raw: string): string {
+  const v = raw.trim();
+  if (v === "") return "";
+  // Never echo the value: it usually holds a password.
+  if (!URL.canParse(v) || !/^postgres(ql)?:$/.test(new URL(v).protocol)) throw new ConfigError("expected a postgres://user:password@host:port/database URL");
+  return v;
+}
+
+function objectStoreUrl(raw: string): string {
+  const v = raw.trim();
+  if (v === "") return "";
+  const url = URL.canParse(v) ? new URL(v) : null;
+  if (url?.protocol === "file:" && (url.host === "" || url.host === "localhost") && url.pathname.length > 1) return v;
+  if (url?.protocol === "s3:" && url.hostname !== "") return v;
+  throw new ConfigError(`expected file:///path or s3://bucket/prefix, got "${v}"`);
+}
+
 /** Every setting, in the order the README documents them. */
 export const SETTINGS = [
-  { env: "STORAGE_BACKEND", key: "storageBackend", default: "memory", help: "`memory`: versions live in process memory, lost on restart. `local`: versions are Parquet files under `DATA_DIR`, survive restarts, and only recently used ones stay in memory.", parse: oneOf<Backend>("memory", "local") },
+  { env: "STORAGE_BACKEND", key: "storageBackend", default: "memory", help: "`memory`: versions live in process memory, lost on restart. `local`: versions are Parquet files under `DATA_DIR`, survive restarts, and only recently used ones stay in memory. `postgres`: the registry in PostgreSQL (`DATABASE_URL`), rows as Parquet objects under `OBJECT_STORE_URL`, any number of instances sharing both (docs/deploy.md).", parse: oneOf<Backend>("memory", "local", "postgres") },
   { env: "DATA_DIR", key: "dataDir", default: "./data", help: "Root folder of the `local` backend.", parse: (raw: string) => path.resolve(raw) },
   { env: "PORT", key: "port", default: "3000", help: "TCP port the server listens on (0 picks a free one).", parse: integer(0, 65535) },
   { env: "HOST", key: "host", default: "127.0.0.1", help: "Address the server listens on.", parse: (raw: string) => raw.trim() },
@@ -110,6 +135,14 @@ export const SETTINGS = [
   { env: "CORS_ORIGINS", key: "corsOrigins", default: "", help: "Comma-separated origins allowed to call the API from a browser (`*` for any); unset allows same-origin only.", parse: list },
   { env: "LOG_LEVEL", key: "logLevel", default: "info", help: "pino log level: fatal, error, warn, info, debug, trace or silent.", parse: oneOf("fatal", "error", "warn", "info", "debug", "trace", "silent") },
   { env: "SHUTDOWN_GRACE_MS", key: "shutdownGraceMs", default: "10000", help: "On SIGTERM/SIGINT, how long in-flight requests may finish before the process exits.", parse: integer(0) },
+  { env: "DATABASE_URL", key: "databaseUrl", default: "", help: "`postgres` backend: PostgreSQL 15+ connection URL (`postgres://user:password@host:5432/db`, `?sslmode=require` for TLS). Never logged.", parse: databaseUrl },
+  { env: "OBJECT_STORE_URL", key: "objectStoreUrl", default: "", help: "`postgres` backend: where version data lives, `file:///shared/dir` (a folder every instance mounts) or `s3://bucket/prefix` (credentials and region the AWS SDK's usual way: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_PROFILE`, roles …).", parse: objectStoreUrl },
+  { env: "S3_ENDPOINT", key: "s3Endpoint", default: "", help: "`s3://` stores: endpoint of an S3-compatible store (MinIO, Ceph, R2 …, e.g. `http://minio:9000`; path-style addressing); unset for AWS S3.", parse: (raw: string) => raw.trim() },
+  { env: "S3_REGION", key: "s3Region", default: "", help: "`s3://` stores: region (default `AWS_REGION`, else `us-east-1`).", parse: (raw: string) => raw.trim() || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || "us-east-1" },
+  { env: "ORPHAN_GRACE_MS", key: "orphanGraceMs", default: "3600000", help: "`postgres` backend: how long the object of a deleted version stays (so reads other instances began can finish) before the sweep removes it; objects of crashed uploads are removed as soon as their instance is gone.", parse: integer(0) },
+  { env: "OBJECT_CACHE_DIR", key: "objectCacheDir", default: path.join(os.tmpdir(), "dataset-service-object-cache"), help: "`s3://` stores: folder on this machine for downloaded objects (scanned by Polars).", parse: (raw: string) => path.resolve(raw) },
+  { env: "OBJECT_CACHE_BYTES", key: "objectCacheBytes", default: String(4 * GiB), help: "`s3://` stores: bytes of downloaded objects kept in `OBJECT_CACHE_DIR` (least recently used removed first).", parse: integer(0) },
+  { env: "DATABASE_POOL_SIZE", key: "databasePoolSize", default: "10", help: "`postgres` backend: database connections per instance.", parse: integer(1, 1000) },
 ] as const satisfies readonly Setting<keyof Config>[];
 
 /**
@@ -126,6 +159,10 @@ export function loadConfig(overrides: Partial<Record<(typeof SETTINGS)[number]["
     } catch (err) {
       problems.push(`${s.env}: ${err instanceof ConfigError ? err.message : String(err)}`);
     }
+  }
+  if (out.storageBackend === "postgres") {
+    if (out.databaseUrl === "") problems.push("DATABASE_URL: required when STORAGE_BACKEND=postgres");
+    if (out.objectStoreUrl === "") problems.push("OBJECT_STORE_URL: required when STORAGE_BACKEND=postgres");
   }
   if (problems.length > 0) throw new Error(`Invalid configuration:\n  ${problems.join("\n  ")}`);
   return Object.freeze(out) as unknown as Config;

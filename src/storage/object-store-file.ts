@@ -12,8 +12,9 @@ import { fsyncPath } from "./local-fs.ts";
 import { checkedKey, isObjectKey, ObjectMissingError, type ObjectInfo, type ObjectStore } from "./object-store.ts";
 
 export interface FileObjectStore extends ObjectStore {
-  /** Removes temp files whose writer is not live; returns how many. */
-  sweepTemp(isLiveWriter: (tag: string) => boolean): Promise<number>;
+  /** Temp files being written (or left by a writer that died), with the tag of their writer. */
+  listTemp(): Promise<{ name: string; tag: string }[]>;
+  removeTemp(name: string): Promise<void>;
 }
 
 const TEMP = /^([A-Za-z0-9]+)-[0-9a-f-]{36}$/;
@@ -88,15 +89,18 @@ export function createFileObjectStore(url: URL, writerTag: string): FileObjectSt
       }
     },
 
-    async sweepTemp(isLiveWriter) {
-      let removed = 0;
+    async listTemp() {
+      const out: { name: string; tag: string }[] = [];
       for (const name of await readdirOrEmpty(tmpDir)) {
         const tag = TEMP.exec(name)?.[1];
-        if (tag === undefined || isLiveWriter(tag)) continue;
-        await fs.rm(path.join(tmpDir, name), { force: true });
-        removed++;
+        if (tag !== undefined) out.push({ name, tag });
       }
-      return removed;
+      return out;
+    },
+
+    async removeTemp(name) {
+      if (!TEMP.test(name)) throw new Error(`not a temp file of this store: ${JSON.stringify(name)}`);
+      await fs.rm(path.join(tmpDir, name), { force: true });
     },
 
     async close() {},

@@ -9,12 +9,17 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import pg from "pg";
 import { inject } from "vitest";
 import type { TestProject } from "vitest/node";
+import type { ObjectStoreOptions } from "../../src/storage/object-store.ts";
+import { createPostgresStorage, type PostgresStorage } from "../../src/storage/postgres.ts";
+import { S3_CREDENTIALS, s3TestStore } from "./s3.ts";
 
 export interface PostgresServer {
   /** Connection URL of the server's `postgres` database (trust auth on loopback). */
@@ -143,4 +148,72 @@ export async function setup(project: TestProject): Promise<void> {
 export function teardown(): void {
   server?.stop();
   server = null;
+}
+
+/**
+ * A postgres-backend store on a fresh database, objects under a fresh file:// folder or s3://
+ * prefix; `cleanup` closes it and removes the database, the folder and the cache.
+ */
+export async function makePostgresStorage(options: { kind: "file" | "s3"; budgetBytes: number; orphanGraceMs?: number; objectCacheBytes?: number }): Promise<{
+  storage: PostgresStorage;
+  databaseUrl: string;
+  objectStoreUrl: string;
+  objectStore: ObjectStoreOptions;
+  cleanup(): Promise<void>;
+}> {
+  const db = await createTestDatabase();
+  const objectsDir = await mkdtemp(path.join(os.tmpdir(), "ds-objects-"));
+  const cacheDir = await mkdtemp(path.join(os.tmpdir(), "ds-object-cache-"));
+  const s3 = options.kind === "s3" ? s3TestStore() : null;
+  const objectStoreUrl = s3 ? s3.url : pathToFileURL(objectsDir).href;
+  const objectStore: ObjectStoreOptions = s3 ? { s3: { endpoint: s3.endpoint, credentials: S3_CREDENTIALS } } : {};
+  const storage = await createPostgresStorage({
+    databaseUrl: db.url,
+    objectStoreUrl,
+    objectStore,
+    budgetBytes: options.budgetBytes,
+    orphanGraceMs: options.orphanGraceMs ?? 3_600_000,
+    objectCacheDir: cacheDir,
+    objectCacheBytes: options.objectCacheBytes,
+    sweepIntervalMs: 0,
+    poolSize: 5,
+  });
+  return {
+    storage,
+    databaseUrl: db.url,
+    objectStoreUrl,
+    objectStore,
+    async cleanup() {
+      await storage.close();
+      await db.drop();
+      await rm(objectsDir, { recursive: true, force: true });
+      await rm(cacheDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The settings of a postgres-backend server on a fresh database and object folder (file://, or
+ * s3:// on the test s3rver); `cleanup` removes them.
+ */
+export async function postgresTestEnv(kind: "file" | "s3" = "file"): Promise<{ env: Record<string, string>; cleanup(): Promise<void> }> {
+  const db = await createTestDatabase();
+  const objectsDir = await mkdtemp(path.join(os.tmpdir(), "ds-objects-"));
+  const cacheDir = await mkdtemp(path.join(os.tmpdir(), "ds-object-cache-"));
+  const s3 = kind === "s3" ? s3TestStore() : null;
+  const env: Record<string, string> = {
+    DATABASE_URL: db.url,
+    OBJECT_STORE_URL: s3 ? s3.url : pathToFileURL(objectsDir).href,
+    OBJECT_CACHE_DIR: cacheDir,
+    DATABASE_POOL_SIZE: "5",
+  };
+  if (s3) Object.assign(env, { S3_ENDPOINT: s3.endpoint, AWS_ACCESS_KEY_ID: S3_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3_CREDENTIALS.secretAccessKey });
+  return {
+    env,
+    async cleanup() {
+      await db.drop();
+      await rm(objectsDir, { recursive: true, force: true });
+      await rm(cacheDir, { recursive: true, force: true });
+    },
+  };
 }

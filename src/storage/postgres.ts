@@ -1,0 +1,259 @@
+/**
+ * The `postgres` backend: the registry (datasets, versions, numbering, names, statistics,
+ * checksums) in PostgreSQL at DATABASE_URL, each version's rows as an immutable Parquet object
+ * under OBJECT_STORE_URL, and any number of instances sharing both. Each instance keeps recently
+ * used versions in memory (the FrameCache `local` uses) and reads everything else through to the
+ * database, so what one instance commits, renames or deletes is what every other serves next.
+ *
+ * Commit protocol (docs/deploy.md): record the object as pending → write the object under a
+ * fresh unique key → one transaction that consumes the pending row, issues the number and inserts
+ * the version. A crash at any point leaves at most an object no version points to, which the
+ * sweep removes; never a committed version without its data.
+ */
+import { randomUUID } from "node:crypto";
+import { promises as fs } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import pg from "pg";
+import pl from "nodejs-polars";
+import { estimatedBytes, writeParquetFile } from "../frame/safe.ts";
+import { FrameCache } from "./frame-cache.ts";
+import { removeQuietly, tempPath } from "./local-fs.ts";
+import { ByteLru } from "./lru.ts";
+import { createObjectStore, uniqueObjectKey, type ObjectStore, type ObjectStoreOptions } from "./object-store.ts";
+import { ObjectFiles, sha256Of } from "./postgres-files.ts";
+import { migrate } from "./postgres-migrate.ts";
+import { PostgresRegistry, type ObjectRef, type VersionDraft } from "./postgres-registry.ts";
+import { registerInstance, sweep, type SweepResult } from "./postgres-sweep.ts";
+import { versionRecord } from "./registry.ts";
+import type { NewVersion, Storage } from "./types.ts";
+
+export interface PostgresStorageOptions {
+  databaseUrl: string;
+  objectStoreUrl: string;
+  budgetBytes: number;
+  /** How long objects of deleted versions (and unknown objects) stay before a sweep removes them. */
+  orphanGraceMs: number;
+  /** Folder and byte budget of this machine's copies of s3:// objects. */
+  objectCacheDir?: string;
+  objectCacheBytes?: number;
+  /** Database connections per instance. */
+  poolSize?: number;
+  objectStore?: ObjectStoreOptions;
+  /** Sweep at start-up and then every this many ms (0: only when `sweep()` is called). */
+  sweepIntervalMs?: number;
+  backgroundLoad?: boolean;
+  warn?: (message: string) => void;
+}
+
+export interface PostgresStorage extends Storage {
+  /** Runs a sweep now (null when another instance is sweeping). */
+  sweep(): Promise<SweepResult | null>;
+  /** Resolves once background cache loads and deferred removals have finished. */
+  settled(): Promise<void>;
+  readonly instanceId: number;
+}
+
+const STATS_CACHE_BYTES = 16 * 1024 * 1024;
+const DEFAULT_SWEEP_MS = 10 * 60_000;
+
+export async function createPostgresStorage(options: PostgresStorageOptions): Promise<PostgresStorage> {
+  const warn = options.warn ?? ((message: string) => console.warn(message));
+  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
+  // An idle connection that breaks is replaced by the pool; without a listener it would crash the process.
+  let closing = false;
+  pool.on("error", (error) => {
+    if (!closing) warn(`storage: database connection error: ${error.message}`);
+  });
+  let store: ObjectStore | undefined;
+  let instance: Awaited<ReturnType<typeof registerInstance>> | undefined;
+  try {
+    await migrate(pool);
+    instance = await registerInstance(options.databaseUrl, pool, warn);
+    store = createObjectStore(options.objectStoreUrl, { ...options.objectStore, writerTag: instance.tag });
+  } catch (error) {
+    await instance?.close();
+    await pool.end();
+    throw error;
+  }
+  const registry = new PostgresRegistry(pool);
+  const frames = new FrameCache({ budgetBytes: options.budgetBytes, backgroundLoad: options.backgroundLoad, warn });
+  const files = new ObjectFiles({
+    store,
+    dir: options.objectCacheDir ?? path.join(os.tmpdir(), "dataset-service-object-cache"),
+    budgetBytes: options.objectCacheBytes ?? 4 * 1024 ** 3,
+    isPinned: (key) => frames.pins.isPinned(key),
+    warn,
+  });
+  await files.open();
+  const statsCache = new ByteLru<unknown>(STATS_CACHE_BYTES);
+  const scratch = path.join(os.tmpdir(), "dataset-service-postgres-scratch");
+  await fs.mkdir(scratch, { recursive: true });
+  const key = (datasetId: string, version: number) => `${datasetId}/${version}`;
+  const ownStore = store;
+  const ownInstance = instance;
+
+  let sweeping: Promise<SweepResult | null> | null = null;
+  const runSweep = (): Promise<SweepResult | null> =>
+    (sweeping ??= sweep(pool, ownStore, options.orphanGraceMs).finally(() => {
+      sweeping = null;
+    }));
+  const sweepEvery = options.sweepIntervalMs ?? DEFAULT_SWEEP_MS;
+  const timer = sweepEvery > 0 ? setInterval(() => void runSweep().catch((e: Error) => warn(`storage: sweep failed: ${e.message}`)), sweepEvery) : null;
+  timer?.unref();
+  if (sweepEvery > 0) void runSweep().catch((e: Error) => warn(`storage: sweep failed: ${e.message}`));
+
+  /**
+   * Writes the version's data as a new object (pending until committed) and returns what the
+   * registry row records about it. The object exists, whole, before any row points to it.
+   */
+  async function writeObject(datasetId: string, next: NewVersion): Promise<ObjectRef> {
+    const objectKey = uniqueObjectKey(datasetId);
+    const tmp = tempPath(scratch, ".parquet");
+    await registry.addPending(objectKey, ownInstance.id);
+    try {
+      await writeParquetFile(next.frame, tmp);
+      const [bytes, sha256] = await Promise.all([fs.stat(tmp).then((s) => s.size), sha256Of(tmp)]);
+      await ownStore.putFile(objectKey, tmp);
+      return { key: objectKey, bytes, sha256, frameBytes: estimatedBytes(next.frame) };
+    } catch (error) {
+      await discard(objectKey);
+      throw error;
+    } finally {
+      await removeQuietly(tmp);
+    }
+  }
+
+  /** Removes an object whose commit failed (the sweep would, later). */
+  async function discard(objectKey: string): Promise<void> {
+    await ownStore.delete(objectKey).catch(() => undefined);
+    await registry.dropPending(objectKey).catch(() => undefined);
+  }
+
+  function draftOf(next: NewVersion, object: ObjectRef): VersionDraft {
+    const record = versionRecord("", 0, next);
+    return { source: record.source, rowCount: record.rowCount, columns: record.columns, object };
+  }
+
+  /** After a commit fails, the object is removed; after one succeeds, nothing is left to clean. */
+  async function committing<T>(object: ObjectRef, commit: () => Promise<T>): Promise<T> {
+    try {
+      return await commit();
+    } catch (error) {
+      await discard(object.key);
+      throw error;
+    }
+  }
+
+  function forget(datasetId: string, numbers: number[]): void {
+    const keys = numbers.map((n) => key(datasetId, n));
+    for (const k of keys) {
+      frames.forget(k);
+      statsCache.delete(k);
+    }
+    void frames.afterReaders(keys, async () => {
+      for (const k of keys) await files.forget(k);
+    });
+  }
+
+  return {
+    name: "postgres",
+    instanceId: ownInstance.id,
+
+    async createDataset(meta, first) {
+      await registry.assertNameFree(meta.name);
+      const datasetId = randomUUID();
+      const object = await writeObject(datasetId, first);
+      return committing(object, () => registry.createDataset(datasetId, meta, draftOf(first, object)));
+    },
+
+    findByName: (name) => registry.findByName(name),
+    listDatasets: (query) => registry.list(query),
+    getDataset: (datasetId) => registry.dataset(datasetId),
+    updateDataset: (datasetId, patch) => registry.updateDataset(datasetId, patch),
+
+    async deleteDataset(datasetId) {
+      forget(datasetId, await registry.deleteDataset(datasetId));
+    },
+
+    async addVersion(datasetId, next) {
+      await registry.dataset(datasetId); // 404 before writing anything
+      const object = await writeObject(datasetId, next);
+      return committing(object, () => registry.addVersion(datasetId, draftOf(next, object)));
+    },
+
+    listVersions: (datasetId) => registry.listVersions(datasetId),
+
+    async getVersion(datasetId, selector) {
+      return (await registry.versionRow(datasetId, selector)).version;
+    },
+
+    async deleteVersion(datasetId, selector) {
+      forget(datasetId, [await registry.deleteVersion(datasetId, selector)]);
+    },
+
+    async read(datasetId, selector, fn) {
+      const { version, object } = await registry.versionRow(datasetId, selector);
+      const k = key(datasetId, version.version);
+      return frames.read(
+        k,
+        async () => {
+          const file = await files.fileFor(k, object);
+          return { scan: () => pl.scanParquet(file, { glob: false, hivePartitioning: false }), frameBytes: object.frameBytes };
+        },
+        (lazy, frame) => fn({ version, lazy, frame: () => frame }),
+      );
+    },
+
+    async getStats(datasetId, version) {
+      const k = key(datasetId, version);
+      if (statsCache.has(k)) return statsCache.get(k);
+      const text = await registry.getStats(datasetId, version);
+      if (text === undefined) return undefined;
+      const stats: unknown = JSON.parse(text);
+      statsCache.set(k, stats, text.length);
+      return stats;
+    },
+
+    async saveStats(datasetId, version, stats) {
+      const text = JSON.stringify(stats);
+      await registry.saveStats(datasetId, version, text);
+      // Keep what another instance would read back, so answers are the same on every instance.
+      const stored = await registry.getStats(datasetId, version);
+      if (stored !== undefined) statsCache.set(key(datasetId, version), JSON.parse(stored), stored.length);
+    },
+
+    async health() {
+      const counts = await registry.counts();
+      return {
+        datasets: counts.datasets,
+        versions: counts.versions,
+        dataBytes: frames.bytes,
+        budgetBytes: options.budgetBytes,
+        details: {
+          objectBytes: counts.objectBytes,
+          ...frames.figures(),
+          objectCacheBytes: files.bytes,
+          objectDownloads: files.downloads,
+          damagedObjects: files.damaged,
+        },
+      };
+    },
+
+    sweep: runSweep,
+    settled: () => frames.settled(),
+
+    async close() {
+      closing = true;
+      if (timer) clearInterval(timer);
+      await sweeping?.catch(() => undefined);
+      await frames.close();
+      await files.close();
+      statsCache.clear();
+      await ownInstance.close();
+      await ownStore.close();
+      await pool.end();
+    },
+  };
+}
+
