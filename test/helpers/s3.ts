@@ -92,3 +92,8 @@ export async function teardown(): Promise<void> {
   await server?.stop();
   server = null;
 }
+
+/** Options that point an object store at the test s3rver. */
+export function s3TestOptions(): { s3: { endpoint: string; credentials: typeof S3_CREDENTIALS } } {
+  return { s3: { endpoint: s3Endpoint(), credentials: S3_CREDENTIALS } };
+}
