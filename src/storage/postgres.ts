@@ -26,6 +26,7 @@ import { migrate } from "./postgres-migrate.ts";
 import { PostgresRegistry, type ObjectRef, type VersionDraft } from "./postgres-registry.ts";
 import { registerInstance, sweep, type SweepResult } from "./postgres-sweep.ts";
 import { versionRecord } from "./registry.ts";
+import type { Version } from "../types.ts";
 import type { NewVersion, Storage } from "./types.ts";
 
 export interface PostgresStorageOptions {
@@ -55,6 +56,7 @@ export interface PostgresStorage extends Storage {
 }
 
 const STATS_CACHE_BYTES = 16 * 1024 * 1024;
+const VERSION_CACHE_BYTES = 16 * 1024 * 1024;
 const DEFAULT_SWEEP_MS = 10 * 60_000;
 
 export async function createPostgresStorage(options: PostgresStorageOptions): Promise<PostgresStorage> {
@@ -87,6 +89,8 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
   });
   await files.open();
   const statsCache = new ByteLru<unknown>(STATS_CACHE_BYTES);
+  /** Parsed version metadata (immutable, numbers never reused): a read then fetches only the row's small columns. */
+  const versionCache = new ByteLru<Version>(VERSION_CACHE_BYTES);
   const scratch = path.join(os.tmpdir(), "dataset-service-postgres-scratch");
   await fs.mkdir(scratch, { recursive: true });
   const key = (datasetId: string, version: number) => `${datasetId}/${version}`;
@@ -150,6 +154,7 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     for (const k of keys) {
       frames.forget(k);
       statsCache.delete(k);
+      versionCache.delete(k);
     }
     void frames.afterReaders(keys, async () => {
       for (const k of keys) await files.forget(k);
@@ -193,15 +198,22 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     },
 
     async read(datasetId, selector, fn) {
-      const { version, object } = await registry.versionRow(datasetId, selector);
-      const k = key(datasetId, version.version);
+      // Existence is always asked of the database (another instance may have deleted the version).
+      const { number, object } = await registry.locate(datasetId, selector);
+      const k = key(datasetId, number);
+      let version = versionCache.get(k);
+      if (!version) {
+        version = (await registry.versionRow(datasetId, number)).version;
+        versionCache.set(k, version, JSON.stringify(version.columns).length + 512);
+      }
+      const v = version;
       return frames.read(
         k,
         async () => {
           const file = await files.fileFor(k, object);
           return { scan: () => pl.scanParquet(file, { glob: false, hivePartitioning: false }), frameBytes: object.frameBytes };
         },
-        (lazy, frame) => fn({ version, lazy, frame: () => frame }),
+        (lazy, frame) => fn({ version: v, lazy, frame: () => frame }),
       );
     },
 
