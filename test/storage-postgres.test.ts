@@ -183,6 +183,25 @@ describe.skipIf(!hasPostgres())("postgres backend", () => {
     }
   });
 
+  it("imports a dataset with its own numbers and times, all or nothing, numbering on after the highest issued", async () => {
+    const [a, b] = (await instances(2)).all as [PostgresStorage, PostgresStorage];
+    const meta = { name: "Imported", description: "from an archive", createdAt: "2025-03-01T10:00:00.000Z", updatedAt: "2025-03-04T10:00:00.000Z", highestIssued: 5 };
+    const versions = () => [
+      { ...newVersion(1), version: 2, createdAt: "2025-03-02T10:00:00.000Z" },
+      { ...newVersion(2, 7), version: 4, createdAt: "2025-03-03T10:00:00.000Z" },
+    ];
+    const { dataset, versions: made } = await a.importDataset(meta, versions());
+    expect(dataset).toMatchObject({ name: "Imported", createdAt: meta.createdAt, updatedAt: meta.updatedAt, latestVersion: 4, versionCount: 2 });
+    expect(made.map((v) => [v.version, v.createdAt, v.rowCount])).toEqual([[2, "2025-03-02T10:00:00.000Z", 5], [4, "2025-03-03T10:00:00.000Z", 7]]);
+    expect(await b.listVersions(dataset.id)).toEqual(made);
+    expect(await rowsOf(b, dataset.id, 4)).toEqual(sampleFrame(2, 7).toRecords());
+    expect(await b.highestIssued(dataset.id)).toBe(5);
+    expect((await b.addVersion(dataset.id, newVersion(3))).version.version).toBe(6);
+    expect(await apiErrorOf(() => b.importDataset({ ...meta, name: "IMPORTED" }, versions()))).toMatchObject({ status: 409, code: "NAME_TAKEN" });
+    expect(await apiErrorOf(() => a.highestIssued("00000000-0000-4000-8000-000000000000"))).toMatchObject({ status: 404 });
+    expect((await a.health()).datasets).toBe(1);
+  });
+
   it("refuses a version whose object was damaged, and reports it in health", async () => {
     const made = await makePostgresStorage({ kind: "file", budgetBytes: BUDGET });
     cleanups.push(made.cleanup);

@@ -204,6 +204,43 @@ export class PostgresRegistry {
     return { datasetId, version: number, createdAt: at.toISOString(), source: draft.source, rowCount: draft.rowCount, columnCount: draft.columns.length, columns: draft.columns };
   }
 
+  /**
+   * Creates a dataset whose versions keep given numbers and times (an import), in one transaction:
+   * nothing is visible until every version is in; later versions are numbered after `highestIssued`.
+   */
+  async importDataset(
+    datasetId: string,
+    meta: { name: string; description: string; createdAt: string; updatedAt: string; highestIssued: number },
+    versions: { number: number; createdAt: string; draft: VersionDraft }[],
+  ): Promise<{ dataset: Dataset; versions: Version[] }> {
+    try {
+      return await transaction(this.#pool, async (client) => {
+        await client.query("INSERT INTO datasets (id, name, name_key, description, created_at, updated_at, highest_issued) VALUES ($1, $2, $3, $4, $5, $6, $7)", [
+          checkId(datasetId),
+          meta.name,
+          RegistryState.nameKey(meta.name),
+          meta.description,
+          new Date(meta.createdAt),
+          new Date(meta.updatedAt),
+          meta.highestIssued,
+        ]);
+        const made: Version[] = [];
+        for (const v of versions) made.push(await this.#insertVersion(client, datasetId, v.number, new Date(v.createdAt), v.draft));
+        return { dataset: await this.dataset(datasetId, client), versions: made };
+      });
+    } catch (error) {
+      if (isUniqueViolation(error, "datasets_name_key")) return this.#nameTaken(meta.name);
+      throw error;
+    }
+  }
+
+  /** The highest number ever issued in the dataset (deleted versions included). */
+  async highestIssued(datasetId: string): Promise<number> {
+    const { rows } = await this.#pool.query<{ n: number }>("SELECT highest_issued AS n FROM datasets WHERE id = $1", [checkId(datasetId)]);
+    if (!rows[0]) throw noDataset(datasetId);
+    return rows[0].n;
+  }
+
   async updateDataset(datasetId: string, patch: { name?: string; description?: string }): Promise<Dataset> {
     try {
       const { rowCount } = await this.#pool.query(

@@ -26,7 +26,7 @@ import { migrate } from "./postgres-migrate.ts";
 import { PostgresRegistry, type ObjectRef, type VersionDraft } from "./postgres-registry.ts";
 import { registerInstance, sweep, type SweepResult } from "./postgres-sweep.ts";
 import { versionRecord } from "./registry.ts";
-import type { Version } from "../types.ts";
+import type { Dataset, Version } from "../types.ts";
 import type { NewVersion, Storage } from "./types.ts";
 
 export interface PostgresStorageOptions {
@@ -47,7 +47,21 @@ export interface PostgresStorageOptions {
   warn?: (message: string) => void;
 }
 
+/** The import API of issue 14 (`Storage.importDataset`); structurally the same as its types once they land. */
+export interface ImportMeta {
+  name: string;
+  description: string;
+  createdAt: string;
+  updatedAt: string;
+  highestIssued: number;
+}
+export type ImportVersion = NewVersion & { version: number; createdAt: string };
+
 export interface PostgresStorage extends Storage {
+  /** A dataset whose versions keep their numbers, times and sources, all or nothing. */
+  importDataset(meta: ImportMeta, versions: ImportVersion[]): Promise<{ dataset: Dataset; versions: Version[] }>;
+  /** The highest version number ever issued in the dataset, deleted versions included. */
+  highestIssued(datasetId: string): Promise<number>;
   /** Runs a sweep now (null when another instance is sweeping). */
   sweep(): Promise<SweepResult | null>;
   /** Resolves once background cache loads and deferred removals have finished. */
@@ -172,6 +186,32 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
       return committing(object, () => registry.createDataset(datasetId, meta, draftOf(first, object)));
     },
 
+    async importDataset(meta, versions) {
+      let previous = 0;
+      for (const v of versions) {
+        if (!Number.isSafeInteger(v.version) || v.version <= previous || v.version > meta.highestIssued) {
+          throw new Error(`import: version numbers must ascend and stay within 1..${meta.highestIssued} (got ${v.version} after ${previous})`);
+        }
+        previous = v.version;
+      }
+      if (versions.length === 0) throw new Error("import: a dataset needs at least one version");
+      await registry.assertNameFree(meta.name);
+      const datasetId = randomUUID();
+      const objects: ObjectRef[] = [];
+      try {
+        for (const v of versions) objects.push(await writeObject(datasetId, v));
+        return await registry.importDataset(
+          datasetId,
+          meta,
+          versions.map((v, i) => ({ number: v.version, createdAt: v.createdAt, draft: draftOf(v, objects[i]!) })),
+        );
+      } catch (error) {
+        for (const o of objects) await discard(o.key);
+        throw error;
+      }
+    },
+
+    highestIssued: (datasetId) => registry.highestIssued(datasetId),
     findByName: (name) => registry.findByName(name),
     listDatasets: (query) => registry.list(query),
     getDataset: (datasetId) => registry.dataset(datasetId),
