@@ -18,7 +18,7 @@ import pg from "pg";
 import pl from "nodejs-polars";
 import { estimatedBytes, writeParquetFile } from "../frame/safe.ts";
 import { FrameCache } from "./frame-cache.ts";
-import { removeQuietly, tempPath } from "./local-fs.ts";
+import { isAbandonedTemp, removeQuietly, tempPath } from "./local-fs.ts";
 import { ByteLru } from "./lru.ts";
 import { createObjectStore, uniqueObjectKey, type ObjectStore, type ObjectStoreOptions } from "./object-store.ts";
 import { ObjectFiles, sha256Of } from "./postgres-files.ts";
@@ -90,7 +90,7 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
   } catch (error) {
     await instance?.close();
     await pool.end();
-    throw error;
+    throw new Error(`storage: cannot open the PostgreSQL registry at ${redacted(options.databaseUrl)}: ${(error as Error).message}`, { cause: error });
   }
   const registry = new PostgresRegistry(pool);
   const frames = new FrameCache({ budgetBytes: options.budgetBytes, backgroundLoad: options.backgroundLoad, warn });
@@ -105,8 +105,10 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
   const statsCache = new ByteLru<unknown>(STATS_CACHE_BYTES);
   /** Parsed version metadata (immutable, numbers never reused): a read then fetches only the row's small columns. */
   const versionCache = new ByteLru<Version>(VERSION_CACHE_BYTES);
+  // Parquet files on their way to the store; leftovers of dead processes are removed.
   const scratch = path.join(os.tmpdir(), "dataset-service-postgres-scratch");
   await fs.mkdir(scratch, { recursive: true });
+  for (const name of await fs.readdir(scratch)) if (isAbandonedTemp(name)) await removeQuietly(path.join(scratch, name));
   const key = (datasetId: string, version: number) => `${datasetId}/${version}`;
   const ownStore = store;
   const ownInstance = instance;
@@ -309,3 +311,13 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
   };
 }
 
+/** The database URL without its password, for messages. */
+function redacted(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== "") u.password = "***";
+    return u.toString();
+  } catch {
+    return "DATABASE_URL";
+  }
+}
