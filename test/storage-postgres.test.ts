@@ -159,7 +159,7 @@ describe.skipIf(!hasPostgres())("postgres backend", () => {
         cleanups.push(() => rm(scratch, { recursive: true, force: true }));
         await writeFile(path.join(scratch, "x"), "not committed");
         const crashed = uniqueObjectKey(dataset.id);
-        const [{ id: deadId }] = await sql<{ id: number }>(databaseUrl, "INSERT INTO instances (host, pid) VALUES ('gone', 1) RETURNING id");
+        const deadId = (await sql<{ id: number }>(databaseUrl, "INSERT INTO instances (host, pid) VALUES ('gone', 1) RETURNING id"))[0]!.id;
         await sql(databaseUrl, "INSERT INTO pending_objects (object_key, instance_id) VALUES ($1, $2)", [crashed, deadId]);
         await store.putFile(crashed, path.join(scratch, "x"));
         // An in-flight upload of a live instance (b) must survive any sweep.
@@ -207,7 +207,7 @@ describe.skipIf(!hasPostgres())("postgres backend", () => {
     cleanups.push(made.cleanup);
     const s = made.storage;
     const { dataset } = await s.createDataset({ name: "d", description: "" }, newVersion(0));
-    const [{ k }] = await sql<{ k: string }>(made.databaseUrl, "SELECT object_key AS k FROM versions");
+    const k = (await sql<{ k: string }>(made.databaseUrl, "SELECT object_key AS k FROM versions"))[0]!.k;
     await truncate(path.join(new URL(made.objectStoreUrl).pathname, k), 10);
     await expect(rowsOf(s, dataset.id, 1)).rejects.toThrow(/damaged|bytes, expected/);
     expect((await s.health()).details.damagedObjects).toBe(1);
