@@ -17,6 +17,7 @@ import { createObjectStore } from "../src/storage/object-store.ts";
 import type { PostgresStorage } from "../src/storage/postgres.ts";
 import { hasPostgres, makePostgresStorage } from "./helpers/postgres.ts";
 import { rowsOf } from "./storage-contract.ts";
+import { versionOf } from "./helpers/versions.ts";
 
 const REPO = path.resolve(import.meta.dirname, "..");
 const CYCLES = 12;
@@ -25,6 +26,7 @@ const CYCLES = 12;
 const CHILD = `
 import pl from "nodejs-polars";
 import { createPostgresStorage } from "./src/storage/postgres.ts";
+import { versionOf } from "./test/helpers/versions.ts";
 const [databaseUrl, objectStoreUrl, cacheDir, cycle] = process.argv.slice(1);
 const storage = await createPostgresStorage({ databaseUrl, objectStoreUrl, budgetBytes: 64 * 1024 * 1024, orphanGraceMs: 3600000, objectCacheDir: cacheDir, sweepIntervalMs: 0, poolSize: 4 });
 const shared = await storage.findByName("shared");
@@ -36,8 +38,8 @@ const lane = async (laneNo) => {
     const tag = "c" + cycle + "l" + laneNo + "n" + k;
     const n = 1 + ((k * 7919 + laneNo * 104729) % 5000);
     const r = laneNo === 2
-      ? await storage.createDataset({ name: tag, description: "" }, { frame: frameOf(tag, n), source: source(tag) })
-      : await storage.addVersion(shared.id, { frame: frameOf(tag, n), source: source(tag) });
+      ? await storage.createDataset({ name: tag, description: "" }, versionOf(frameOf(tag, n), source(tag), storage.stagingPath()))
+      : await storage.addVersion(shared.id, versionOf(frameOf(tag, n), source(tag), storage.stagingPath()));
     process.stdout.write(JSON.stringify({ tag, rows: n, datasetId: r.dataset.id, version: r.version.version }) + "\\n");
   }
 };
@@ -58,7 +60,7 @@ beforeAll(async () => {
   made = await makePostgresStorage({ kind: "file", budgetBytes: 1024 * 1024, orphanGraceMs: 3_600_000 });
   store = made.storage;
   const pl = (await import("nodejs-polars")).default;
-  await store.createDataset({ name: "shared", description: "" }, { frame: pl.DataFrame({ tag: ["shared"], i: [0] }), source: { filename: "shared.csv", format: "csv", sizeBytes: 1, sha256: "0", sheet: null } });
+  await store.createDataset({ name: "shared", description: "" }, versionOf(pl.DataFrame({ tag: ["shared"], i: [0] }), { filename: "shared.csv", format: "csv", sizeBytes: 1, sha256: "0", sheet: null }));
 });
 
 afterAll(async () => {

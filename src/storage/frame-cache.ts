@@ -24,6 +24,8 @@ export interface ColdSource {
   scan(): pl.LazyDataFrame;
   /** Polars' estimate of the whole frame's size: a version larger than the budget is never loaded. */
   frameBytes: number;
+  /** Checked before the whole version is loaded into memory (e.g. every block against its checksum); false skips the load. */
+  beforeLoad?: () => Promise<boolean>;
 }
 
 export class FrameCache {
@@ -106,6 +108,7 @@ export class FrameCache {
     this.#track(
       (async () => {
         try {
+          if (source.beforeLoad && !(await source.beforeLoad())) return;
           const frame = await source.scan().collect();
           if (!state.forgotten && !this.#closed) this.#lru.set(key, frame, estimatedBytes(frame));
         } catch (error) {

@@ -30,6 +30,7 @@ export function createFileObjectStore(url: URL, writerTag: string): FileObjectSt
 
   return {
     url: url.href,
+    inPlace: true,
 
     async putFile(key, file) {
       await ensureRoot();

@@ -36,6 +36,7 @@ export function createS3ObjectStore(url: URL, options: S3Options): ObjectStore {
 
   return {
     url: `s3://${bucket}/${prefix}`,
+    inPlace: false,
 
     async putFile(key, file) {
       const upload = new Upload({

@@ -23,6 +23,8 @@ export interface ObjectStore {
   putFile(key: string, file: string): Promise<void>;
   /** The object's bytes as a stream; throws `ObjectMissingError` when there is none. */
   get(key: string): Promise<Readable>;
+  /** True when objects are read in place (`localPath` gives their files). */
+  readonly inPlace: boolean;
   /** A path that reads the object in place when the store is a file system, else null. */
   localPath(key: string): string | null;
   stat(key: string): Promise<ObjectInfo | null>;

@@ -1,19 +1,25 @@
 /**
- * Local files for the postgres backend's objects, which Polars scans (and query workers read).
- * A `file://` store's object is read in place. An `s3://` object is downloaded once into a cache
- * folder on this machine (streamed, hashed while it arrives, checked against the registry's size
- * and SHA-256, then renamed into place) and kept there, least recently used first out, under a
- * byte budget; a file a request is reading is never removed.
+ * Local files for the postgres backend's objects, which Polars scans and query workers read.
+ * A `file://` store's object is read in place and verified block by block against the registry's
+ * checksum before a read trusts those blocks (verify-read.ts). An `s3://` object is downloaded
+ * once into a cache folder on this machine (streamed, hashed while it arrives, checked against the
+ * checksum's size and SHA-256, then renamed into place) and kept there, least recently used first
+ * out, under a byte budget; a file a request is reading is never removed. The instance that
+ * uploaded a version keeps the staged file as its copy, so it never downloads its own uploads.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { createReadStream, createWriteStream, promises as fs } from "node:fs";
+import { createWriteStream, promises as fs } from "node:fs";
 import path from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { isProcessAlive } from "./local-fs.ts";
 import type { ObjectStore } from "./object-store.ts";
 import type { ObjectRef } from "./postgres-registry.ts";
+import type { Checksum } from "./checksum.ts";
+import type { ReadOptions } from "./types.ts";
+import { ReadVerifier } from "./verify-read.ts";
 
+/** The object in the store does not match its checksum (or is missing). */
 export class DamagedObjectError extends Error {}
 
 export interface ObjectFilesOptions {
@@ -23,7 +29,6 @@ export interface ObjectFilesOptions {
   budgetBytes: number;
   /** True while a reader holds the file (by the version key it was fetched for). */
   isPinned: (versionKey: string) => boolean;
-  warn: (message: string) => void;
 }
 
 interface Cached {
@@ -37,9 +42,8 @@ export class ObjectFiles {
   // Insertion order = least recently used first.
   readonly #files = new Map<string, Cached>();
   readonly #inflight = new Map<string, Promise<string>>();
-  /** Objects read in place whose full SHA-256 has been checked (or is being checked). */
-  readonly #verified = new Map<string, Promise<void>>();
-  readonly #damaged = new Set<string>();
+  /** Objects read in place: what has been verified of each. */
+  readonly #verifiers = new Map<string, ReadVerifier>();
   #bytes = 0;
   downloads = 0;
 
@@ -62,15 +66,10 @@ export class ObjectFiles {
     return this.#bytes;
   }
 
-  get damaged(): number {
-    return this.#damaged.size;
-  }
-
-  /** A local file with the object's bytes, for the version `versionKey`. */
+  /** A local file with the object's bytes, for the version `versionKey` (downloaded if need be). */
   async fileFor(versionKey: string, object: ObjectRef): Promise<string> {
-    if (this.#damaged.has(object.key)) throw new DamagedObjectError(`the data of version ${versionKey} is damaged (object ${object.key}); it is not served`);
     const inPlace = this.#o.store.localPath(object.key);
-    if (inPlace !== null) return this.#inPlace(versionKey, inPlace, object);
+    if (inPlace !== null) return inPlace;
     const hit = this.#files.get(versionKey);
     if (hit) {
       this.#files.delete(versionKey);
@@ -85,7 +84,60 @@ export class ObjectFiles {
     return pending;
   }
 
-  /** Drops the local copy of a deleted version once no reader holds it. */
+  /**
+   * Checks what a read announced (see ReadOptions) against the checksum; returns what is wrong, or
+   * null. A downloaded copy was checked whole when it arrived.
+   */
+  async verify(object: ObjectRef & { checksum: Checksum }, file: string, rows: ReadOptions["rows"]): Promise<string | null> {
+    if (!this.#o.store.inPlace) return null;
+    let verifier = this.#verifiers.get(object.key);
+    if (!verifier) {
+      verifier = new ReadVerifier(file, object.checksum);
+      this.#verifiers.set(object.key, verifier);
+    }
+    return verifier.verify(rows);
+  }
+
+  /** After a commit: keeps the uploaded (staged) file as this instance's copy of an s3 object. */
+  async adopt(versionKey: string, object: ObjectRef, staged: string): Promise<void> {
+    if (this.#o.store.inPlace) {
+      await fs.rm(staged, { force: true });
+      return;
+    }
+    const final = this.#finalPath(versionKey);
+    try {
+      await fs.rename(staged, final);
+    } catch {
+      await fs.rm(staged, { force: true }); // another file system: it will be downloaded when read
+      return;
+    }
+    this.#add(versionKey, final, object.bytes);
+    await this.#evict(versionKey);
+  }
+
+  /**
+   * A reader found the local file damaged: fetch (or check) it afresh. Returns what is still
+   * wrong, or null when the file is intact now.
+   */
+  async repair(versionKey: string, object: ObjectRef & { checksum: Checksum }): Promise<string | null> {
+    const inPlace = this.#o.store.localPath(object.key);
+    if (inPlace !== null) {
+      const fresh = new ReadVerifier(inPlace, object.checksum);
+      const problem = await fresh.verify(undefined);
+      this.#verifiers.set(object.key, fresh);
+      return problem;
+    }
+    await this.forget(versionKey);
+    try {
+      await this.fileFor(versionKey, object);
+      return null;
+    } catch (error) {
+      if (error instanceof DamagedObjectError) return error.message;
+      throw error;
+    }
+  }
+
+  /** Drops the local copy of a deleted version. */
   async forget(versionKey: string): Promise<void> {
     const hit = this.#files.get(versionKey);
     if (!hit) return;
@@ -95,57 +147,31 @@ export class ObjectFiles {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([...this.#inflight.values(), ...this.#verified.values()]);
+    await Promise.allSettled([...this.#inflight.values()]);
     await fs.rm(this.#own, { recursive: true, force: true });
     this.#files.clear();
+    this.#verifiers.clear();
     this.#bytes = 0;
   }
 
-  /**
-   * In place: the size is checked on every cold read (cheap, catches truncation); the SHA-256 once
-   * per process, in the background, so a first page does not wait for the whole file to be read.
-   * A mismatch marks the object damaged: it is refused from then on and counted in health.
-   */
-  async #inPlace(versionKey: string, file: string, object: ObjectRef): Promise<string> {
-    let size: number;
-    try {
-      size = (await fs.stat(file)).size;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") throw this.#markDamaged(versionKey, object, "is missing");
-      throw error;
-    }
-    if (size !== object.bytes) throw this.#markDamaged(versionKey, object, `has ${size} bytes, expected ${object.bytes}`);
-    if (!this.#verified.has(object.key)) {
-      this.#verified.set(
-        object.key,
-        sha256Of(file).then(
-          (digest) => {
-            if (digest !== object.sha256) this.#markDamaged(versionKey, object, "does not match its SHA-256");
-          },
-          (error: Error) => {
-            this.#verified.delete(object.key); // try again on a later read
-            this.#o.warn(`storage: could not check object ${object.key}: ${error.message}`);
-          },
-        ),
-      );
-    }
-    return file;
+  #finalPath(versionKey: string): string {
+    return path.join(this.#own, `${versionKey.replace("/", "-v")}.parquet`);
   }
 
-  #markDamaged(versionKey: string, object: ObjectRef, what: string): DamagedObjectError {
-    this.#damaged.add(object.key);
-    const message = `storage: the data object of version ${versionKey} (${object.key}) ${what}; the version is not served`;
-    this.#o.warn(message);
-    return new DamagedObjectError(message);
+  #add(versionKey: string, file: string, bytes: number): void {
+    this.#files.set(versionKey, { file, bytes });
+    this.#bytes += bytes;
   }
 
   async #download(versionKey: string, object: ObjectRef): Promise<string> {
-    const final = path.join(this.#own, `${versionKey.replace("/", "-v")}.parquet`);
+    const final = this.#finalPath(versionKey);
     const tmp = path.join(this.#own, `tmp-${randomUUID()}`);
     const hash = createHash("sha256");
     let bytes = 0;
     try {
-      const body = await this.#o.store.get(object.key);
+      const body = await this.#o.store.get(object.key).catch((error: Error) => {
+        throw error.name === "ObjectMissingError" ? new DamagedObjectError("its data object is missing from the store") : error;
+      });
       const counter = new Transform({
         transform(chunk: Buffer, _enc, done) {
           hash.update(chunk);
@@ -155,17 +181,15 @@ export class ObjectFiles {
       });
       await pipeline(body, counter, createWriteStream(tmp));
       const digest = hash.digest("hex");
-      if (bytes !== object.bytes || digest !== object.sha256) {
-        throw this.#markDamaged(versionKey, object, bytes !== object.bytes ? `has ${bytes} bytes, expected ${object.bytes}` : "does not match its SHA-256");
-      }
+      if (bytes !== object.bytes) throw new DamagedObjectError(`its data object has ${bytes} bytes, ${object.bytes} expected`);
+      if (digest !== object.sha256) throw new DamagedObjectError("its data object does not match its checksum");
       await fs.rename(tmp, final);
     } catch (error) {
       await fs.rm(tmp, { force: true });
       throw error;
     }
     this.downloads++;
-    this.#files.set(versionKey, { file: final, bytes });
-    this.#bytes += bytes;
+    this.#add(versionKey, final, bytes);
     await this.#evict(versionKey);
     return final;
   }
@@ -179,11 +203,4 @@ export class ObjectFiles {
       await fs.rm(cached.file, { force: true });
     }
   }
-}
-
-/** SHA-256 of a file, streamed. */
-export async function sha256Of(file: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest("hex");
 }

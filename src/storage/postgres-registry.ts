@@ -11,6 +11,7 @@ import { nameTaken, notFound } from "../errors.ts";
 import type { Dataset, SourceInfo, Version } from "../types.ts";
 import { isDatasetId } from "./paths.ts";
 import { RegistryState } from "./registry.ts";
+import { isChecksum, type Checksum } from "./checksum.ts";
 import type { DatasetQuery, VersionSelector } from "./types.ts";
 
 // int8 (counts, sums, sizes) as numbers: every value here is far below 2^53.
@@ -21,6 +22,8 @@ export interface ObjectRef {
   key: string;
   bytes: number;
   sha256: string;
+  /** Whole-file and per-block hashes; null for versions committed before migration 002. */
+  checksum: Checksum | null;
   frameBytes: number;
 }
 
@@ -57,10 +60,16 @@ interface VersionSqlRow {
   object_key: string;
   object_bytes: number;
   object_sha256: string;
+  object_checksum: string | null;
   frame_bytes: number;
 }
 
-const VERSION = "v.dataset_id, v.version, v.created_at, v.source, v.row_count, v.column_count, v.columns, v.object_key, v.object_bytes, v.object_sha256, v.frame_bytes";
+const VERSION = "v.dataset_id, v.version, v.created_at, v.source, v.row_count, v.column_count, v.columns, v.object_key, v.object_bytes, v.object_sha256, v.object_checksum, v.frame_bytes";
+
+function objectOf(r: Pick<VersionSqlRow, "object_key" | "object_bytes" | "object_sha256" | "object_checksum" | "frame_bytes">): ObjectRef {
+  const parsed: unknown = r.object_checksum === null ? null : JSON.parse(r.object_checksum);
+  return { key: r.object_key, bytes: r.object_bytes, sha256: r.object_sha256, checksum: isChecksum(parsed) ? parsed : null, frameBytes: r.frame_bytes };
+}
 
 function toDataset(r: DatasetSqlRow): Dataset {
   return { id: r.id, name: r.name, description: r.description, createdAt: r.created_at.toISOString(), updatedAt: r.updated_at.toISOString(), latestVersion: r.latest_version, versionCount: r.version_count };
@@ -77,7 +86,7 @@ function toVersionRow(r: VersionSqlRow): VersionRow {
       columnCount: r.column_count,
       columns: JSON.parse(r.columns) as Version["columns"],
     },
-    object: { key: r.object_key, bytes: r.object_bytes, sha256: r.object_sha256, frameBytes: r.frame_bytes },
+    object: objectOf(r),
   };
 }
 
@@ -197,9 +206,9 @@ export class PostgresRegistry {
     if (claimed.rowCount !== 1) throw new Error(`the data object ${draft.object.key} is no longer pending (swept); nothing was committed`);
     const o = draft.object;
     await client.query(
-      `INSERT INTO versions (dataset_id, version, created_at, source, row_count, column_count, columns, object_key, object_bytes, object_sha256, frame_bytes)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-      [datasetId, number, at, JSON.stringify(draft.source), draft.rowCount, draft.columns.length, JSON.stringify(draft.columns), o.key, o.bytes, o.sha256, o.frameBytes],
+      `INSERT INTO versions (dataset_id, version, created_at, source, row_count, column_count, columns, object_key, object_bytes, object_sha256, object_checksum, frame_bytes)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+      [datasetId, number, at, JSON.stringify(draft.source), draft.rowCount, draft.columns.length, JSON.stringify(draft.columns), o.key, o.bytes, o.sha256, o.checksum === null ? null : JSON.stringify(o.checksum), o.frameBytes],
     );
     return { datasetId, version: number, createdAt: at.toISOString(), source: draft.source, rowCount: draft.rowCount, columnCount: draft.columns.length, columns: draft.columns };
   }
@@ -292,15 +301,15 @@ export class PostgresRegistry {
   /** The version's number and object (one small query; metadata is fetched by `versionRow`). */
   async locate(datasetId: string, selector: VersionSelector): Promise<{ number: number; object: ObjectRef }> {
     const pick = selector === "latest" ? "ORDER BY v.version DESC LIMIT 1" : "AND v.version = $2";
-    const { rows } = await this.#pool.query<{ found: boolean; version: number | null; object_key: string; object_bytes: number; object_sha256: string; frame_bytes: number }>(
-      `SELECT true AS found, v.version, v.object_key, v.object_bytes, v.object_sha256, v.frame_bytes
+    const { rows } = await this.#pool.query<{ found: boolean; version: number | null; object_key: string; object_bytes: number; object_sha256: string; object_checksum: string | null; frame_bytes: number }>(
+      `SELECT true AS found, v.version, v.object_key, v.object_bytes, v.object_sha256, v.object_checksum, v.frame_bytes
        FROM datasets d LEFT JOIN LATERAL (SELECT * FROM versions v WHERE v.dataset_id = d.id ${pick}) v ON true WHERE d.id = $1`,
       selector === "latest" ? [checkId(datasetId)] : [checkId(datasetId), selector],
     );
     const r = rows[0];
     if (!r) throw noDataset(datasetId);
     if (r.version === null) throw missingVersion(datasetId, selector);
-    return { number: r.version, object: { key: r.object_key, bytes: r.object_bytes, sha256: r.object_sha256, frameBytes: r.frame_bytes } };
+    return { number: r.version, object: objectOf(r) };
   }
 
   async versionRow(datasetId: string, selector: VersionSelector): Promise<VersionRow> {
@@ -347,6 +356,11 @@ export class PostgresRegistry {
     );
     const r = rows[0]!;
     return { datasets: r.datasets, versions: r.versions, objectBytes: r.bytes };
+  }
+
+  /** Records the full checksum of an object committed before migration 002 (computed from its verified bytes). */
+  async setChecksum(key: string, checksum: Checksum): Promise<void> {
+    await this.#pool.query("UPDATE versions SET object_checksum = $2 WHERE object_key = $1 AND object_checksum IS NULL", [key, JSON.stringify(checksum)]);
   }
 
   /** Records that `key` is about to be written by `instanceId` (before the upload starts). */

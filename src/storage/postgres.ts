@@ -16,18 +16,18 @@ import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import pl from "nodejs-polars";
-import { estimatedBytes, writeParquetFile } from "../frame/safe.ts";
+import { ApiError, versionDamaged } from "../errors.ts";
 import { FrameCache } from "./frame-cache.ts";
 import { isAbandonedTemp, removeQuietly, tempPath } from "./local-fs.ts";
 import { ByteLru } from "./lru.ts";
 import { createObjectStore, uniqueObjectKey, type ObjectStore, type ObjectStoreOptions } from "./object-store.ts";
-import { ObjectFiles, sha256Of } from "./postgres-files.ts";
+import { checksumFile, type Checksum } from "./checksum.ts";
+import { DamagedObjectError, ObjectFiles } from "./postgres-files.ts";
 import { migrate } from "./postgres-migrate.ts";
 import { PostgresRegistry, type ObjectRef, type VersionDraft } from "./postgres-registry.ts";
 import { registerInstance, sweep, type SweepResult } from "./postgres-sweep.ts";
-import { versionRecord } from "./registry.ts";
 import type { Dataset, Version } from "../types.ts";
-import type { NewVersion, Storage } from "./types.ts";
+import type { NewVersion, ReadOptions, Storage } from "./types.ts";
 
 export interface PostgresStorageOptions {
   databaseUrl: string;
@@ -99,13 +99,12 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     dir: options.objectCacheDir ?? path.join(os.tmpdir(), "dataset-service-object-cache"),
     budgetBytes: options.objectCacheBytes ?? 4 * 1024 ** 3,
     isPinned: (key) => frames.pins.isPinned(key),
-    warn,
   });
   await files.open();
   const statsCache = new ByteLru<unknown>(STATS_CACHE_BYTES);
   /** Parsed version metadata (immutable, numbers never reused): a read then fetches only the row's small columns. */
   const versionCache = new ByteLru<Version>(VERSION_CACHE_BYTES);
-  // Parquet files on their way to the store; leftovers of dead processes are removed.
+  // Where the parser child stages new data files (stagingPath); leftovers of dead processes are removed.
   const scratch = path.join(os.tmpdir(), "dataset-service-postgres-scratch");
   await fs.mkdir(scratch, { recursive: true });
   for (const name of await fs.readdir(scratch)) if (isAbandonedTemp(name)) await removeQuietly(path.join(scratch, name));
@@ -129,18 +128,17 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
    */
   async function writeObject(datasetId: string, next: NewVersion): Promise<ObjectRef> {
     const objectKey = uniqueObjectKey(datasetId);
-    const tmp = tempPath(scratch, ".parquet");
+    const { checksum } = next;
     await registry.addPending(objectKey, ownInstance.id);
     try {
-      await writeParquetFile(next.frame, tmp);
-      const [bytes, sha256] = await Promise.all([fs.stat(tmp).then((s) => s.size), sha256Of(tmp)]);
-      await ownStore.putFile(objectKey, tmp);
-      return { key: objectKey, bytes, sha256, frameBytes: estimatedBytes(next.frame) };
+      // The parser child's file, as is: its checksum is the one readers verify against.
+      const { size } = await fs.stat(next.dataFile);
+      if (size !== checksum.bytes) throw new Error(`the staged data file has ${size} bytes, its checksum says ${checksum.bytes}`);
+      await ownStore.putFile(objectKey, next.dataFile);
+      return { key: objectKey, bytes: checksum.bytes, sha256: checksum.sha256, checksum, frameBytes: next.frameBytes };
     } catch (error) {
       await discard(objectKey);
       throw error;
-    } finally {
-      await removeQuietly(tmp);
     }
   }
 
@@ -151,18 +149,73 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
   }
 
   function draftOf(next: NewVersion, object: ObjectRef): VersionDraft {
-    const record = versionRecord("", 0, next);
-    return { source: record.source, rowCount: record.rowCount, columns: record.columns, object };
+    return { source: next.source, rowCount: next.rowCount, columns: next.columns, object };
   }
 
-  /** After a commit fails, the object is removed; after one succeeds, nothing is left to clean. */
-  async function committing<T>(object: ObjectRef, commit: () => Promise<T>): Promise<T> {
+  /**
+   * After a commit fails, the object is removed (the caller removes the staged file); after one
+   * succeeds, the staged file becomes this instance's copy (s3://) or is removed (file://).
+   */
+  async function committing<T extends { version: Version }>(next: NewVersion, object: ObjectRef, commit: () => Promise<T>): Promise<T> {
+    let done: T;
     try {
-      return await commit();
+      done = await commit();
     } catch (error) {
       await discard(object.key);
       throw error;
     }
+    await files.adopt(key(done.version.datasetId, done.version.version), object, next.dataFile).catch(() => removeQuietly(next.dataFile));
+    return done;
+  }
+
+  /** Versions found damaged on this instance (missing object, or bytes that fail the checksum). */
+  const damaged = new Map<string, string>();
+
+  function markDamaged(k: string, reason: string): void {
+    if (damaged.has(k)) return;
+    damaged.set(k, reason);
+    frames.forget(k);
+    statsCache.delete(k);
+    warn(`storage: version ${k.replace("/", " v")} excluded: ${reason}`);
+  }
+
+  function damagedError(k: string): ApiError {
+    const [datasetId, number] = k.split("/");
+    return versionDamaged(`Version ${number} of dataset "${datasetId}" cannot be served: ${damaged.get(k) ?? "its data is damaged"}. Restore its object in the store from a backup or delete the version.`);
+  }
+
+  /** The object's checksum; an object committed before migration 002 gets one from its verified bytes. */
+  async function checksumOf(k: string, object: ObjectRef, file: string): Promise<Checksum> {
+    if (object.checksum) return object.checksum;
+    const computed = await checksumFile(file);
+    if (computed.sha256 !== object.sha256 || computed.bytes !== object.bytes) {
+      markDamaged(k, "its data object does not match its checksum");
+      throw damagedError(k);
+    }
+    await registry.setChecksum(object.key, computed);
+    object.checksum = computed;
+    return computed;
+  }
+
+  /** The local file of a version, verified for what the read announced; 410 when it is damaged. */
+  async function verifiedFile(k: string, object: ObjectRef, rows: ReadOptions["rows"]): Promise<{ file: string; checksum: Checksum }> {
+    let file: string;
+    try {
+      file = await files.fileFor(k, object);
+    } catch (error) {
+      if (error instanceof DamagedObjectError) {
+        markDamaged(k, error.message);
+        throw damagedError(k);
+      }
+      throw error;
+    }
+    const checksum = await checksumOf(k, object, file);
+    const problem = await files.verify({ ...object, checksum }, file, rows);
+    if (problem) {
+      markDamaged(k, problem);
+      throw damagedError(k);
+    }
+    return { file, checksum };
   }
 
   function forget(datasetId: string, numbers: number[]): void {
@@ -171,6 +224,7 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
       frames.forget(k);
       statsCache.delete(k);
       versionCache.delete(k);
+      damaged.delete(k);
     }
     void frames.afterReaders(keys, async () => {
       for (const k of keys) await files.forget(k);
@@ -185,7 +239,7 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
       await registry.assertNameFree(meta.name);
       const datasetId = randomUUID();
       const object = await writeObject(datasetId, first);
-      return committing(object, () => registry.createDataset(datasetId, meta, draftOf(first, object)));
+      return committing(first, object, () => registry.createDataset(datasetId, meta, draftOf(first, object)));
     },
 
     async importDataset(meta, versions) {
@@ -202,11 +256,13 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
       const objects: ObjectRef[] = [];
       try {
         for (const v of versions) objects.push(await writeObject(datasetId, v));
-        return await registry.importDataset(
+        const made = await registry.importDataset(
           datasetId,
           meta,
           versions.map((v, i) => ({ number: v.version, createdAt: v.createdAt, draft: draftOf(v, objects[i]!) })),
         );
+        for (const [i, v] of versions.entries()) await files.adopt(key(datasetId, v.version), objects[i]!, v.dataFile).catch(() => removeQuietly(v.dataFile));
+        return made;
       } catch (error) {
         for (const o of objects) await discard(o.key);
         throw error;
@@ -226,7 +282,7 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     async addVersion(datasetId, next) {
       await registry.dataset(datasetId); // 404 before writing anything
       const object = await writeObject(datasetId, next);
-      return committing(object, () => registry.addVersion(datasetId, draftOf(next, object)));
+      return committing(next, object, () => registry.addVersion(datasetId, draftOf(next, object)));
     },
 
     listVersions: (datasetId) => registry.listVersions(datasetId),
@@ -239,10 +295,15 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
       forget(datasetId, [await registry.deleteVersion(datasetId, selector)]);
     },
 
-    async read(datasetId, selector, fn) {
+    stagingPath() {
+      return tempPath(scratch, ".parquet");
+    },
+
+    async read(datasetId, selector, fn, readOptions = {}) {
       // Existence is always asked of the database (another instance may have deleted the version).
       const { number, object } = await registry.locate(datasetId, selector);
       const k = key(datasetId, number);
+      if (damaged.has(k)) throw damagedError(k);
       let version = versionCache.get(k);
       if (!version) {
         version = (await registry.versionRow(datasetId, number)).version;
@@ -252,15 +313,44 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
       return frames.read(
         k,
         async () => {
-          const file = await files.fileFor(k, object);
-          return { scan: () => pl.scanParquet(file, { glob: false, hivePartitioning: false }), frameBytes: object.frameBytes };
+          // A cold version is scanned; only the blocks this read decodes are verified first.
+          const { file, checksum } = await verifiedFile(k, object, readOptions.rows);
+          return {
+            scan: () => pl.scanParquet(file, { glob: false, hivePartitioning: false }),
+            frameBytes: object.frameBytes,
+            // Every block, before the whole version is loaded into memory.
+            beforeLoad: async () => {
+              const problem = await files.verify({ ...object, checksum }, file, undefined);
+              if (problem) markDamaged(k, problem);
+              return problem === null;
+            },
+          };
         },
-        (lazy, frame) => fn({ version: v, lazy, frame: () => frame }),
+        (lazy, frame) =>
+          fn({
+            version: v,
+            lazy,
+            frame: () => frame,
+            // A query worker verifies the file itself; here it only has to be on this machine.
+            dataFile: async () => {
+              const { file, checksum } = await verifiedFile(k, object, { offset: 0, limit: 0 });
+              return { path: file, checksum };
+            },
+            // A query worker found the file damaged: fetch or check it afresh, once.
+            async reportDamaged(reason) {
+              const checksum = object.checksum ?? (await checksumOf(k, object, await files.fileFor(k, object)));
+              const problem = await files.repair(k, { ...object, checksum });
+              if (problem === null) return "repaired";
+              markDamaged(k, `${reason}; ${problem}`);
+              return "excluded";
+            },
+          }),
       );
     },
 
     async getStats(datasetId, version) {
       const k = key(datasetId, version);
+      if (damaged.has(k)) throw damagedError(k);
       if (statsCache.has(k)) return statsCache.get(k);
       const text = await registry.getStats(datasetId, version);
       if (text === undefined) return undefined;
@@ -289,7 +379,7 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
           ...frames.figures(),
           objectCacheBytes: files.bytes,
           objectDownloads: files.downloads,
-          damagedObjects: files.damaged,
+          excludedVersions: damaged.size,
         },
       };
     },
