@@ -46,10 +46,17 @@ export class FrameCache {
    * Runs `fn` with `key` pinned, over the cached frame or else a scan of `cold()` (resolved only
    * on a miss, so a warm read costs nothing more), then loads a cold version in the background.
    */
-  async read<T>(key: string, cold: () => Promise<ColdSource> | ColdSource, fn: (lazy: () => pl.LazyDataFrame, frame: pl.DataFrame | undefined) => Promise<T>): Promise<T> {
+  async read<T>(
+    key: string,
+    cold: () => Promise<ColdSource> | ColdSource,
+    fn: (lazy: () => pl.LazyDataFrame, frame: pl.DataFrame | undefined) => Promise<T>,
+    /** Runs first, with the key pinned (checks that may throw, such as a damaged version's 410). */
+    prepare?: () => Promise<void>,
+  ): Promise<T> {
     this.pins.pin(key);
     let source: ColdSource | undefined;
     try {
+      await prepare?.();
       const frame = this.#lru.get(key);
       if (frame !== undefined) return await fn(() => lazyOf(frame), frame);
       source = await cold();

@@ -10,13 +10,13 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import pl from "nodejs-polars";
 import { ApiError, nameTaken, notFound, storageFull, versionDamaged } from "../errors.ts";
-import { estimatedBytes, lazyOf } from "../frame/safe.ts";
 import type { ColumnInfo, Version } from "../types.ts";
 import { VerifiedFile, type Checksum } from "./checksum.ts";
 import { createExclusive, fsyncPath, moveFile, parquetProblem, readIfExists, removeQuietly, tempPath, writeAndSync, writeFileDurably } from "./local-fs.ts";
 import { LAYOUT, parseStatsFile, toJson, type DatasetFile, type VersionFile } from "./local-records.ts";
 import { scanDataDir, type Warn } from "./local-scan.ts";
-import { KeyedLock, Pins } from "./local-sync.ts";
+import { FrameCache } from "./frame-cache.ts";
+import { KeyedLock } from "./local-sync.ts";
 import { ByteLru } from "./lru.ts";
 import { footerRange, rangesForRows, readLayout, tailRange, type ParquetLayout } from "./parquet-ranges.ts";
 import { pathsFor } from "./paths.ts";
@@ -78,15 +78,11 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
 
   const state = new RegistryState();
   const info = new Map<string, DataInfo>();
-  const pins = new Pins();
   const lock = new KeyedLock();
-  const cache = new ByteLru<pl.DataFrame>(budgetBytes, (key) => pins.isPinned(key));
+  const frames = new FrameCache({ budgetBytes, backgroundLoad, warn });
   const statsCache = new ByteLru<unknown>(STATS_CACHE_BYTES);
   /** Names promised to a dataset whose files are still being written (nameKey → datasetId). */
   const reservedNames = new Map<string, string>();
-  const background = new Set<Promise<void>>();
-  const loading = new Set<string>();
-  let closed = false;
 
   const key = (datasetId: string, version: number) => `${datasetId}/${version}`;
 
@@ -109,15 +105,6 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
       entry.dataset.name = `${entry.dataset.name} (${entry.dataset.id})`;
     }
     state.add(entry);
-  }
-
-  async function settled(): Promise<void> {
-    while (background.size > 0) await Promise.allSettled([...background]);
-  }
-
-  function track(work: Promise<void>): void {
-    background.add(work);
-    void work.finally(() => background.delete(work));
   }
 
   /** Promises `name` to `datasetId` while its files are written; throws 409 if it is taken. */
@@ -176,13 +163,12 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
 
   /** Runs `removal` now, or once no request is reading any of `keys` (their files stay until then). */
   async function afterReaders(keys: string[], removal: () => Promise<void>): Promise<void> {
-    if (keys.every((k) => !pins.isPinned(k))) return removal();
-    track(pins.whenFree(keys).then(removal));
+    return frames.afterReaders(keys, removal);
   }
 
   function forget(k: string): void {
     info.delete(k);
-    cache.delete(k);
+    frames.forget(k);
     statsCache.delete(k);
   }
 
@@ -191,7 +177,7 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
     const meta = info.get(k);
     if (!meta || meta.damaged !== undefined) return;
     meta.damaged = reason;
-    cache.delete(k);
+    frames.forget(k);
     statsCache.delete(k);
     const [datasetId, number] = k.split("/");
     warn(`storage: version ${number} of dataset ${datasetId} excluded: ${reason} (${file})`);
@@ -275,31 +261,18 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
     return verified.verifyRanges(rangesForRows(meta.layout, rows.offset, rows.limit));
   }
 
-  /** Loads a version into the cache after a cold read, if it can ever fit. */
-  function loadInBackground(k: string, file: string): void {
+  /** Before a cold-read version is loaded into memory: every block verified afresh, whatever cold pages checked. */
+  async function verifiedForLoad(k: string, file: string): Promise<boolean> {
     const meta = info.get(k);
-    if (!backgroundLoad || closed || !meta || meta.damaged !== undefined || meta.frameBytes > budgetBytes || loading.has(k) || cache.has(k)) return;
-    loading.add(k);
-    pins.pin(k); // keeps the file in place if the version is deleted meanwhile
-    track(
-      (async () => {
-        try {
-          // verified afresh, whatever cold pages checked before
-          if (!meta.checksum) return;
-          const fresh = new VerifiedFile(file, meta.checksum);
-          const problem = await fresh.verify();
-          if (problem) return markDamaged(k, file, problem);
-          meta.verified = fresh;
-          const frame = await scanDataFile(file).collect();
-          if (info.has(k) && !closed && meta.damaged === undefined) cache.set(k, frame, estimatedBytes(frame));
-        } catch (error) {
-          warn(`storage: loading ${file} into the cache failed: ${(error as Error).message}`);
-        } finally {
-          loading.delete(k);
-          pins.unpin(k);
-        }
-      })(),
-    );
+    if (!meta?.checksum || meta.damaged !== undefined) return false;
+    const fresh = new VerifiedFile(file, meta.checksum);
+    const problem = await fresh.verify();
+    if (problem) {
+      markDamaged(k, file, problem);
+      return false;
+    }
+    meta.verified = fresh;
+    return true;
   }
 
   return {
@@ -449,53 +422,61 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
       const version = state.version(datasetId, selector);
       const k = key(datasetId, version.version);
       const file = pathsFor(dataDir, datasetId, version.version).data;
-      pins.pin(k);
-      let cold = false;
-      try {
+      const live = () => {
         const meta = info.get(k);
         if (!meta) throw notFound(`Dataset "${datasetId}" has no version ${version.version}.`);
-        if (meta.damaged === undefined && !meta.checksum) await proveOnce(k, datasetId, version.version, meta);
         if (meta.damaged !== undefined) throw damagedError(k);
-        const checksum = meta.checksum as Checksum;
-        const frame = cache.get(k);
-        cold = frame === undefined;
-        if (cold) {
-          const problem = await verifyCold({ ...meta, checksum }, file, readOptions.rows).catch((error: unknown) => {
-            throw diskError(error);
-          });
-          if (problem) {
-            markDamaged(k, file, problem);
-            throw damagedError(k);
-          }
+        return meta as DataInfo & { checksum: Checksum };
+      };
+      const prepare = async () => {
+        const meta = info.get(k);
+        if (meta && meta.damaged === undefined && !meta.checksum) await proveOnce(k, datasetId, version.version, meta);
+        live();
+      };
+      // A cold version is scanned, so a first page reads only the row groups and columns it needs,
+      // after the blocks it decodes were verified.
+      const cold = async () => {
+        const meta = live();
+        const problem = await verifyCold(meta, file, readOptions.rows).catch((error: unknown) => {
+          throw diskError(error);
+        });
+        if (problem) {
+          markDamaged(k, file, problem);
+          throw damagedError(k);
         }
-        // A cold version is scanned, so a first page reads only the row groups and columns it needs.
-        const lazy = frame === undefined ? () => scanDataFile(file) : () => lazyOf(frame);
-        try {
-          return await fn({
-            version,
-            lazy,
-            frame: () => frame,
-            dataFile: async () => ({ path: file, checksum }),
-            async reportDamaged(reason) {
-              markDamaged(k, file, reason);
-              return "excluded";
-            },
-          });
-        } catch (error) {
-          // the file went away under a running server (or was cut short): that version, not a 500
-          if (!(error instanceof ApiError) && cold) {
-            const problem = await parquetFileProblem(file, meta.fileBytes);
-            if (problem) {
-              markDamaged(k, file, problem);
-              throw damagedError(k);
+        return { scan: () => scanDataFile(file), frameBytes: meta.frameBytes, beforeLoad: () => verifiedForLoad(k, file) };
+      };
+      return frames.read(
+        k,
+        cold,
+        async (lazy, frame) => {
+          const meta = live();
+          const checksum = meta.checksum;
+          try {
+            return await fn({
+              version,
+              lazy,
+              frame: () => frame,
+              dataFile: async () => ({ path: file, checksum }),
+              async reportDamaged(reason) {
+                markDamaged(k, file, reason);
+                return "excluded";
+              },
+            });
+          } catch (error) {
+            // the file went away under a running server (or was cut short): that version, not a 500
+            if (!(error instanceof ApiError) && frame === undefined) {
+              const problem = await parquetFileProblem(file, meta.fileBytes);
+              if (problem) {
+                markDamaged(k, file, problem);
+                throw damagedError(k);
+              }
             }
+            throw error;
           }
-          throw error;
-        }
-      } finally {
-        pins.unpin(k);
-        if (cold) loadInBackground(k, file);
-      }
+        },
+        prepare,
+      );
     },
 
     async getStats(datasetId, version) {
@@ -543,27 +524,21 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
       }
       return {
         ...state.counts(),
-        dataBytes: cache.bytes,
+        dataBytes: frames.bytes,
         budgetBytes,
         details: {
           diskBytes,
-          cachedBytes: cache.bytes,
-          cachedVersions: cache.size,
-          cacheHits: cache.hits,
-          cacheMisses: cache.misses,
-          cacheEvictions: cache.evictions,
+          ...frames.figures(),
           excludedVersions: scan.excludedVersions + damaged,
           unverifiedVersions: unproven,
         },
       };
     },
 
-    settled,
+    settled: () => frames.settled(),
 
     async close() {
-      closed = true;
-      await settled();
-      cache.clear();
+      await frames.close();
       statsCache.clear();
     },
   };
