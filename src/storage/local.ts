@@ -11,14 +11,14 @@ import path from "node:path";
 import pl from "nodejs-polars";
 import { ApiError, nameTaken, notFound, storageFull, versionDamaged } from "../errors.ts";
 import type { ColumnInfo, Version } from "../types.ts";
-import { VerifiedFile, type Checksum } from "./checksum.ts";
+import type { Checksum } from "./checksum.ts";
 import { createExclusive, fsyncPath, moveFile, parquetProblem, readIfExists, removeQuietly, tempPath, writeAndSync, writeFileDurably } from "./local-fs.ts";
 import { LAYOUT, parseStatsFile, toJson, type DatasetFile, type VersionFile } from "./local-records.ts";
 import { scanDataDir, type Warn } from "./local-scan.ts";
 import { FrameCache } from "./frame-cache.ts";
 import { KeyedLock } from "./local-sync.ts";
 import { ByteLru } from "./lru.ts";
-import { footerRange, rangesForRows, readLayout, tailRange, type ParquetLayout } from "./parquet-ranges.ts";
+import { ReadVerifier } from "./verify-read.ts";
 import { pathsFor } from "./paths.ts";
 import { datasetView, nowIso, RegistryState, registryReads, sortedVersions, versionRecord, type DatasetEntry } from "./registry.ts";
 import type { NewVersion, ReadOptions, Storage, VersionSelector } from "./types.ts";
@@ -54,10 +54,8 @@ interface DataInfo {
   hasStats: boolean;
   /** Absent for a layout-1 version until it is proven. */
   checksum?: Checksum;
-  /** Blocks of the data file verified by this process (cold pages verify only what they read). */
-  verified?: VerifiedFile;
-  /** The file's footer, decoded once its blocks were verified. */
-  layout?: ParquetLayout;
+  /** Blocks of the data file verified by this process (cold pages verify only what they read), and its decoded footer. */
+  verified?: ReadVerifier;
   /** A running proof of a layout-1 version. */
   proving?: Promise<void>;
   /** Why the version is no longer served (missing or damaged data file, unrenderable values). */
@@ -235,38 +233,15 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
    * `rows` (or every block without `rows`). Returns what is wrong, or null.
    */
   async function verifyCold(meta: DataInfo & { checksum: Checksum }, file: string, rows: ReadOptions["rows"]): Promise<string | null> {
-    const verified = (meta.verified ??= new VerifiedFile(file, meta.checksum));
-    if (rows === undefined) return verified.verify();
-    const size = meta.checksum.bytes;
-    const tail = await verified.verifyRanges([tailRange(size)]);
-    if (tail) return tail;
-    if (!meta.layout) {
-      let handle;
-      try {
-        handle = await fs.open(file, "r");
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === "ENOENT") return "its data file is missing";
-        throw error;
-      }
-      try {
-        const footer = await footerRange(handle, size);
-        if (typeof footer === "string") return footer;
-        const problem = await verified.verifyRanges([footer]);
-        if (problem) return problem;
-        meta.layout = await readLayout(handle, footer);
-      } finally {
-        await handle.close();
-      }
-    }
-    return verified.verifyRanges(rangesForRows(meta.layout, rows.offset, rows.limit));
+    return (meta.verified ??= new ReadVerifier(file, meta.checksum)).verify(rows);
   }
 
   /** Before a cold-read version is loaded into memory: every block verified afresh, whatever cold pages checked. */
   async function verifiedForLoad(k: string, file: string): Promise<boolean> {
     const meta = info.get(k);
     if (!meta?.checksum || meta.damaged !== undefined) return false;
-    const fresh = new VerifiedFile(file, meta.checksum);
-    const problem = await fresh.verify();
+    const fresh = new ReadVerifier(file, meta.checksum);
+    const problem = await fresh.verify(undefined);
     if (problem) {
       markDamaged(k, file, problem);
       return false;
