@@ -86,6 +86,23 @@ describe.skipIf(!hasPostgres())("postgres backend", () => {
     });
   });
 
+  it("recomputes name keys at start-up with the current folding, renaming a dataset whose name now clashes", async () => {
+    const made = await makePostgresStorage({ kind: "file", budgetBytes: BUDGET });
+    cleanups.push(made.cleanup);
+    const first = await made.storage.createDataset({ name: "Report", description: "" }, newVersion(0));
+    const second = await made.storage.createDataset({ name: "Other", description: "" }, newVersion(1));
+    // As if written by a release that folded differently: keys that are not this code's.
+    await sql(made.databaseUrl, "UPDATE datasets SET name_key = 'old:' || id WHERE id IN ($1, $2)", [first.dataset.id, second.dataset.id]);
+    await sql(made.databaseUrl, "UPDATE datasets SET name = 'REPORT' WHERE id = $1", [second.dataset.id]);
+    const warnings: string[] = [];
+    const again = await createPostgresStorage({ databaseUrl: made.databaseUrl, objectStoreUrl: made.objectStoreUrl, budgetBytes: BUDGET, orphanGraceMs: 3_600_000, sweepIntervalMs: 0, warn: (m) => warnings.push(m) });
+    cleanups.push(() => again.close());
+    expect((await again.findByName("report"))?.id).toBe(first.dataset.id);
+    expect((await again.getDataset(second.dataset.id)).name).toBe(`REPORT (${second.dataset.id})`);
+    expect(warnings.join("\n")).toMatch(/shares its name "REPORT"/);
+    expect(await apiErrorOf(() => again.createDataset({ name: "rePort", description: "" }, newVersion(2)))).toMatchObject({ code: "NAME_TAKEN" });
+  });
+
   describe("several instances on one database", () => {
     it("let exactly one of concurrent creates with one name (any case) succeed, by the unique index", async () => {
       const { all } = await instances(3);

@@ -10,6 +10,7 @@ import pg from "pg";
 import { nameTaken, notFound } from "../errors.ts";
 import type { Dataset, SourceInfo, Version } from "../types.ts";
 import { isDatasetId } from "./paths.ts";
+import { LOCK_SPACE, MIGRATION_LOCK } from "./postgres-migrate.ts";
 import { RegistryState } from "./registry.ts";
 import { isChecksum, type Checksum } from "./checksum.ts";
 import type { DatasetQuery, VersionSelector } from "./types.ts";
@@ -361,6 +362,41 @@ export class PostgresRegistry {
   /** Records the full checksum of an object committed before migration 002 (computed from its verified bytes). */
   async setChecksum(key: string, checksum: Checksum): Promise<void> {
     await this.#pool.query("UPDATE versions SET object_checksum = $2 WHERE object_key = $1 AND object_checksum IS NULL", [key, JSON.stringify(checksum)]);
+  }
+
+  /**
+   * Recomputes every dataset's name key with this code's folding (RegistryState.nameKey), so a
+   * release that folds names differently keeps the unique index meaning what the code means. Two
+   * names that now fold alike cannot both keep theirs: the later one is served as "name (id)", as
+   * the local backend does. Runs under the migration lock, so one instance does it at a time.
+   */
+  async refreshNameKeys(warn: (message: string) => void): Promise<number> {
+    const client = await this.#pool.connect();
+    let changed = 0;
+    try {
+      await client.query("SELECT pg_advisory_lock($1, $2)", [LOCK_SPACE, MIGRATION_LOCK]);
+      try {
+        const { rows } = await client.query<{ id: string; name: string; name_key: string }>("SELECT id, name, name_key FROM datasets ORDER BY created_at, id");
+        for (const r of rows) {
+          const key = RegistryState.nameKey(r.name);
+          if (key === r.name_key) continue;
+          try {
+            await client.query("UPDATE datasets SET name_key = $2 WHERE id = $1", [r.id, key]);
+          } catch (error) {
+            if (!isUniqueViolation(error, "datasets_name_key")) throw error;
+            const name = `${r.name} (${r.id})`;
+            warn(`storage: dataset ${r.id} shares its name "${r.name}" with another under the current name folding; it is served as "${name}"`);
+            await client.query("UPDATE datasets SET name = $2, name_key = $3 WHERE id = $1", [r.id, name, RegistryState.nameKey(name)]);
+          }
+          changed++;
+        }
+      } finally {
+        await client.query("SELECT pg_advisory_unlock($1, $2)", [LOCK_SPACE, MIGRATION_LOCK]);
+      }
+    } finally {
+      client.release();
+    }
+    return changed;
   }
 
   /** Records that `key` is about to be written by `instanceId` (before the upload starts). */

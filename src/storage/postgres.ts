@@ -93,6 +93,7 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     throw new Error(`storage: cannot open the PostgreSQL registry at ${redacted(options.databaseUrl)}: ${(error as Error).message}`, { cause: error });
   }
   const registry = new PostgresRegistry(pool);
+  await registry.refreshNameKeys(warn);
   const frames = new FrameCache({ budgetBytes: options.budgetBytes, backgroundLoad: options.backgroundLoad, warn });
   const files = new ObjectFiles({
     store,
