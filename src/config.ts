@@ -138,7 +138,7 @@ export const SETTINGS = [
   { env: "DATABASE_URL", key: "databaseUrl", default: "", help: "`postgres` backend: PostgreSQL 15+ connection URL (`postgres://user:password@host:5432/db`, `?sslmode=require` for TLS). Never logged.", parse: databaseUrl },
   { env: "OBJECT_STORE_URL", key: "objectStoreUrl", default: "", help: "`postgres` backend: where version data lives, `file:///shared/dir` (a folder every instance mounts) or `s3://bucket/prefix` (credentials and region the AWS SDK's usual way: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_PROFILE`, roles …).", parse: objectStoreUrl },
   { env: "S3_ENDPOINT", key: "s3Endpoint", default: "", help: "`s3://` stores: endpoint of an S3-compatible store (MinIO, Ceph, R2 …, e.g. `http://minio:9000`; path-style addressing); unset for AWS S3.", parse: (raw: string) => raw.trim() },
-  { env: "S3_REGION", key: "s3Region", default: "", help: "`s3://` stores: region (default `AWS_REGION`, else `us-east-1`).", parse: (raw: string) => raw.trim() || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || "us-east-1" },
+  { env: "S3_REGION", key: "s3Region", default: "", help: "`s3://` stores: region (default `AWS_REGION`, else `us-east-1`).", parse: (raw: string) => raw.trim() },
   { env: "ORPHAN_GRACE_MS", key: "orphanGraceMs", default: "3600000", help: "`postgres` backend: how long the object of a deleted version stays (so reads other instances began can finish) before the sweep removes it; objects of crashed uploads are removed as soon as their instance is gone.", parse: integer(0) },
   { env: "OBJECT_CACHE_DIR", key: "objectCacheDir", default: path.join(os.tmpdir(), "dataset-service-object-cache"), help: "`s3://` stores: folder on this machine for downloaded objects (scanned by Polars).", parse: (raw: string) => path.resolve(raw) },
   { env: "OBJECT_CACHE_BYTES", key: "objectCacheBytes", default: String(4 * GiB), help: "`s3://` stores: bytes of downloaded objects kept in `OBJECT_CACHE_DIR` (least recently used removed first).", parse: integer(0) },
@@ -160,6 +160,8 @@ export function loadConfig(overrides: Partial<Record<(typeof SETTINGS)[number]["
       problems.push(`${s.env}: ${err instanceof ConfigError ? err.message : String(err)}`);
     }
   }
+  // The AWS SDK's usual region variables, when S3_REGION is not set.
+  if (out.s3Region === "") out.s3Region = env.AWS_REGION || env.AWS_DEFAULT_REGION || "us-east-1";
   if (out.storageBackend === "postgres") {
     if (out.databaseUrl === "") problems.push("DATABASE_URL: required when STORAGE_BACKEND=postgres");
     if (out.objectStoreUrl === "") problems.push("OBJECT_STORE_URL: required when STORAGE_BACKEND=postgres");
