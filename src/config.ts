@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
-export type Backend = "memory" | "local";
+export type Backend = "memory" | "local" | "postgres";
 export type Role = "read" | "write";
 
 export interface Config {
@@ -46,6 +46,14 @@ export interface Config {
   readonly spoolDir: string;
   readonly spoolBudgetBytes: number;
   readonly memoryLimitBytes: number;
+  readonly databaseUrl: string;
+  readonly objectStoreUrl: string;
+  readonly s3Endpoint: string;
+  readonly s3Region: string;
+  readonly orphanGraceMs: number;
+  readonly objectCacheDir: string;
+  readonly objectCacheBytes: number;
+  readonly databasePoolSize: number;
 }
 
 interface Setting<K extends keyof Config> {
@@ -110,9 +118,26 @@ function list(raw: string): readonly string[] {
   return raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
 }
 
+function databaseUrl(raw: string): string {
+  const v = raw.trim();
+  if (v === "") return "";
+  // Never echo the value: it usually holds a password.
+  if (!URL.canParse(v) || !/^postgres(ql)?:$/.test(new URL(v).protocol)) throw new ConfigError("expected a postgres://user:password@host:port/database URL");
+  return v;
+}
+
+function objectStoreUrl(raw: string): string {
+  const v = raw.trim();
+  if (v === "") return "";
+  const url = URL.canParse(v) ? new URL(v) : null;
+  if (url?.protocol === "file:" && (url.host === "" || url.host === "localhost") && url.pathname.length > 1) return v;
+  if (url?.protocol === "s3:" && url.hostname !== "") return v;
+  throw new ConfigError(`expected file:///path or s3://bucket/prefix, got "${v}"`);
+}
+
 /** Every setting, in the order the README documents them. */
 export const SETTINGS = [
-  { env: "STORAGE_BACKEND", key: "storageBackend", default: "memory", help: "`memory`: versions live in process memory, lost on restart. `local`: versions are Parquet files under `DATA_DIR`, survive restarts, and only recently used ones stay in memory.", parse: oneOf<Backend>("memory", "local") },
+  { env: "STORAGE_BACKEND", key: "storageBackend", default: "memory", help: "`memory`: versions live in process memory, lost on restart. `local`: versions are Parquet files under `DATA_DIR`, survive restarts, and only recently used ones stay in memory. `postgres`: the registry in PostgreSQL (`DATABASE_URL`), rows as Parquet objects under `OBJECT_STORE_URL`, any number of instances sharing both (docs/deploy.md).", parse: oneOf<Backend>("memory", "local", "postgres") },
   { env: "DATA_DIR", key: "dataDir", default: "./data", help: "Root folder of the `local` backend.", parse: (raw: string) => path.resolve(raw) },
   { env: "PORT", key: "port", default: "3000", help: "TCP port the server listens on (0 picks a free one).", parse: integer(0, 65535) },
   { env: "HOST", key: "host", default: "127.0.0.1", help: "Address the server listens on.", parse: (raw: string) => raw.trim() },
@@ -147,6 +172,14 @@ export const SETTINGS = [
   { env: "SPOOL_DIR", key: "spoolDir", default: "", help: "Folder for downloads being written and streamed (default: `<UPLOAD_DIR>/spool`); files of servers that are gone are removed at start-up.", parse: (raw: string) => (raw.trim() === "" ? "" : path.resolve(raw)) },
   { env: "SPOOL_BUDGET_BYTES", key: "spoolBudgetBytes", default: "", help: "Bytes the spool may hold at once (default: half of the spool file system's free space at start-up); a download that would pass it gets 507 `STORAGE_FULL`.", parse: (raw: string) => (raw.trim() === "" ? 0 : integer(1)(raw)) },
   { env: "MEMORY_LIMIT_BYTES", key: "memoryLimitBytes", default: "", help: "Resident memory of the API process past which uploads are refused with 507 `STORAGE_FULL` before they are parsed (checked after a garbage collection); default: twice `MEMORY_BUDGET_BYTES` plus 512 MiB, at most 90% of the machine's memory.", parse: (raw: string) => (raw.trim() === "" ? 0 : integer(1)(raw)) },
+  { env: "DATABASE_URL", key: "databaseUrl", default: "", help: "`postgres` backend: PostgreSQL 15+ connection URL (`postgres://user:password@host:5432/db`, `?sslmode=require` for TLS). Never logged.", parse: databaseUrl },
+  { env: "OBJECT_STORE_URL", key: "objectStoreUrl", default: "", help: "`postgres` backend: where version data lives, `file:///shared/dir` (a folder every instance mounts) or `s3://bucket/prefix` (credentials and region the AWS SDK's usual way: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_PROFILE`, roles …).", parse: objectStoreUrl },
+  { env: "S3_ENDPOINT", key: "s3Endpoint", default: "", help: "`s3://` stores: endpoint of an S3-compatible store (MinIO, Ceph, R2 …, e.g. `http://minio:9000`; path-style addressing); unset for AWS S3.", parse: (raw: string) => raw.trim() },
+  { env: "S3_REGION", key: "s3Region", default: "", help: "`s3://` stores: region (default `AWS_REGION`, else `us-east-1`).", parse: (raw: string) => raw.trim() },
+  { env: "ORPHAN_GRACE_MS", key: "orphanGraceMs", default: "3600000", help: "`postgres` backend: how long the object of a deleted version stays (so reads other instances began can finish) before the sweep removes it; objects of crashed uploads are removed as soon as their instance is gone.", parse: integer(0) },
+  { env: "OBJECT_CACHE_DIR", key: "objectCacheDir", default: path.join(os.tmpdir(), "dataset-service-object-cache"), help: "`s3://` stores: folder on this machine for downloaded objects (scanned by Polars).", parse: (raw: string) => path.resolve(raw) },
+  { env: "OBJECT_CACHE_BYTES", key: "objectCacheBytes", default: String(4 * GiB), help: "`s3://` stores: bytes of downloaded objects kept in `OBJECT_CACHE_DIR` (least recently used removed first).", parse: integer(0) },
+  { env: "DATABASE_POOL_SIZE", key: "databasePoolSize", default: "10", help: "`postgres` backend: database connections per instance.", parse: integer(1, 1000) },
 ] as const satisfies readonly Setting<keyof Config>[];
 
 /**
@@ -165,6 +198,12 @@ export function loadConfig(overrides: Partial<Record<(typeof SETTINGS)[number]["
     }
   }
   if (problems.length === 0 && (out.headersTimeoutMs as number) > (out.requestTimeoutMs as number)) problems.push("HEADERS_TIMEOUT_MS: must not exceed REQUEST_TIMEOUT_MS");
+  // The AWS SDK's usual region variables, when S3_REGION is not set.
+  if (out.s3Region === "") out.s3Region = env.AWS_REGION || env.AWS_DEFAULT_REGION || "us-east-1";
+  if (out.storageBackend === "postgres") {
+    if (out.databaseUrl === "") problems.push("DATABASE_URL: required when STORAGE_BACKEND=postgres");
+    if (out.objectStoreUrl === "") problems.push("OBJECT_STORE_URL: required when STORAGE_BACKEND=postgres");
+  }
   if (problems.length > 0) throw new Error(`Invalid configuration:\n  ${problems.join("\n  ")}`);
   // Derived defaults that depend on other settings.
   if (out.spoolDir === "") out.spoolDir = path.join(out.uploadDir as string, "spool");

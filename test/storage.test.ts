@@ -4,7 +4,9 @@ import os from "node:os";
 import path from "node:path";
 import { createLocalStorage } from "../src/storage/local.ts";
 import { createMemoryStorage } from "../src/storage/memory.ts";
+import { describe, it } from "vitest";
 import { runStorageContract } from "./storage-contract.ts";
+import { hasPostgres, makePostgresStorage } from "./helpers/postgres.ts";
 
 const BUDGET = 256 * 1024 * 1024;
 
@@ -31,3 +33,18 @@ runStorageContract("local", async (options) => {
     },
   };
 });
+
+// The postgres backend against a real PostgreSQL (a fresh database per test), with its objects
+// on a file:// folder and on s3:// (a real s3rver process).
+if (hasPostgres()) {
+  for (const kind of ["file", "s3"] as const) {
+    runStorageContract(`postgres, ${kind}://`, async (options) => {
+      const made = await makePostgresStorage({ kind, budgetBytes: options?.budgetBytes ?? BUDGET });
+      return { storage: made.storage, cleanup: made.cleanup };
+    });
+  }
+} else {
+  describe.skip("storage contract (postgres backend): PostgreSQL is not installed", () => {
+    it("skipped", () => {});
+  });
+}

@@ -5,6 +5,7 @@ import type { Config } from "../config.ts";
 import type { QueryWorkers } from "../sandbox/queries.ts";
 import { createLocalStorage } from "./local.ts";
 import { createMemoryStorage } from "./memory.ts";
+import { createPostgresStorage } from "./postgres.ts";
 import type { Storage } from "./types.ts";
 
 export interface StorageDeps {
@@ -25,6 +26,17 @@ export async function createStorage(config: Config, deps: StorageDeps = {}): Pro
         prove: queries ? (file) => queries.run("proveStored", { file }, { client: "storage" }) : undefined,
       });
     }
+    case "postgres":
+      return createPostgresStorage({
+        databaseUrl: config.databaseUrl,
+        objectStoreUrl: config.objectStoreUrl,
+        objectStore: { s3: { endpoint: config.s3Endpoint || undefined, region: config.s3Region } },
+        budgetBytes: config.memoryBudgetBytes,
+        orphanGraceMs: config.orphanGraceMs,
+        objectCacheDir: config.objectCacheDir,
+        objectCacheBytes: config.objectCacheBytes,
+        poolSize: config.databasePoolSize,
+      });
     default: {
       const never: never = config.storageBackend;
       throw new Error(`unknown storage backend ${String(never)}`);

@@ -10,15 +10,15 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import pl from "nodejs-polars";
 import { ApiError, nameTaken, notFound, storageFull, versionDamaged } from "../errors.ts";
-import { estimatedBytes, lazyOf } from "../frame/safe.ts";
 import type { ColumnInfo, Version } from "../types.ts";
-import { VerifiedFile, type Checksum } from "./checksum.ts";
+import type { Checksum } from "./checksum.ts";
 import { createExclusive, fsyncPath, moveFile, parquetProblem, readIfExists, removeQuietly, tempPath, writeAndSync, writeFileDurably } from "./local-fs.ts";
 import { LAYOUT, parseStatsFile, toJson, type DatasetFile, type VersionFile } from "./local-records.ts";
 import { scanDataDir, type Warn } from "./local-scan.ts";
-import { KeyedLock, Pins } from "./local-sync.ts";
+import { FrameCache } from "./frame-cache.ts";
+import { KeyedLock } from "./local-sync.ts";
 import { ByteLru } from "./lru.ts";
-import { footerRange, rangesForRows, readLayout, tailRange, type ParquetLayout } from "./parquet-ranges.ts";
+import { ReadVerifier } from "./verify-read.ts";
 import { pathsFor } from "./paths.ts";
 import { datasetView, nowIso, RegistryState, registryReads, sortedVersions, versionRecord, type DatasetEntry } from "./registry.ts";
 import type { NewVersion, ReadOptions, Storage, VersionSelector } from "./types.ts";
@@ -54,8 +54,8 @@ interface DataInfo {
   hasStats: boolean;
   /** Absent for a layout-1 version until it is proven. */
   checksum?: Checksum;
-  /** The file's footer, decoded once its blocks were verified. */
-  layout?: ParquetLayout;
+  /** Blocks of the data file verified by this process (cold pages verify only what they read), and its decoded footer. */
+  verified?: ReadVerifier;
   /** A running proof of a layout-1 version. */
   proving?: Promise<void>;
   /** Why the version is no longer served (missing or damaged data file, unrenderable values). */
@@ -76,15 +76,11 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
 
   const state = new RegistryState();
   const info = new Map<string, DataInfo>();
-  const pins = new Pins();
   const lock = new KeyedLock();
-  const cache = new ByteLru<pl.DataFrame>(budgetBytes, (key) => pins.isPinned(key));
+  const frames = new FrameCache({ budgetBytes, backgroundLoad, warn });
   const statsCache = new ByteLru<unknown>(STATS_CACHE_BYTES);
   /** Names promised to a dataset whose files are still being written (nameKey → datasetId). */
   const reservedNames = new Map<string, string>();
-  const background = new Set<Promise<void>>();
-  const loading = new Set<string>();
-  let closed = false;
 
   const key = (datasetId: string, version: number) => `${datasetId}/${version}`;
 
@@ -107,15 +103,6 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
       entry.dataset.name = `${entry.dataset.name} (${entry.dataset.id})`;
     }
     state.add(entry);
-  }
-
-  async function settled(): Promise<void> {
-    while (background.size > 0) await Promise.allSettled([...background]);
-  }
-
-  function track(work: Promise<void>): void {
-    background.add(work);
-    void work.finally(() => background.delete(work));
   }
 
   /** Promises `name` to `datasetId` while its files are written; throws 409 if it is taken. */
@@ -174,13 +161,12 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
 
   /** Runs `removal` now, or once no request is reading any of `keys` (their files stay until then). */
   async function afterReaders(keys: string[], removal: () => Promise<void>): Promise<void> {
-    if (keys.every((k) => !pins.isPinned(k))) return removal();
-    track(pins.whenFree(keys).then(removal));
+    return frames.afterReaders(keys, removal);
   }
 
   function forget(k: string): void {
     info.delete(k);
-    cache.delete(k);
+    frames.forget(k);
     statsCache.delete(k);
   }
 
@@ -189,7 +175,7 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
     const meta = info.get(k);
     if (!meta || meta.damaged !== undefined) return;
     meta.damaged = reason;
-    cache.delete(k);
+    frames.forget(k);
     statsCache.delete(k);
     const [datasetId, number] = k.split("/");
     warn(`storage: version ${number} of dataset ${datasetId} excluded: ${reason} (${file})`);
@@ -232,6 +218,8 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
         if (!info.has(k)) return;
         await writeFileDurably(paths.record, versionFile(version, meta, proof.checksum), root.tmp);
         meta.checksum = proof.checksum;
+        // what was just hashed is what the proof read
+        meta.verified = undefined;
       });
     })().finally(() => {
       meta.proving = undefined;
@@ -245,58 +233,21 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
    * `rows` (or every block without `rows`). Returns what is wrong, or null.
    */
   async function verifyCold(meta: DataInfo & { checksum: Checksum }, file: string, rows: ReadOptions["rows"]): Promise<string | null> {
-    // checked afresh on every cold read (a few blocks: milliseconds), so bytes that rot while
-    // the server runs are caught too; only the decoded footer's layout is kept
-    const verified = new VerifiedFile(file, meta.checksum);
-    if (rows === undefined) return verified.verify();
-    const size = meta.checksum.bytes;
-    const tail = await verified.verifyRanges([tailRange(size)]);
-    if (tail) return tail;
-    if (!meta.layout) {
-      let handle;
-      try {
-        handle = await fs.open(file, "r");
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === "ENOENT") return "its data file is missing";
-        throw error;
-      }
-      try {
-        const footer = await footerRange(handle, size);
-        if (typeof footer === "string") return footer;
-        const problem = await verified.verifyRanges([footer]);
-        if (problem) return problem;
-        meta.layout = await readLayout(handle, footer);
-      } finally {
-        await handle.close();
-      }
-    }
-    return verified.verifyRanges(rangesForRows(meta.layout, rows.offset, rows.limit));
+    return (meta.verified ??= new ReadVerifier(file, meta.checksum)).verify(rows);
   }
 
-  /** Loads a version into the cache after a cold read, if it can ever fit. */
-  function loadInBackground(k: string, file: string): void {
+  /** Before a cold-read version is loaded into memory: every block verified afresh, whatever cold pages checked. */
+  async function verifiedForLoad(k: string, file: string): Promise<boolean> {
     const meta = info.get(k);
-    if (!backgroundLoad || closed || !meta || meta.damaged !== undefined || meta.frameBytes > budgetBytes || loading.has(k) || cache.has(k)) return;
-    loading.add(k);
-    pins.pin(k); // keeps the file in place if the version is deleted meanwhile
-    track(
-      (async () => {
-        try {
-          // verified afresh, whatever cold pages checked before
-          if (!meta.checksum) return;
-          const fresh = new VerifiedFile(file, meta.checksum);
-          const problem = await fresh.verify();
-          if (problem) return markDamaged(k, file, problem);
-          const frame = await scanDataFile(file).collect();
-          if (info.has(k) && !closed && meta.damaged === undefined) cache.set(k, frame, estimatedBytes(frame));
-        } catch (error) {
-          warn(`storage: loading ${file} into the cache failed: ${(error as Error).message}`);
-        } finally {
-          loading.delete(k);
-          pins.unpin(k);
-        }
-      })(),
-    );
+    if (!meta?.checksum || meta.damaged !== undefined) return false;
+    const fresh = new ReadVerifier(file, meta.checksum);
+    const problem = await fresh.verify(undefined);
+    if (problem) {
+      markDamaged(k, file, problem);
+      return false;
+    }
+    meta.verified = fresh;
+    return true;
   }
 
   return {
@@ -446,54 +397,61 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
       const version = state.version(datasetId, selector);
       const k = key(datasetId, version.version);
       const file = pathsFor(dataDir, datasetId, version.version).data;
-      pins.pin(k);
-      let cold = false;
-      try {
+      const live = () => {
         const meta = info.get(k);
         if (!meta) throw notFound(`Dataset "${datasetId}" has no version ${version.version}.`);
-        if (meta.damaged === undefined && !meta.checksum) await proveOnce(k, datasetId, version.version, meta);
         if (meta.damaged !== undefined) throw damagedError(k);
-        const checksum = meta.checksum as Checksum;
-        const frame = cache.get(k);
-        cold = frame === undefined;
-        if (cold) {
-          // meta itself: the decoded footer is remembered on it
-          const problem = await verifyCold(meta as DataInfo & { checksum: Checksum }, file, readOptions.rows).catch((error: unknown) => {
-            throw diskError(error);
-          });
-          if (problem) {
-            markDamaged(k, file, problem);
-            throw damagedError(k);
-          }
+        return meta as DataInfo & { checksum: Checksum };
+      };
+      const prepare = async () => {
+        const meta = info.get(k);
+        if (meta && meta.damaged === undefined && !meta.checksum) await proveOnce(k, datasetId, version.version, meta);
+        live();
+      };
+      // A cold version is scanned, so a first page reads only the row groups and columns it needs,
+      // after the blocks it decodes were verified.
+      const cold = async () => {
+        const meta = live();
+        const problem = await verifyCold(meta, file, readOptions.rows).catch((error: unknown) => {
+          throw diskError(error);
+        });
+        if (problem) {
+          markDamaged(k, file, problem);
+          throw damagedError(k);
         }
-        // A cold version is scanned, so a first page reads only the row groups and columns it needs.
-        const lazy = frame === undefined ? () => scanDataFile(file) : () => lazyOf(frame);
-        try {
-          return await fn({
-            version,
-            lazy,
-            frame: () => frame,
-            dataFile: async () => ({ path: file, checksum }),
-            async reportDamaged(reason) {
-              markDamaged(k, file, reason);
-              return "excluded";
-            },
-          });
-        } catch (error) {
-          // the file went away under a running server (or was cut short): that version, not a 500
-          if (!(error instanceof ApiError) && cold) {
-            const problem = await parquetFileProblem(file, meta.fileBytes);
-            if (problem) {
-              markDamaged(k, file, problem);
-              throw damagedError(k);
+        return { scan: () => scanDataFile(file), frameBytes: meta.frameBytes, beforeLoad: () => verifiedForLoad(k, file) };
+      };
+      return frames.read(
+        k,
+        cold,
+        async (lazy, frame) => {
+          const meta = live();
+          const checksum = meta.checksum;
+          try {
+            return await fn({
+              version,
+              lazy,
+              frame: () => frame,
+              dataFile: async () => ({ path: file, checksum }),
+              async reportDamaged(reason) {
+                markDamaged(k, file, reason);
+                return "excluded";
+              },
+            });
+          } catch (error) {
+            // the file went away under a running server (or was cut short): that version, not a 500
+            if (!(error instanceof ApiError) && frame === undefined) {
+              const problem = await parquetFileProblem(file, meta.fileBytes);
+              if (problem) {
+                markDamaged(k, file, problem);
+                throw damagedError(k);
+              }
             }
+            throw error;
           }
-          throw error;
-        }
-      } finally {
-        pins.unpin(k);
-        if (cold) loadInBackground(k, file);
-      }
+        },
+        prepare,
+      );
     },
 
     async getStats(datasetId, version) {
@@ -541,27 +499,21 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
       }
       return {
         ...state.counts(),
-        dataBytes: cache.bytes,
+        dataBytes: frames.bytes,
         budgetBytes,
         details: {
           diskBytes,
-          cachedBytes: cache.bytes,
-          cachedVersions: cache.size,
-          cacheHits: cache.hits,
-          cacheMisses: cache.misses,
-          cacheEvictions: cache.evictions,
+          ...frames.figures(),
           excludedVersions: scan.excludedVersions + damaged,
           unverifiedVersions: unproven,
         },
       };
     },
 
-    settled,
+    settled: () => frames.settled(),
 
     async close() {
-      closed = true;
-      await settled();
-      cache.clear();
+      await frames.close();
       statsCache.clear();
     },
   };

@@ -11,9 +11,11 @@ import { createHttpServer, listen } from "../../src/http/connections.ts";
 import { prepareUploadDir } from "../../src/http/upload.ts";
 import { createParser, type Parser } from "../../src/sandbox/parser.ts";
 import { createQueryWorkers, type QueryWorkers } from "../../src/sandbox/queries.ts";
+import { hasPostgres, postgresTestEnv } from "./postgres.ts";
 
-export type BackendName = "memory" | "local";
-export const BACKENDS: BackendName[] = ["memory", "local"];
+export type BackendName = "memory" | "local" | "postgres";
+/** The postgres backend runs where PostgreSQL is installed (test/helpers/postgres.ts). */
+export const BACKENDS: BackendName[] = hasPostgres() ? ["memory", "local", "postgres"] : ["memory", "local"];
 
 type Env = Partial<Record<(typeof SETTINGS)[number]["env"], string>>;
 
@@ -33,7 +35,8 @@ export async function startServer(backend: BackendName, env: Env = {}): Promise<
   const uploadDir = env.UPLOAD_DIR ?? (await mkdtemp(path.join(os.tmpdir(), "ds-test-uploads-")));
   // its own spool, so tests can check that the upload folder is left empty
   const spoolDir = env.SPOOL_DIR ?? (await mkdtemp(path.join(os.tmpdir(), "ds-test-spool-")));
-  const config = loadConfig({ STORAGE_BACKEND: backend, DATA_DIR: dataDir, UPLOAD_DIR: uploadDir, SPOOL_DIR: spoolDir, PORT: "0", LOG_LEVEL: "silent", ...env }, {});
+  const pgEnv = backend === "postgres" ? await postgresTestEnv() : null;
+  const config = loadConfig({ STORAGE_BACKEND: backend, DATA_DIR: dataDir, UPLOAD_DIR: uploadDir, SPOOL_DIR: spoolDir, PORT: "0", LOG_LEVEL: "silent", ...pgEnv?.env, ...env }, {});
   prepareUploadDir(config.uploadDir);
   const queries = createQueryWorkers(config);
   const storage = await createStorage(config, { queries });
@@ -60,6 +63,7 @@ export async function startServer(backend: BackendName, env: Env = {}): Promise<
       if (!keepData) await rm(dataDir, { recursive: true, force: true });
       await rm(uploadDir, { recursive: true, force: true });
       await rm(spoolDir, { recursive: true, force: true });
+      if (!keepData) await pgEnv?.cleanup();
     },
   };
 }
