@@ -14,6 +14,7 @@ export type ErrorCode =
   | "UNSUPPORTED_FORMAT"
   | "UNPARSEABLE_FILE"
   | "PARSE_LIMIT"
+  | "QUERY_LIMIT"
   | "RATE_LIMITED"
   | "BUSY"
   | "STORAGE_FULL"
@@ -30,6 +31,7 @@ const TITLES: Record<ErrorCode, string> = {
   UNSUPPORTED_FORMAT: "Unsupported format",
   UNPARSEABLE_FILE: "Unparseable file",
   PARSE_LIMIT: "Parse limit exceeded",
+  QUERY_LIMIT: "Query limit exceeded",
   RATE_LIMITED: "Too many requests",
   BUSY: "Busy",
   STORAGE_FULL: "Storage full",
@@ -64,6 +66,7 @@ export const tooLarge = (detail: string) => new ApiError(413, "FILE_TOO_LARGE", 
 export const unsupported = (detail: string) => new ApiError(415, "UNSUPPORTED_FORMAT", detail);
 export const unparseable = (detail: string, extra?: Record<string, unknown>) => new ApiError(422, "UNPARSEABLE_FILE", detail, extra);
 export const parseLimit = (detail: string) => new ApiError(422, "PARSE_LIMIT", detail);
+export const queryLimit = (detail: string) => new ApiError(422, "QUERY_LIMIT", detail);
 export const busy = (retryAfterSeconds: number) =>
   new ApiError(503, "BUSY", `Every parser is busy; retry in ${retryAfterSeconds} s.`, {}, { "Retry-After": String(retryAfterSeconds) });
 export const storageFull = (detail: string) => new ApiError(507, "STORAGE_FULL", detail);

@@ -1,0 +1,122 @@
+/**
+ * A query's result, computed once into a Parquet file, then paged and downloaded from it.
+ *
+ * Why materialise: Polars SQL does not promise a row order without `ORDER BY` (its GROUP BY is
+ * not order-stable), so running the query again for page 2 could repeat or skip rows. One file
+ * per (query, versions) makes every page of one result come from the same rows, and gives
+ * `totalRows` exactly. Worker-side code: computing and rendering run where a runaway query or a
+ * value that cannot be formatted costs one job, never the API process.
+ *
+ * Rendering is the exact per-cell path (frame/json.ts): the same JSON conventions as `/data`
+ * pages. Temporal values outside what the formatter handles (years beyond ±262,142) are
+ * refused with a 400 naming the column instead of being formatted.
+ */
+import { mkdir, rename, rm } from "node:fs/promises";
+import path from "node:path";
+import pl from "nodejs-polars";
+import { badRequest } from "../errors.ts";
+import { dtypeName, seriesDtypeName } from "../frame/dtype.ts";
+import { jsonMember, jsonRow, jsonValue } from "../frame/json.ts";
+import { frameHeight, frameSeries } from "../frame/safe.ts";
+import { scanDataFile } from "./execute.ts";
+
+export type RowShape = "objects" | "arrays";
+
+export interface ResultPage {
+  columns: { name: string; dtype: string }[];
+  /** JSON text of the `rows` array. */
+  rowsJson: string;
+  totalRows: number;
+  rowCount: number;
+}
+
+/** Writes the result to `file` (via a temporary name, so a half-written file is never read). */
+export async function materialize(lf: pl.LazyDataFrame, file: string): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const partial = `${file}.${process.pid}.${Date.now()}.partial`;
+  try {
+    await lf.sinkParquet(partial, { compression: "zstd", maintainOrder: true }).collect();
+    await rename(partial, file);
+  } finally {
+    await rm(partial, { force: true });
+  }
+}
+
+// chrono's NaiveDate range (what Polars formats with): years -262143 ..= 262142
+const MIN_DAY = daysFromCivil(-262143, 1, 1);
+const MAX_DAY = daysFromCivil(262142, 12, 31);
+
+function daysFromCivil(y: number, m: number, d: number): number {
+  // Howard Hinnant's algorithm, exact for any proleptic Gregorian year
+  const yy = m <= 2 ? y - 1 : y;
+  const era = Math.floor(yy / 400);
+  const yoe = yy - era * 400;
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
+const UNITS_PER_DAY: Record<string, bigint> = { ms: 86_400_000n, us: 86_400_000_000n, ns: 86_400_000_000_000n };
+
+function variantOf(dt: pl.DataType): string {
+  return (dt as unknown as { variant: string }).variant;
+}
+
+/** 422 when a Date/Datetime column of `page` holds a value the formatter cannot write. */
+function assertRenderable(page: pl.DataFrame): void {
+  for (const s of frameSeries(page)) {
+    const v = variantOf(s.dtype);
+    if (v !== "Date" && v !== "Datetime") continue;
+    const physical = s.cast(v === "Date" ? pl.Int32 : pl.Int64);
+    const lo = physical.min() as number | bigint | null;
+    const hi = physical.max() as number | bigint | null;
+    if (lo === null || hi === null) continue;
+    let ok: boolean;
+    if (v === "Date") ok = Number(lo) >= MIN_DAY && Number(hi) <= MAX_DAY;
+    else {
+      const unit = (s.dtype as unknown as { inner: [string] }).inner?.[0] ?? "us";
+      const perDay = UNITS_PER_DAY[unit] ?? UNITS_PER_DAY.us!;
+      ok = BigInt(lo) >= BigInt(MIN_DAY) * perDay && BigInt(hi) <= BigInt(MAX_DAY) * perDay;
+    }
+    if (!ok) {
+      throw badRequest(`Column "${s.name}" of the result holds a ${v === "Date" ? "date" : "datetime"} outside the years -262143 to 262142, which cannot be written out; change the query so its values stay in range.`, { parameter: "query", column: s.name });
+    }
+  }
+}
+
+/** The page's rows as JSON, exact for every dtype. Column names are taken literally. */
+function pageJson(page: pl.DataFrame, names: string[], shape: RowShape): Promise<string> | string {
+  if (frameHeight(page) === 0) return "[]";
+  const series = frameSeries(page);
+  const positional = page.lazy().rename(Object.fromEntries(series.map((s, k) => [s.name, `p${k}`])));
+  const parts = series.map((s, k) => {
+    const value = jsonValue(pl.col(`p${k}`), s.dtype);
+    return shape === "objects" ? jsonMember(names[k] as string, value) : value;
+  });
+  return positional
+    .select(jsonRow(parts, shape).str.concat(",").alias("rows"))
+    .collect()
+    .then((out) => `[${String(frameSeries(out)[0]?.toArray()[0] ?? "")}]`);
+}
+
+/** Rows `offset … offset + limit` of a materialised result. */
+export async function resultPage(file: string, offset: number, limit: number, shape: RowShape): Promise<ResultPage> {
+  const lf = scanDataFile(file);
+  const [page, count] = await Promise.all([lf.slice(offset, limit).collect(), lf.select(pl.len().alias("n")).collect()]);
+  assertRenderable(page);
+  const series = frameSeries(page);
+  const names = series.map((s) => s.name);
+  const rowsJson = await pageJson(page, names, shape);
+  return {
+    columns: series.map((s) => ({ name: s.name, dtype: seriesDtypeName(s) })),
+    rowsJson,
+    totalRows: Number(frameSeries(count)[0]?.toArray()[0] ?? 0),
+    rowCount: frameHeight(page),
+  };
+}
+
+/** The result's columns without reading rows (for downloads' headers and errors). */
+export async function resultColumns(file: string): Promise<{ name: string; dtype: string }[]> {
+  const empty = await scanDataFile(file).limit(0).collect();
+  return frameSeries(empty).map((s) => ({ name: s.name, dtype: dtypeName(s.dtype) }));
+}

@@ -1,0 +1,45 @@
+/** Helpers for the SQL tests: storage holding named datasets, and queries run in-process. */
+import pl from "nodejs-polars";
+import { ApiError } from "../src/errors.ts";
+import { sqlFrame } from "../src/sql/execute.ts";
+import { prepareSql, type TablePins } from "../src/sql/prepare.ts";
+import { withSources } from "../src/sql/sources.ts";
+import { createLocalStorage } from "../src/storage/local.ts";
+import { createMemoryStorage } from "../src/storage/memory.ts";
+import type { Storage } from "../src/storage/types.ts";
+
+export type Backend = "memory" | "local";
+
+export async function makeStorage(backend: Backend, dataDir?: string): Promise<Storage> {
+  if (backend === "memory") return createMemoryStorage({ budgetBytes: 1024 ** 3 });
+  if (!dataDir) throw new Error("local storage needs a data dir");
+  return createLocalStorage({ dataDir, budgetBytes: 1024 ** 3 });
+}
+
+const source = (name: string) => ({ filename: `${name}.parquet`, format: "parquet" as const, sizeBytes: 0, sha256: "0".repeat(64), sheet: null });
+
+/** Stores `frames` as consecutive versions of a dataset named `name`; returns its id. */
+export async function putDataset(storage: Storage, name: string, ...frames: pl.DataFrame[]): Promise<string> {
+  const [first, ...rest] = frames;
+  if (!first) throw new Error("no frames");
+  const { dataset } = await storage.createDataset({ name, description: "" }, { frame: first, source: source(name) });
+  for (const f of rest) await storage.addVersion(dataset.id, { frame: f, source: source(name) });
+  return dataset.id;
+}
+
+/** Runs a query end to end in this process (prepare → pin → Polars) and collects it. */
+export async function runSql(storage: Storage, query: string, pins?: TablePins): Promise<pl.DataFrame> {
+  const prepared = await prepareSql(storage, query, pins);
+  return withSources(storage, prepared, (sources) => sqlFrame(prepared.sql, sources).collect());
+}
+
+/** The ApiError a promise rejects with (fails the test when it resolves). */
+export async function refusal(p: Promise<unknown>): Promise<ApiError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof ApiError) return err;
+    throw err;
+  }
+  throw new Error("expected the query to be refused");
+}
