@@ -160,9 +160,9 @@ describe("SQL answers agree with DuckDB on the same Parquet", () => {
 
   it("every shape runs at least once on non-trivial data", async () => {
     // the property above draws shapes at random; run each shape once so none is silently unused
-    const v = Array.from({ length: 12 }, (_, i) => [i + 1, ["p", "q", null][i % 3] ?? null, i % 4 === 0 ? null : i * 7 - 30, i % 5 === 0 ? null : i * 1.25, ["a", "Ab", null, "é É"][i % 4] ?? null]);
+    const v: (string | number | null)[][] = Array.from({ length: 12 }, (_, i) => [i + 1, ["p", "q", null][i % 3] ?? null, i % 4 === 0 ? null : i * 7 - 30, i % 5 === 0 ? null : i * 1.25, ["a", "Ab", null, "é É"][i % 4] ?? null]);
     const fa1 = await duckParquet("e1", A_COLUMNS, v.slice(0, 8));
-    const fa2 = await duckParquet("e2", A_COLUMNS, v.map((r, i) => (i % 3 === 0 ? [r[0], r[1], (r[2] as number | null) === null ? 3 : null, r[3], r[4]] : r)));
+    const fa2 = await duckParquet("e2", A_COLUMNS, v.map((r, i) => (i % 3 === 0 ? [r[0] ?? null, r[1] ?? null, r[2] === null ? 3 : null, r[3] ?? null, r[4] ?? null] : r)));
     const fb = await duckParquet("eb", B_COLUMNS, [[1, 2], [2, null], [2, 3], [5, -1], [40, 1]]);
     const storage = await makeStorage("memory");
     const read = (f: string) => pl.scanParquet(f, { glob: false } as Parameters<typeof pl.scanParquet>[1]).collect();

@@ -17,9 +17,11 @@
 import pl from "nodejs-polars";
 import { badRequest } from "../errors.ts";
 import type { Version } from "../types.ts";
+import { foldedMatch, type FoldOp } from "./search.ts";
 
-export const FILTER_OPS = ["eq", "ne", "gt", "gte", "lt", "lte", "contains", "startswith", "endswith", "in", "isnull", "notnull"] as const;
-export type FilterOp = (typeof FILTER_OPS)[number];
+export const FILTER_OPS = ["eq", "ne", "gt", "gte", "lt", "lte", "contains", "startswith", "endswith", "in", "isnull", "notnull", "icontains", "istartswith", "iendswith", "ieq"] as const;
+/** `search` is `q=` (any String column icontains the value); made by `searchFilter`, never parsed from `filter=`. */
+export type FilterOp = (typeof FILTER_OPS)[number] | "search";
 
 /** A validated filter: the column exists, the op applies to its dtype, the values cast. */
 export interface Filter {
@@ -36,7 +38,14 @@ export interface SortKey {
   descending: boolean;
 }
 
-const STRING_OPS = new Set<FilterOp>(["contains", "startswith", "endswith"]);
+const STRING_OPS = new Set<FilterOp>(["contains", "startswith", "endswith", "icontains", "istartswith", "iendswith", "ieq"]);
+/** Case-insensitive ops (search.ts documents the folding rule). */
+const FOLD_OPS = new Set<FilterOp>(["icontains", "istartswith", "iendswith", "ieq"]);
+
+/** The `q=` search as a filter: rows where any String column contains `text`, case-insensitively. */
+export function searchFilter(text: string): Filter {
+  return { raw: `\u0000q:${text}`, column: "", op: "search", values: [text] };
+}
 const INT_RANGES: Record<string, [bigint, bigint]> = {
   Int8: [-(2n ** 7n), 2n ** 7n - 1n],
   Int16: [-(2n ** 15n), 2n ** 15n - 1n],
@@ -76,6 +85,12 @@ function kindOf(dtype: string): Kind {
  */
 export function parseFilters(raw: string[], version: Version): Filter[] {
   return raw.map((text) => parseFilter(text, version));
+}
+
+/** `filter=` parameters plus the `q=` search (when non-empty), all of which must hold. */
+export function parseFiltersAndSearch(raw: string[], q: string | undefined, version: Version): Filter[] {
+  const filters = parseFilters(raw, version);
+  return q === undefined || q === "" ? filters : [...filters, searchFilter(q)];
 }
 
 function parseFilter(text: string, version: Version): Filter {
@@ -240,6 +255,7 @@ export function filterExpr(f: Filter, col: pl.Expr, dtype: string): pl.Expr {
   if (f.op === "notnull") return col.isNotNull();
   const c = comparable(col, dtype);
   const first = f.values[0] ?? "";
+  if (FOLD_OPS.has(f.op)) return foldedMatch(c, f.op as FoldOp, first);
   switch (f.op) {
     case "contains":
       return c.str.contains(pl.lit(first), true);

@@ -13,6 +13,8 @@ export interface CursorState {
   sort?: string;
   filters: string[];
   format?: string;
+  /** The `q=` search text. */
+  q?: string;
 }
 
 export function encodeCursor(state: CursorState): string {
@@ -38,7 +40,7 @@ function isCursor(v: unknown): v is CursorState {
     Number.isSafeInteger(c.version) && (c.version as number) > 0 &&
     Number.isSafeInteger(c.offset) && (c.offset as number) >= 0 &&
     Number.isSafeInteger(c.limit) && (c.limit as number) > 0 &&
-    optionalString(c.columns) && optionalString(c.sort) && optionalString(c.format) &&
+    optionalString(c.columns) && optionalString(c.sort) && optionalString(c.format) && optionalString(c.q) &&
     Array.isArray(c.filters) && c.filters.every((f) => typeof f === "string")
   );
 }

@@ -2,7 +2,7 @@
 import { Router, type Request } from "express";
 import { badRequest } from "../errors.ts";
 import { readPage } from "../frame/page.ts";
-import { parseFilters, parseSort } from "../frame/query.ts";
+import { parseFiltersAndSearch, parseSort } from "../frame/query.ts";
 import { canonicalQuery, notModified } from "../http/caching.ts";
 import { decodeCursor, encodeCursor, type CursorState } from "../http/cursor.ts";
 import { intParam, repeated, single, versionParam } from "../http/params.ts";
@@ -22,13 +22,14 @@ function pageRequest(req: Request, datasetId: string, selector: VersionSelector)
     sort: single(req, "sort"),
     filters: repeated(req, "filter"),
     format: single(req, "format"),
+    q: single(req, "q"),
   };
   if (cursorRaw === undefined) return { selector, state: fromQuery };
   const cursor = decodeCursor(cursorRaw);
   const mismatch =
     cursor.datasetId !== datasetId ||
     (selector !== "latest" && selector !== cursor.version) ||
-    (["columns", "sort", "format"] as const).some((k) => fromQuery[k] !== undefined && fromQuery[k] !== cursor[k]) ||
+    (["columns", "sort", "format", "q"] as const).some((k) => fromQuery[k] !== undefined && fromQuery[k] !== cursor[k]) ||
     (fromQuery.filters.length > 0 && fromQuery.filters.join("\n") !== cursor.filters.join("\n")) ||
     (req.query.limit !== undefined && fromQuery.limit !== cursor.limit) ||
     req.query.offset !== undefined;
@@ -54,7 +55,7 @@ export function dataRoutes({ storage }: { storage: Storage }): Router {
         limit: state.limit,
         columns: state.columns === undefined ? undefined : state.columns.split(","),
         sort: parseSort(state.sort ?? "", v),
-        filters: parseFilters(state.filters, v),
+        filters: parseFiltersAndSearch(state.filters, state.q, v),
       };
       if (notModified(req, res, requested, v, "data", canonicalQuery(req))) return undefined;
       const page = await readPage(data.lazy(), v, query, state.format === "arrays" ? "arrays" : "objects", data.frame());

@@ -8,7 +8,7 @@ import { stat } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 import type { Request, Response } from "express";
 import { parseDownloadFormat, writeDownload, type DownloadFormat } from "../frame/download.ts";
-import { parseFilters, parseSort } from "../frame/query.ts";
+import { parseFiltersAndSearch, parseSort } from "../frame/query.ts";
 import { repeated, single } from "../http/params.ts";
 import type { VersionData } from "../storage/types.ts";
 import type { Version } from "../types.ts";
@@ -34,7 +34,7 @@ export async function streamDownload(req: Request, res: Response, data: VersionD
     format: formatOf(req, v),
     columns: columnsRaw === undefined ? undefined : columnsRaw.split(","),
     sort: parseSort(single(req, "sort") ?? "", v),
-    filters: parseFilters(repeated(req, "filter"), v),
+    filters: parseFiltersAndSearch(repeated(req, "filter"), single(req, "q"), v),
   });
   try {
     const { size } = await stat(file.path);

@@ -1,9 +1,9 @@
 /** Versions of a dataset: listing, metadata, schema, statistics and deletion. */
 import { Router } from "express";
 import { notModified } from "../http/caching.ts";
-import { repeated, versionParam } from "../http/params.ts";
+import { repeated, single, versionParam } from "../http/params.ts";
 import { computeStats } from "../frame/stats.ts";
-import { parseFilters } from "../frame/query.ts";
+import { parseFiltersAndSearch } from "../frame/query.ts";
 import type { StatsService } from "../stats-service.ts";
 import type { Storage } from "../storage/types.ts";
 import { summarize } from "../types.ts";
@@ -40,7 +40,7 @@ export function versionRoutes({ storage, stats }: { storage: Storage; stats: Sta
     const datasetId = req.params.datasetId;
     const rawFilters = repeated(req, "filter");
     const v = await storage.getVersion(datasetId, selector);
-    const filters = parseFilters(rawFilters, v);
+    const filters = parseFiltersAndSearch(rawFilters, single(req, "q"), v);
     if (notModified(req, res, selector, v, "stats")) return;
     if (filters.length === 0) {
       res.json(await stats.get(datasetId, v.version));
