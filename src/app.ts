@@ -18,10 +18,13 @@ import type { Logger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
 import { buildOpenApiDocument } from "./openapi.ts";
 import { dataRoutes } from "./routes/data.ts";
+import { facetRoutes } from "./routes/facets.ts";
+import { sqlRoutes } from "./routes/sql.ts";
 import { datasetRoutes } from "./routes/datasets.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { versionRoutes } from "./routes/versions.ts";
 import type { Parser } from "./sandbox/parser.ts";
+import { createQueryRunner, type QueryRunner } from "./sql/runner.ts";
 import { createStatsService } from "./stats-service.ts";
 import type { Storage } from "./storage/types.ts";
 
@@ -30,11 +33,13 @@ export interface AppDeps {
   storage: Storage;
   logger: Logger;
   parser: Parser;
+  /** Query workers for SQL and facets (made here when not given; the caller then cannot close them). */
+  queries?: QueryRunner;
 }
 
 const WEB_DIST = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "web", "dist");
 
-export function createApp({ config, storage, logger, parser }: AppDeps): Express {
+export function createApp({ config, storage, logger, parser, queries = createQueryRunner(config, storage) }: AppDeps): Express {
   const app = express();
   const metrics = createMetrics(storage);
   const stats = createStatsService(storage);
@@ -79,6 +84,8 @@ export function createApp({ config, storage, logger, parser }: AppDeps): Express
   }));
   api.use(versionRoutes({ storage, stats }));
   api.use(dataRoutes({ storage }));
+  api.use(facetRoutes({ storage, queries }));
+  api.use(sqlRoutes({ storage, queries }));
   api.use(notFoundHandler);
   app.use("/api", api);
 

@@ -30,6 +30,9 @@ export interface Config {
   readonly corsOrigins: readonly string[];
   readonly logLevel: string;
   readonly shutdownGraceMs: number;
+  readonly queryTimeoutMs: number;
+  readonly queryMemoryMb: number;
+  readonly queryWorkers: number;
 }
 
 interface Setting<K extends keyof Config> {
@@ -102,6 +105,9 @@ export const SETTINGS = [
   { env: "CORS_ORIGINS", key: "corsOrigins", default: "", help: "Comma-separated origins allowed to call the API from a browser (`*` for any); unset allows same-origin only.", parse: list },
   { env: "LOG_LEVEL", key: "logLevel", default: "info", help: "pino log level: fatal, error, warn, info, debug, trace or silent.", parse: oneOf("fatal", "error", "warn", "info", "debug", "trace", "silent") },
   { env: "SHUTDOWN_GRACE_MS", key: "shutdownGraceMs", default: "10000", help: "On SIGTERM/SIGINT, how long in-flight requests may finish before the process exits.", parse: integer(0) },
+  { env: "QUERY_TIMEOUT_MS", key: "queryTimeoutMs", default: "30000", help: "Wall-clock limit of one query-worker job (SQL query, facets); past it the worker is stopped and the request is a 422 `QUERY_LIMIT`.", parse: integer(100) },
+  { env: "QUERY_MEMORY_MB", key: "queryMemoryMb", default: "4096", help: "Memory limit of one query worker; past it the job is a 422 `QUERY_LIMIT`.", parse: integer(64) },
+  { env: "QUERY_WORKERS", key: "queryWorkers", default: String(Math.max(1, os.availableParallelism())), help: "Query-worker processes run at once (default: the number of cores); jobs beyond them wait briefly, then get 503 `BUSY`.", parse: integer(1, 64) },
 ] as const satisfies readonly Setting<keyof Config>[];
 
 /**

@@ -5,6 +5,7 @@ import { loadConfig } from "./config.ts";
 import { prepareUploadDir } from "./http/upload.ts";
 import { createLogger } from "./log.ts";
 import { createParser } from "./sandbox/parser.ts";
+import { createQueryRunner } from "./sql/runner.ts";
 import { createStorage } from "./storage/index.ts";
 
 async function main(): Promise<void> {
@@ -20,7 +21,8 @@ async function main(): Promise<void> {
   const storage = await createStorage(config);
   const parser = createParser(config);
   parser.warm();
-  const app = createApp({ config, storage, logger, parser });
+  const queries = createQueryRunner(config, storage);
+  const app = createApp({ config, storage, logger, parser, queries });
   const server: Server = app.listen(config.port, config.host);
   server.requestTimeout = 0; // large uploads may take a while; parse limits bound the work instead
   server.once("listening", () => {
@@ -44,7 +46,7 @@ async function main(): Promise<void> {
     }, config.shutdownGraceMs);
     deadline.unref();
     server.close(() => {
-      void Promise.allSettled([parser.close(), storage.close()]).finally(() => {
+      void Promise.allSettled([parser.close(), queries.close(), storage.close()]).finally(() => {
         prepareUploadDir(config.uploadDir, { includeOwn: true });
         logger.info("stopped");
         process.exit(0);

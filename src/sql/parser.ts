@@ -14,7 +14,7 @@ import { badRequest } from "../errors.ts";
 await init();
 
 /** The longest query text accepted (characters). */
-export const MAX_QUERY_CHARS = 100_000;
+export const MAX_QUERY_CHARS = 50_000;
 
 /** A parsed statement as the parser's JSON (serde's externally tagged enums). */
 export type AstNode = Record<string, unknown>;

@@ -62,26 +62,35 @@ function variantOf(dt: pl.DataType): string {
   return (dt as unknown as { variant: string }).variant;
 }
 
-/** 422 when a Date/Datetime column of `page` holds a value the formatter cannot write. */
-function assertRenderable(page: pl.DataFrame): void {
-  for (const s of frameSeries(page)) {
+/**
+ * 400 when a Date/Datetime column of `rows` holds a value the formatter cannot write (one pass
+ * over the temporal columns' extremes, in their physical integers).
+ */
+export async function assertRenderable(rows: pl.LazyDataFrame): Promise<void> {
+  const empty = await rows.limit(0).collect();
+  const temporal = frameSeries(empty).flatMap((s, i) => {
     const v = variantOf(s.dtype);
-    if (v !== "Date" && v !== "Datetime") continue;
-    const physical = s.cast(v === "Date" ? pl.Int32 : pl.Int64);
-    const lo = physical.min() as number | bigint | null;
-    const hi = physical.max() as number | bigint | null;
-    if (lo === null || hi === null) continue;
-    let ok: boolean;
-    if (v === "Date") ok = Number(lo) >= MIN_DAY && Number(hi) <= MAX_DAY;
-    else {
-      const unit = (s.dtype as unknown as { inner: [string] }).inner?.[0] ?? "us";
-      const perDay = UNITS_PER_DAY[unit] ?? UNITS_PER_DAY.us!;
-      ok = BigInt(lo) >= BigInt(MIN_DAY) * perDay && BigInt(hi) <= BigInt(MAX_DAY) * perDay;
-    }
-    if (!ok) {
-      throw badRequest(`Column "${s.name}" of the result holds a ${v === "Date" ? "date" : "datetime"} outside the years -262143 to 262142, which cannot be written out; change the query so its values stay in range.`, { parameter: "query", column: s.name });
-    }
-  }
+    if (v !== "Date" && v !== "Datetime") return [];
+    const unit = v === "Date" ? "day" : ((s.dtype as unknown as { inner: [string] }).inner?.[0] ?? "us");
+    return [{ index: i, name: s.name, unit }];
+  });
+  if (temporal.length === 0) return;
+  const positional = rows.rename(Object.fromEntries(frameSeries(empty).map((s, k) => [s.name, `p${k}`])));
+  const extremes = await positional
+    .select(temporal.flatMap((t) => {
+      const phys = pl.col(`p${t.index}`).cast(t.unit === "day" ? pl.Int32 : pl.Int64);
+      return [phys.min().alias(`lo${t.index}`), phys.max().alias(`hi${t.index}`)];
+    }))
+    .collect();
+  const values = frameSeries(extremes).map((s) => s.toArray()[0] as number | bigint | null);
+  temporal.forEach((t, k) => {
+    const lo = values[2 * k];
+    const hi = values[2 * k + 1];
+    if (lo === null || lo === undefined || hi === null || hi === undefined) return;
+    const perDay = t.unit === "day" ? 1n : (UNITS_PER_DAY[t.unit] ?? 86_400_000_000n);
+    if (BigInt(lo) >= BigInt(MIN_DAY) * perDay && BigInt(hi) <= (BigInt(MAX_DAY) + 1n) * perDay - 1n) return;
+    throw badRequest(`Column "${t.name}" of the result holds a ${t.unit === "day" ? "date" : "datetime"} outside the years -262143 to 262142, which cannot be written out; change the query so its values stay in range.`, { parameter: "query", column: t.name });
+  });
 }
 
 /** The page's rows as JSON, exact for every dtype. Column names are taken literally. */
@@ -103,7 +112,7 @@ function pageJson(page: pl.DataFrame, names: string[], shape: RowShape): Promise
 export async function resultPage(file: string, offset: number, limit: number, shape: RowShape): Promise<ResultPage> {
   const lf = scanDataFile(file);
   const [page, count] = await Promise.all([lf.slice(offset, limit).collect(), lf.select(pl.len().alias("n")).collect()]);
-  assertRenderable(page);
+  await assertRenderable(page.lazy());
   const series = frameSeries(page);
   const names = series.map((s) => s.name);
   const rowsJson = await pageJson(page, names, shape);

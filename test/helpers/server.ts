@@ -10,6 +10,7 @@ import { createStorage } from "../../src/storage/index.ts";
 import type { Storage } from "../../src/storage/types.ts";
 import { prepareUploadDir } from "../../src/http/upload.ts";
 import { createParser } from "../../src/sandbox/parser.ts";
+import { createQueryRunner } from "../../src/sql/runner.ts";
 
 export type BackendName = "memory" | "local";
 export const BACKENDS: BackendName[] = ["memory", "local"];
@@ -31,7 +32,8 @@ export async function startServer(backend: BackendName, env: Env = {}): Promise<
   prepareUploadDir(config.uploadDir);
   const storage = await createStorage(config);
   const parser = createParser(config);
-  const app = createApp({ config, storage, parser, logger: createLogger(config.logLevel) });
+  const queries = createQueryRunner(config, storage);
+  const app = createApp({ config, storage, parser, queries, logger: createLogger(config.logLevel) });
   const server = await new Promise<import("node:http").Server>((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));
   });
@@ -45,6 +47,7 @@ export async function startServer(backend: BackendName, env: Env = {}): Promise<
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await parser.close();
+      await queries.close();
       await storage.close();
       if (!keepData) await rm(dataDir, { recursive: true, force: true });
       await rm(uploadDir, { recursive: true, force: true });
