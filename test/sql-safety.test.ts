@@ -69,6 +69,12 @@ describe("file-reading functions are refused, however they are written", () => {
     `SELECT * FROM sales UNION ALL SELECT * FROM ${fn}('${file}')`,
     `SELECT * FROM (sales JOIN ${fn}('${file}') f ON true)`,
     `SELECT * FROM LATERAL ${fn}('${file}')`,
+    `SELECT * FROM sales, LATERAL ${fn}('${file}')`,
+    `SELECT * FROM sales ORDER BY (SELECT 1 FROM ${fn}('${file}'))`,
+    `SELECT city FROM sales GROUP BY (SELECT 1 FROM ${fn}('${file}'))`,
+    `SELECT sum(id) OVER w FROM sales WINDOW w AS (PARTITION BY (SELECT 1 FROM ${fn}('${file}')))`,
+    `SELECT * FROM sales LIMIT (SELECT count(*) FROM ${fn}('${file}'))`,
+    `SELECT * FROM sales WHERE city = (SELECT secret FROM ${fn}('${file}'))`,
     `SELECT ${fn}('${file}')`,
     `SELECT * FROM sales WHERE ${fn}('${file}') IS NULL`,
     `SELECT * FROM ${fn}($$${file}$$)`,
@@ -102,6 +108,10 @@ describe("file-reading functions are refused, however they are written", () => {
       "SELECT * FROM JSON_TABLE('[]', '$' COLUMNS (a INT PATH '$.a')) AS j",
       "SELECT * FROM TABLE(read_csv('x'))",
       "SELECT * FROM LATERAL (SELECT * FROM sales) AS l",
+      "SELECT * FROM IDENTIFIER('read_csv')",
+      `SELECT * FROM '${"/etc/passwd"}'`,
+      `SELECT * FROM sales, "${"/etc/passwd"}"`,
+      "SELECT * FROM sales TABLESAMPLE (10)",
     ]) {
       const err = await refusal(prepareSql(storage, q));
       expect(err.status, q).toBe(400);

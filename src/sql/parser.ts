@@ -8,7 +8,7 @@
  * comments, one statement per tree, normalised spacing), and Polars only ever sees canonical text
  * we produced from a checked tree.
  */
-import { format, init, parse } from "@guanmingchiu/sqlparser-ts";
+import { format, GenericDialect, init, parse, Parser } from "@guanmingchiu/sqlparser-ts";
 import { badRequest } from "../errors.ts";
 
 await init();
@@ -83,6 +83,25 @@ export function parseStatement(query: string): Parsed {
     throw badRequest("This query could not be checked (its canonical form is not stable); rewrite it more plainly.", { parameter: "query" });
   }
   return { canonical, statement: again[0] as AstNode };
+}
+
+/** Polars parses with these options (polars-sql 0.55 `SQLContext::execute`). */
+const polarsParser = new Parser(new GenericDialect()).withOptions({ trailingCommas: true });
+
+const withoutSpans = (key: string, value: unknown) => (key === "span" ? undefined : value);
+
+/**
+ * Whether Polars' parser settings read `text` as the same tree as ours: the final text must not
+ * mean something else to Polars (its `trailing_commas` option is the one difference).
+ */
+export function sameTreeForPolars(text: string, statement: AstNode): boolean {
+  let theirs: unknown[];
+  try {
+    theirs = polarsParser.parse(text) as unknown[];
+  } catch {
+    return false;
+  }
+  return theirs.length === 1 && JSON.stringify(theirs[0], withoutSpans) === JSON.stringify(statement, withoutSpans);
 }
 
 /** The parser's rendering of the text's statements. */

@@ -12,7 +12,7 @@
 import { ApiError, badRequest } from "../errors.ts";
 import type { Dataset, Version } from "../types.ts";
 import { checkStatement, type TableRef } from "./check.ts";
-import { parseStatement } from "./parser.ts";
+import { parseStatement, sameTreeForPolars } from "./parser.ts";
 import { rewriteTables } from "./rewrite.ts";
 
 /** What resolution needs from storage (a `Storage` is one). */
@@ -135,7 +135,10 @@ export async function prepareSql(catalog: Catalog, query: string, pins?: TablePi
   const sql = rewriteTables(parsed.canonical, refs, internalOf);
   // Defence in depth: the rewritten text must parse, pass the same check, and name only our tables.
   const internals = new Set([...byVersion.values()].map((t) => t.internal));
-  const again = checkStatement(parseStatement(sql).statement);
-  if (again.some((r) => !internals.has(r.name))) throw badRequest("This query could not be checked; rewrite it more plainly.", { parameter: "query" });
+  const final = parseStatement(sql);
+  const again = checkStatement(final.statement);
+  if (final.canonical !== sql || again.some((r) => !internals.has(r.name)) || !sameTreeForPolars(sql, final.statement)) {
+    throw badRequest("This query could not be checked; rewrite it more plainly.", { parameter: "query" });
+  }
   return { canonical: parsed.canonical, sql, tables: [...byVersion.values()], pins: outPins };
 }

@@ -15,7 +15,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Config } from "../config.ts";
-import { ApiError, queryLimit } from "../errors.ts";
+import { ApiError, badRequest, queryLimit } from "../errors.ts";
 import type { DownloadFormat } from "../frame/download.ts";
 import type { Filter } from "../frame/query.ts";
 import type { FacetsJob } from "../jobs/facets.ts";
@@ -58,7 +58,13 @@ function queryError(err: unknown, config: Config): unknown {
   if (err.code === "PARSE_LIMIT" && /MB limit/.test(err.message)) {
     return queryLimit(`The query needed more than the ${config.queryMemoryMb} MB limit (QUERY_MEMORY_MB) and was stopped; narrow it or ask for less.`);
   }
-  if (err.code === "PARSE_LIMIT" || err.code === "UNPARSEABLE_FILE") {
+  if (err.code === "UNPARSEABLE_FILE") {
+    // the worker died of a Rust panic inside Polars, on something the query computed
+    // (e.g. a date plus a huge interval): the query's fault, and only that job was lost
+    const panic = /handle\): (.*); nothing was stored\.$/s.exec(err.message)?.[1] ?? "unknown error";
+    return badRequest(`The query failed inside the query engine (${panic}); change the query (for example keep dates and numbers in range).`, { parameter: "query" });
+  }
+  if (err.code === "PARSE_LIMIT") {
     return queryLimit("The query worker stopped unexpectedly (it ran out of memory or crashed) and was replaced; narrow the query or ask for less.");
   }
   return err;
