@@ -42,7 +42,7 @@ export const ROUTES: [Method, string, string, Omit<RouteConfig, "method" | "path
   ["get", "/api/datasets/{datasetId}/versions/{version}", "A version, with columns", { request: { params: versionPath }, responses: { 200: json(S.Version), 304: { description: "Not modified (If-None-Match)" }, ...ERRORS } }],
   ["delete", "/api/datasets/{datasetId}/versions/{version}", "Delete a version (its number is never reused)", { request: { params: versionPath }, responses: { 204: { description: "Deleted" }, ...ERRORS } }],
   ["get", "/api/datasets/{datasetId}/versions/{version}/schema", "Schema of a version", { request: { params: versionPath }, responses: { 200: json(S.Schema), 304: { description: "Not modified" }, ...ERRORS } }],
-  ["get", "/api/datasets/{datasetId}/versions/{version}/stats", "Per-column statistics (optionally of a filtered subset)", { request: { params: versionPath, query: z.object({ filter: S.DataQuery.shape.filter }) }, responses: { 200: json(S.Stats), 304: { description: "Not modified" }, ...ERRORS } }],
+  ["get", "/api/datasets/{datasetId}/versions/{version}/stats", "Per-column statistics (optionally of a filtered subset)", { request: { params: versionPath, query: z.object({ filter: S.DataQuery.shape.filter, q: S.DataQuery.shape.q }) }, responses: { 200: json(S.Stats), 304: { description: "Not modified" }, ...ERRORS } }],
   ["get", "/api/datasets/{datasetId}/versions/{version}/data", "Paged rows with projection, sort, filters and cursors", { request: { params: versionPath, query: S.DataQuery }, responses: { 200: json(S.Page, "A page; Link: <…>; rel=\"next\" when there is one"), 304: { description: "Not modified" }, ...ERRORS } }],
   ["get", "/api/datasets/{datasetId}/versions/{version}/download", "Stream the whole version (csv, parquet, ndjson, json, arrow)", {
     request: { params: versionPath, query: S.DownloadQuery },
@@ -51,6 +51,12 @@ export const ROUTES: [Method, string, string, Omit<RouteConfig, "method" | "path
       304: { description: "Not modified" },
       ...ERRORS,
     },
+  }],
+  ["get", "/api/datasets/{datasetId}/versions/{version}/facets", "Top values with counts (or numeric bins) under filters and search", { request: { params: versionPath, query: S.FacetsQuery }, responses: { 200: json(S.Facets), 304: { description: "Not modified" }, ...ERRORS, 422: problemResponse("QUERY_LIMIT: past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB") } }],
+  ["post", "/api/sql", "Read-only SQL over datasets and versions (a page of the result)", { request: { body: { content: { "application/json": { schema: S.SqlRequest } } } }, responses: { 200: json(S.SqlPage), ...ERRORS, 422: problemResponse("QUERY_LIMIT: past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB"), 503: problemResponse("BUSY: every query worker is busy") } }],
+  ["post", "/api/sql/download", "Stream a query's whole result (csv, parquet, ndjson, json, arrow via ?format=)", {
+    request: { query: z.object({ format: z.enum(["csv", "parquet", "ndjson", "json", "arrow"]).optional() }), body: { content: { "application/json": { schema: S.SqlRequest } } } },
+    responses: { 200: { description: "The file, with Content-Disposition: attachment", content: { "text/csv": { schema: z.string() }, "application/vnd.apache.parquet": { schema: z.string().openapi({ format: "binary" }) } } }, ...ERRORS, 422: problemResponse("QUERY_LIMIT") },
   }],
   ["get", "/metrics", "Prometheus metrics", { responses: { 200: { description: "Prometheus text format", content: { "text/plain": { schema: z.string() } } } } }],
   ["get", "/openapi.json", "This document", { responses: { 200: { description: "OpenAPI 3.1", content: { "application/json": { schema: z.object({}).passthrough() } } } } }],

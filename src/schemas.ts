@@ -173,7 +173,8 @@ export const DataQuery = z.object({
   limit: uint("limit", 100, 10_000),
   columns: z.string().optional().openapi({ description: "Projection, in this order: a,b,c" }),
   sort: z.string().optional().openapi({ description: "a,-b: ascending a, then descending b; nulls last." }),
-  filter: z.union([z.string(), z.array(z.string())]).optional().openapi({ description: "col:op:value, repeatable (ANDed). Ops: eq ne gt gte lt lte contains startswith endswith in isnull notnull." }),
+  filter: z.union([z.string(), z.array(z.string())]).optional().openapi({ description: "col:op:value, repeatable (ANDed). Ops: eq ne gt gte lt lte contains startswith endswith in isnull notnull icontains istartswith iendswith ieq." }),
+  q: z.string().optional().openapi({ description: "Search: rows where any String column contains this text, case-insensitively (full case folding, see README)." }),
   format: z.enum(["objects", "arrays"]).optional(),
   cursor: z.string().optional().openapi({ description: "The `next` value of a previous page." }),
 });
@@ -183,7 +184,57 @@ export const DownloadQuery = z.object({
   columns: z.string().optional(),
   sort: z.string().optional(),
   filter: z.union([z.string(), z.array(z.string())]).optional(),
+  q: z.string().optional(),
 });
+
+export const FacetsQuery = z.object({
+  columns: z.string().openapi({ description: "Columns to count values of: a,b" }),
+  limit: uint("limit", 10, 1000),
+  filter: z.union([z.string(), z.array(z.string())]).optional(),
+  q: z.string().optional(),
+  bins: z.union([z.string(), z.array(z.string())]).optional().openapi({ description: "k (every numeric column) or col:k, repeatable: count numeric columns in k equal-width bins." }),
+});
+
+export const Facets = z
+  .object({
+    datasetId: z.string(),
+    version: z.number().int(),
+    facets: z.array(
+      z.object({
+        name: z.string(),
+        bins: z.number().int().optional(),
+        values: z.array(z.object({ value: z.unknown(), count: z.number().int() })),
+        otherCount: z.number().int(),
+        distinctCount: z.number().int(),
+      }),
+    ),
+    totalRows: z.number().int(),
+  })
+  .openapi("Facets");
+
+export const SqlRequest = z
+  .object({
+    query: z.string().optional().openapi({ description: "One read-only SELECT/WITH query; tables are dataset names (latest) or \"name@N\"." }),
+    limit: z.number().int().min(1).max(10_000).optional(),
+    offset: z.number().int().min(0).optional(),
+    format: z.enum(["objects", "arrays"]).optional(),
+    cursor: z.string().optional().openapi({ description: "The `next` value of a previous answer (pins the query and its versions)." }),
+  })
+  .strict()
+  .openapi("SqlRequest");
+
+export const SqlPage = z
+  .object({
+    query: z.string().openapi({ description: "The query in canonical form." }),
+    tables: z.array(z.object({ name: z.string(), datasetId: z.string(), version: z.number().int() })),
+    offset: z.number().int(),
+    limit: z.number().int(),
+    totalRows: z.number().int(),
+    columns: z.array(z.object({ name: z.string(), dtype: z.string() })),
+    rows: z.array(z.union([z.record(z.string(), z.unknown()), z.array(z.unknown())])),
+    next: z.string().nullable(),
+  })
+  .openapi("SqlPage");
 
 export const UploadForm = z
   .object({
