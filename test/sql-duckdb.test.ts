@@ -16,8 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sqlFrame } from "../src/sql/execute.ts";
 import { prepareSql } from "../src/sql/prepare.ts";
 import { materialize, resultPage } from "../src/sql/result.ts";
-import { withSources } from "../src/sql/sources.ts";
-import { makeStorage, putDataset } from "./sql-helpers.ts";
+import { makeStorage, putDataset, withSources } from "./sql-helpers.ts";
 
 interface RowA {
   id: number;

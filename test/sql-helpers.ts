@@ -1,12 +1,11 @@
 /** Helpers for the SQL tests: storage holding named datasets, and queries run in-process. */
 import pl from "nodejs-polars";
 import { ApiError } from "../src/errors.ts";
-import { sqlFrame } from "../src/sql/execute.ts";
-import { prepareSql, type TablePins } from "../src/sql/prepare.ts";
-import { withSources } from "../src/sql/sources.ts";
+import { sqlFrame, type SqlSource } from "../src/sql/execute.ts";
+import { prepareSql, type PreparedSql, type TablePins } from "../src/sql/prepare.ts";
 import { createLocalStorage } from "../src/storage/local.ts";
 import { createMemoryStorage } from "../src/storage/memory.ts";
-import type { Storage } from "../src/storage/types.ts";
+import type { Storage, VersionData } from "../src/storage/types.ts";
 
 export type Backend = "memory" | "local";
 
@@ -25,6 +24,21 @@ export async function putDataset(storage: Storage, name: string, ...frames: pl.D
   const { dataset } = await storage.createDataset({ name, description: "" }, { frame: first, source: source(name) });
   for (const f of rest) await storage.addVersion(dataset.id, { frame: f, source: source(name) });
   return dataset.id;
+}
+
+/**
+ * Runs `fn` with every table of `prepared` pinned in storage (nested reads) as in-process
+ * sources: the versions' own lazy frames, no query worker.
+ */
+export function withSources<T>(storage: Storage, prepared: PreparedSql, fn: (sources: SqlSource[]) => Promise<T>): Promise<T> {
+  const step = (i: number, acc: SqlSource[]): Promise<T> => {
+    const table = prepared.tables[i];
+    if (!table) return fn(acc);
+    return storage.read(table.datasetId, table.version.version, (data: VersionData) =>
+      step(i + 1, [...acc, { internal: table.internal, label: table.label, columns: data.version.columns, frame: data.lazy() }]),
+    );
+  };
+  return step(0, []);
 }
 
 /** Runs a query end to end in this process (prepare → pin → Polars) and collects it. */

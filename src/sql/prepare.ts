@@ -28,8 +28,10 @@ export interface Catalog {
 export interface SqlTable {
   internal: string;
   datasetId: string;
-  /** The dataset's name at resolution time (for messages). */
+  /** The dataset's name at resolution time. */
   name: string;
+  /** The table name as the query first wrote it (`sales`, `sales@3`), for messages. */
+  label: string;
   version: Version;
 }
 
@@ -125,7 +127,7 @@ export async function prepareSql(catalog: Catalog, query: string, pins?: TablePi
     const key = `${version.datasetId}\u0000${version.version}`;
     let table = byVersion.get(key);
     if (!table) {
-      table = { internal: next(), datasetId: version.datasetId, name: dataset.name, version };
+      table = { internal: next(), datasetId: version.datasetId, name: dataset.name, label: ref.name, version };
       byVersion.set(key, table);
     }
     byName.set(ref.name, table);

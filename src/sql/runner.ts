@@ -134,12 +134,7 @@ export function createQueryRunner(config: Config, storage: Storage): QueryRunner
   }
 
   async function sqlJobBase(prepared: PreparedSql): Promise<Omit<SqlJob, "kind" | "offset" | "limit" | "shape" | "format"> & { key: string }> {
-    const labels = new Map<string, string>();
-    for (const [written, pin] of Object.entries(prepared.pins)) {
-      const t = prepared.tables.find((x) => x.datasetId === pin.datasetId && x.version.version === pin.version);
-      if (t && !labels.has(t.internal)) labels.set(t.internal, written);
-    }
-    const tables = await Promise.all(prepared.tables.map(async (t) => ({ internal: t.internal, label: labels.get(t.internal) ?? t.name, columns: t.version.columns, path: await dataFile(t.version) })));
+    const tables = await Promise.all(prepared.tables.map(async (t) => ({ internal: t.internal, label: t.label, columns: t.version.columns, path: await dataFile(t.version) })));
     const key = sha(JSON.stringify([prepared.sql, prepared.tables.map((t) => [t.internal, t.datasetId, t.version.version, t.version.createdAt])]));
     const resultFile = results.get(key) ?? path.join(root, "results", `${key}.parquet`);
     results.set(key, resultFile);
