@@ -6,6 +6,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import fc from "fast-check";
 import pl from "nodejs-polars";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sqlFrame } from "../src/sql/execute.ts";
@@ -132,6 +133,41 @@ describe("file-reading functions are refused, however they are written", () => {
     const err = await refusal(prepareSql(storage, `SELECT * FROM reаd_csv`));
     expect(err.message).toMatch(/Unknown table/);
   });
+});
+
+describe("generated queries never read a file", () => {
+  it("random token soups after valid prefixes are refused or answer without the secret", async () => {
+    const tokens = [
+      "SELECT", "*", "FROM", "sales", "people", "read_csv", "READ_PARQUET", "read_ipc", "Read_Json", "\"read_csv\"", "main.read_csv", "(", ")", "''", ",",
+      "JOIN", "ON", "true", "WITH", "x", "AS", "UNION ALL", "WHERE", "IN", "LATERAL", ";", "--", "/*", "*/", "\n", "TABLE", "VALUES", "(1)", "secret",
+      "1", "=", "EXISTS", ".", "COPY", "TO", "CREATE", "LIMIT", "ORDER BY", "GROUP BY", "city", "id", "$$", "E'", "'", "\\", "x.", "UNNEST", "[", "]",
+    ];
+    const prefixes = ["", "SELECT * FROM sales ", "SELECT * FROM sales WHERE city IN (SELECT ", "WITH x AS (SELECT * FROM ", "SELECT id FROM sales UNION ALL SELECT ", "SELECT * FROM sales JOIN "];
+    const file = () => fc.constantFrom(`'${secretCsv}'`, `'${secretParquet}'`, `'${secretIpc}'`, `'${secretJson}'`);
+    let accepted = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...prefixes), fc.array(fc.oneof(fc.constantFrom(...tokens), file()), { minLength: 1, maxLength: 14 }), async (prefix, soup) => {
+        const q = prefix + soup.join(" ");
+        let prepared;
+        try {
+          prepared = await prepareSql(storage, q);
+        } catch (err) {
+          expect((err as { status?: number }).status, q).toBe(400);
+          return;
+        }
+        accepted += 1;
+        expect(prepared.sql).not.toMatch(/read_(csv|parquet|ipc|json)"?\s*\(/i);
+        try {
+          const out = await runSql(storage, q);
+          expect(JSON.stringify(out.toRecords())).not.toContain("s3cr3t");
+        } catch (err) {
+          expect((err as { status?: number }).status, q).toBe(400);
+        }
+      }),
+      { numRuns: 1500 },
+    );
+    expect(accepted).toBeGreaterThan(10);
+  }, 120_000);
 });
 
 describe("second line of defence: the plan", () => {
