@@ -24,6 +24,7 @@ interface RowA {
   x: number | null;
   f: number | null;
   s: string | null;
+  d: string | null;
 }
 interface RowB {
   id: number;
@@ -62,12 +63,13 @@ const rowA = (id: number) =>
     x: fc.option(fc.integer({ min: -50, max: 50 }), { nil: null, freq: 5 }),
     f: fc.option(fc.double({ min: -1000, max: 1000, noNaN: true, noDefaultInfinity: true }).map((d) => Math.round(d * 1000) / 1000), { nil: null, freq: 5 }),
     s: fc.option(fc.stringMatching(/^[aAbéÉ ]{0,4}$/), { nil: null, freq: 6 }),
+    d: fc.option(fc.integer({ min: 0, max: 90 }).map((k) => new Date(Date.UTC(2024, 0, 1 + k)).toISOString().slice(0, 10)), { nil: null, freq: 5 }),
   });
 
 const tableA = fc.integer({ min: 0, max: 30 }).chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => rowA(i + 1))));
 const tableB = fc.array(fc.record({ id: fc.integer({ min: 0, max: 35 }), y: fc.option(fc.integer({ min: -5, max: 5 }), { nil: null, freq: 4 }) }), { maxLength: 30 });
 
-const A_COLUMNS: [string, string][] = [["id", "BIGINT"], ["g", "VARCHAR"], ["x", "BIGINT"], ["f", "DOUBLE"], ["s", "VARCHAR"]];
+const A_COLUMNS: [string, string][] = [["id", "BIGINT"], ["g", "VARCHAR"], ["x", "BIGINT"], ["f", "DOUBLE"], ["s", "VARCHAR"], ["d", "DATE"]];
 const B_COLUMNS: [string, string][] = [["id", "BIGINT"], ["y", "BIGINT"]];
 
 /** A query shape: text for both engines, and whether its ORDER BY fixes the row order. */
@@ -99,6 +101,13 @@ const shapes: fc.Arbitrary<Shape>[] = [
   fc.constant({ sql: `SELECT id FROM a WHERE g IN ('p', 'r') AND id IN (SELECT id FROM b WHERE y > 0)`, ordered: false }),
   fc.tuple(num, fc.integer({ min: 1, max: 10 })).map(([c, n]) => ({ sql: `SELECT id, x FROM a WHERE x >= ${c} ORDER BY id DESC LIMIT ${n}`, ordered: true })),
   fc.constant({ sql: `SELECT b.id, count(*) AS n FROM b GROUP BY b.id ORDER BY b.id`, ordered: true }),
+  fc.integer({ min: 0, max: 90 }).map((k) => ({ sql: `SELECT id, d FROM a WHERE d >= DATE '${new Date(Date.UTC(2024, 0, 1 + k)).toISOString().slice(0, 10)}' ORDER BY id`, ordered: true })),
+  fc.constant({ sql: `SELECT date_part('month', d) AS m, count(*) AS n, max(d) AS last FROM a GROUP BY date_part('month', d)`, ordered: false }),
+  fc.constant({ sql: `SELECT id, s || '-' || g AS c, substr(s, 1, 2) AS p, coalesce(s, 'none') AS cs FROM a`, ordered: false }),
+  fc.constant({ sql: `SELECT g, count(DISTINCT s) AS ds, min(d) AS first FROM a GROUP BY g`, ordered: false }),
+  fc.constant({ sql: `SELECT id FROM a WHERE s ILIKE '%a%' OR s LIKE 'b%'`, ordered: false }),
+  fc.constant({ sql: `SELECT id, x FROM a ORDER BY x NULLS FIRST, id LIMIT 7`, ordered: true }),
+  fc.constant({ sql: `SELECT id, x FROM a ORDER BY x DESC NULLS LAST, id`, ordered: true }),
 ];
 
 type Value = string | number | boolean | null;
@@ -135,7 +144,7 @@ describe("SQL answers agree with DuckDB on the same Parquet", () => {
     await fc.assert(
       fc.asyncProperty(tableA, tableA, tableB, fc.oneof(...shapes), async (v1, v2, b, shape) => {
         run += 1;
-        const toRow = (r: RowA) => [r.id, r.g, r.x, r.f, r.s];
+        const toRow = (r: RowA) => [r.id, r.g, r.x, r.f, r.s, r.d];
         const [fa1, fa2, fb] = await Promise.all([
           duckParquet("a1", A_COLUMNS, (v1 as RowA[]).map(toRow)),
           duckParquet("a2", A_COLUMNS, (v2 as RowA[]).map(toRow)),
@@ -159,9 +168,9 @@ describe("SQL answers agree with DuckDB on the same Parquet", () => {
 
   it("every shape runs at least once on non-trivial data", async () => {
     // the property above draws shapes at random; run each shape once so none is silently unused
-    const v: (string | number | null)[][] = Array.from({ length: 12 }, (_, i) => [i + 1, ["p", "q", null][i % 3] ?? null, i % 4 === 0 ? null : i * 7 - 30, i % 5 === 0 ? null : i * 1.25, ["a", "Ab", null, "é É"][i % 4] ?? null]);
+    const v: (string | number | null)[][] = Array.from({ length: 12 }, (_, i) => [i + 1, ["p", "q", null][i % 3] ?? null, i % 4 === 0 ? null : i * 7 - 30, i % 5 === 0 ? null : i * 1.25, ["a", "Ab", null, "é É"][i % 4] ?? null, i % 6 === 0 ? null : `2024-0${1 + (i % 3)}-1${i % 10}`]);
     const fa1 = await duckParquet("e1", A_COLUMNS, v.slice(0, 8));
-    const fa2 = await duckParquet("e2", A_COLUMNS, v.map((r, i) => (i % 3 === 0 ? [r[0] ?? null, r[1] ?? null, r[2] === null ? 3 : null, r[3] ?? null, r[4] ?? null] : r)));
+    const fa2 = await duckParquet("e2", A_COLUMNS, v.map((r, i) => (i % 3 === 0 ? [r[0] ?? null, r[1] ?? null, r[2] === null ? 3 : null, r[3] ?? null, r[4] ?? null, r[5] ?? null] : r)));
     const fb = await duckParquet("eb", B_COLUMNS, [[1, 2], [2, null], [2, 3], [5, -1], [40, 1]]);
     const storage = await makeStorage("memory");
     const read = (f: string) => pl.scanParquet(f, { glob: false } as Parameters<typeof pl.scanParquet>[1]).collect();
