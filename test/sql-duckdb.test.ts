@@ -108,6 +108,9 @@ const shapes: fc.Arbitrary<Shape>[] = [
   fc.constant({ sql: `SELECT id FROM a WHERE s ILIKE '%a%' OR s LIKE 'b%'`, ordered: false }),
   fc.constant({ sql: `SELECT id, x FROM a ORDER BY x NULLS FIRST, id LIMIT 7`, ordered: true }),
   fc.constant({ sql: `SELECT id, x FROM a ORDER BY x DESC NULLS LAST, id`, ordered: true }),
+  fc.constantFrom("sum(x)", "count(x)", "max(x)").map((w) => ({ sql: `SELECT id, ${w} OVER (PARTITION BY g ORDER BY id) AS running FROM a`, ordered: false })),
+  fc.constant({ sql: `SELECT id, first_value(x) OVER (PARTITION BY g ORDER BY id DESC) AS fv FROM a`, ordered: false }),
+  fc.constant({ sql: `SELECT g, median(x) AS md, quantile_cont(f, 0.25) AS q FROM a GROUP BY g`, ordered: false }),
 ];
 
 type Value = string | number | boolean | null;
