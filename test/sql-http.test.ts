@@ -200,3 +200,28 @@ describe("a runaway query is stopped at QUERY_TIMEOUT_MS", () => {
     expect((await sql(server.url, { query: "SELECT max(x) AS m FROM t" })).body.rows).toEqual([{ m: 59_999 }]);
   }, 60_000);
 });
+
+describe("SQL is a read", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer("memory", { API_TOKENS: "reader:read,writer:write" });
+  });
+  afterAll(() => server.close());
+
+  it("a read-only token may query and download, not upload", async () => {
+    const form = () => {
+      const f = new FormData();
+      f.append("file", new Blob(["a\n1\n2\n"]), "t.csv");
+      return f;
+    };
+    const up = (token: string) => fetch(`${server.url}/api/datasets/upload`, { method: "POST", headers: { Authorization: `Bearer ${token}` }, body: form() });
+    expect((await up("reader")).status).toBe(403);
+    expect((await up("writer")).status).toBe(201);
+    const post = (p: string, token: string) => fetch(`${server.url}${p}`, { method: "POST", headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" }, body: JSON.stringify({ query: "SELECT sum(a) AS s FROM t" }) });
+    const r = await post("/api/sql", "reader");
+    expect(r.status).toBe(200);
+    expect((await r.json()).rows).toEqual([{ s: 3 }]);
+    expect(await (await post("/api/sql/download?format=csv", "reader")).text()).toBe("s\n3\n");
+    expect((await fetch(`${server.url}/api/sql`, { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" })).status).toBe(401);
+  });
+});

@@ -3,11 +3,18 @@
  * tokens may do everything. Tokens are compared in constant time and never logged.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { RequestHandler } from "express";
+import type { Request, RequestHandler } from "express";
 import type { Role } from "../config.ts";
 import { ApiError } from "../errors.ts";
 
 const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+/** POST routes (under /api) that only read: SQL queries send their text in a body. */
+const READ_ONLY_POSTS = new Set(["/sql", "/sql/download"]);
+
+/** Whether a request only reads (for roles and rate limits). */
+export function isReadRequest(req: Request): boolean {
+  return READ_METHODS.has(req.method) || (req.method === "POST" && READ_ONLY_POSTS.has(req.path));
+}
 const REALM = 'Bearer realm="dataset-service"';
 
 function digest(token: string): Buffer {
@@ -30,7 +37,7 @@ export function requireToken(tokens: ReadonlyMap<string, Role> | null): RequestH
     if (!role) {
       throw new ApiError(401, "UNAUTHORIZED", "The bearer token is not valid.", {}, { "WWW-Authenticate": `${REALM}, error="invalid_token"` });
     }
-    if (role === "read" && !READ_METHODS.has(req.method)) {
+    if (role === "read" && !isReadRequest(req)) {
       throw new ApiError(403, "FORBIDDEN", "This token may only read; changing data needs a token with role write.", {}, { "WWW-Authenticate": `${REALM}, error="insufficient_scope"` });
     }
     next();
