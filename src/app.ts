@@ -17,12 +17,8 @@ import { requestLog } from "./http/request-log.ts";
 import type { Logger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
 import { buildOpenApiDocument } from "./openapi.ts";
-import { dataRoutes } from "./routes/data.ts";
-import { facetRoutes } from "./routes/facets.ts";
-import { sqlRoutes } from "./routes/sql.ts";
-import { datasetRoutes } from "./routes/datasets.ts";
-import { healthRoutes } from "./routes/health.ts";
-import { versionRoutes } from "./routes/versions.ts";
+import { mountRoutes } from "./routes/define.ts";
+import { ROUTES } from "./routes/index.ts";
 import type { Parser } from "./sandbox/parser.ts";
 import { createQueryRunner, type QueryRunner } from "./sql/runner.ts";
 import { createStatsService } from "./stats-service.ts";
@@ -61,31 +57,16 @@ export function createApp({ config, storage, logger, parser, queries = createQue
   app.use(cors(config.corsOrigins));
 
   const openapi = buildOpenApiDocument();
-  app.get("/openapi.json", (_req, res) => {
-    res.json(openapi);
-  });
   app.use("/docs", swaggerUi.serve, swaggerUi.setup(openapi, { customSiteTitle: "Dataset service API" }));
-
-  app.get("/metrics", async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
 
   const api = express.Router();
   api.use(requireToken(config.apiTokens));
   api.use(...rateLimits({ windowMs: config.rateLimitWindowMs, reads: config.rateLimitReads, writes: config.rateLimitUploads }));
   api.use(express.json({ limit: "64kb" }));
-  api.use(healthRoutes({ storage }));
-  api.use(datasetRoutes({
-    storage,
-    upload: { uploadDir: config.uploadDir, maxUploadBytes: config.maxUploadBytes },
-    parser,
-    onUpload: metrics.upload,
-    onStored: stats.warm,
-  }));
-  api.use(versionRoutes({ storage, stats }));
-  api.use(dataRoutes({ storage }));
-  api.use(facetRoutes({ storage, queries }));
-  api.use(sqlRoutes({ storage, queries }));
+  // Every route, from its definition in src/routes/ (/api ones on `api`; /healthz, /metrics, /openapi.json on `app`).
+  // /metrics: METRICS_TOKEN when set, else any API token when API_TOKENS is set, else open.
+  const metricsAuth = requireToken(config.metricsToken ? new Map([[config.metricsToken, "read" as const]]) : config.apiTokens);
+  mountRoutes(ROUTES, { config, storage, parser, stats, queries, metrics, openapi }, { app, api, metricsAuth });
   api.use(notFoundHandler);
   app.use("/api", api);
 

@@ -24,6 +24,7 @@ export interface Config {
   readonly parseWorkers: number;
   readonly uploadDir: string;
   readonly apiTokens: ReadonlyMap<string, Role> | null;
+  readonly metricsToken: string | null;
   readonly rateLimitWindowMs: number;
   readonly rateLimitReads: number;
   readonly rateLimitUploads: number;
@@ -99,6 +100,7 @@ export const SETTINGS = [
   { env: "PARSE_WORKERS", key: "parseWorkers", default: String(Math.max(1, os.availableParallelism())), help: "Parser processes run at once (default: the number of cores); uploads beyond them wait briefly, then get 503 `BUSY`.", parse: integer(1, 64) },
   { env: "UPLOAD_DIR", key: "uploadDir", default: path.join(os.tmpdir(), "dataset-service-uploads"), help: "Folder for uploads while they are received and parsed; emptied of our files at start-up.", parse: (raw: string) => path.resolve(raw) },
   { env: "API_TOKENS", key: "apiTokens", default: "", help: "Comma-separated `token:role` pairs, role `read` or `write`. Set: every `/api` route needs `Authorization: Bearer <token>` and writes need `write`. Unset: the API is open.", parse: tokens },
+  { env: "METRICS_TOKEN", key: "metricsToken", default: "", help: "Bearer token `/metrics` asks for (`Authorization: Bearer <token>`). Unset: `/metrics` takes any `API_TOKENS` token when those are set, and is open otherwise.", parse: (raw: string) => (raw.trim() === "" ? null : raw.trim()) },
   { env: "RATE_LIMIT_WINDOW_MS", key: "rateLimitWindowMs", default: "60000", help: "Window of the per-client rate limits.", parse: integer(1000) },
   { env: "RATE_LIMIT_READS", key: "rateLimitReads", default: "6000", help: "Read requests a client may make per window (0 = unlimited).", parse: integer(0) },
   { env: "RATE_LIMIT_UPLOADS", key: "rateLimitUploads", default: "120", help: "Uploads and other writes a client may make per window (0 = unlimited).", parse: integer(0) },

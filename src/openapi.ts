@@ -1,83 +1,88 @@
-/** The OpenAPI 3.1 document, generated from the zod schemas in src/schemas.ts. */
-import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from "@asteasolutions/zod-to-openapi";
+/** The OpenAPI 3.1 document, generated from the route definitions (src/routes/) and the zod shapes (src/schemas.ts). */
+import { OpenAPIRegistry, OpenApiGeneratorV31, type ResponseConfig, type RouteConfig } from "@asteasolutions/zod-to-openapi";
 import { z } from "zod";
+import { ERRORS, errorStatuses, RESPONSE_HEADERS, TAGS, type ResponseSpec, type Route } from "./routes/define.ts";
+import { ROUTES } from "./routes/index.ts";
 import * as S from "./schemas.ts";
 
-type Method = RouteConfig["method"];
+const DESCRIPTION = [
+  "Upload CSV/TSV, Excel and Parquet files as immutable, numbered versions of datasets; read their schema, statistics, pages of rows and downloads.",
+  "",
+  "- **Errors** are RFC 9457 problem+json with a machine `code` and a `detail` that says how to fix it.",
+  "- **Parameters are strict**: an unknown query parameter or form field is a 400 naming it, with the closest known name (`did you mean \"delimiter\"?`); a single-valued parameter given twice is a 400; an empty value counts as absent.",
+  "- **Versions** accept `latest` wherever a number is accepted. Numbered versions carry strong ETags and `Cache-Control: immutable`; `latest` URLs `no-cache`.",
+  "- **Cursors** (`next`) carry the whole query and pin the numbered version.",
+  "- **Auth**: when the server has API_TOKENS, every /api route needs `Authorization: Bearer <token>`; role `read` may only GET.",
+  "",
+  "The contract as implemented, with every choice made where it is silent: docs/api.md in the repository.",
+].join("\n");
 
-const problemResponse = (description: string) => ({ description, content: { "application/problem+json": { schema: S.Problem } } });
-const json = (schema: z.ZodType, description = "OK") => ({ description, content: { "application/json": { schema } } });
+function headerRefs(names: readonly string[] | undefined): ResponseConfig["headers"] {
+  if (!names || names.length === 0) return undefined;
+  return Object.fromEntries(names.map((n) => [n, { $ref: `#/components/headers/${n}` }]));
+}
 
-const datasetId = z.object({ datasetId: z.string().openapi({ description: "Dataset id (server-made, URL-safe)." }) });
-const versionPath = datasetId.extend({ version: z.string().openapi({ description: "A version number, or `latest`.", example: "1" }) });
+function response(spec: ResponseSpec): ResponseConfig {
+  return {
+    description: spec.description,
+    ...(spec.content ? { content: Object.fromEntries(Object.entries(spec.content).map(([type, schema]) => [type, { schema }])) } : {}),
+    ...(spec.headers?.length ? { headers: headerRefs(spec.headers) } : {}),
+  };
+}
 
-const ERRORS = {
-  400: problemResponse("BAD_REQUEST: malformed parameter or form field"),
-  401: problemResponse("Missing or invalid bearer token (when API_TOKENS is set)"),
-  403: problemResponse("The token's role may not do this"),
-  404: problemResponse("NOT_FOUND: unknown dataset, version or route"),
-  429: problemResponse("Rate limit exceeded; see Retry-After"),
-};
-const UPLOAD_ERRORS = {
-  409: problemResponse("NAME_TAKEN: the body carries the existing datasetId"),
-  413: problemResponse("FILE_TOO_LARGE"),
-  415: problemResponse("UNSUPPORTED_FORMAT"),
-  422: problemResponse("UNPARSEABLE_FILE or PARSE_LIMIT"),
-  503: problemResponse("BUSY: every parser is busy; see Retry-After"),
-  507: problemResponse("STORAGE_FULL"),
-};
-const uploadBody = { body: { content: { "multipart/form-data": { schema: S.UploadForm } } } };
+function problem(status: number): ResponseConfig {
+  const e = ERRORS[status];
+  if (!e) throw new Error(`No description for error status ${status} (add it to ERRORS in src/routes/define.ts)`);
+  return { description: e.description, content: { "application/problem+json": { schema: S.Problem } }, ...(e.headers ? { headers: headerRefs(e.headers) } : {}) };
+}
 
-/** Every route of the app, as [method, OpenAPI path, summary, config]. Tests check the app has no others. */
-export const ROUTES: [Method, string, string, Omit<RouteConfig, "method" | "path" | "summary">][] = [
-  ["get", "/api/health", "Service health", { responses: { 200: json(S.Health), ...ERRORS } }],
-  ["post", "/api/datasets/upload", "Upload a new dataset (version 1)", { request: uploadBody, responses: { 201: json(S.Created, "Created; Location: /api/datasets/{datasetId}"), ...ERRORS, ...UPLOAD_ERRORS } }],
-  ["post", "/api/datasets/inspect", "Dry run: what an upload would store", { request: uploadBody, responses: { 200: json(S.Inspect), ...ERRORS, ...UPLOAD_ERRORS } }],
-  ["get", "/api/datasets", "List datasets", { request: { query: S.DatasetListQuery }, responses: { 200: json(S.DatasetList), ...ERRORS } }],
-  ["get", "/api/datasets/{datasetId}", "A dataset with its versions", { request: { params: datasetId }, responses: { 200: json(S.DatasetDetail), ...ERRORS } }],
-  ["patch", "/api/datasets/{datasetId}", "Rename or describe a dataset", { request: { params: datasetId, body: { content: { "application/json": { schema: S.DatasetPatch } } } }, responses: { 200: json(S.Dataset), ...ERRORS, 409: UPLOAD_ERRORS[409] } }],
-  ["delete", "/api/datasets/{datasetId}", "Delete a dataset and all its versions", { request: { params: datasetId }, responses: { 204: { description: "Deleted" }, ...ERRORS } }],
-  ["post", "/api/datasets/{datasetId}/versions", "Add a version", { request: { params: datasetId, ...uploadBody }, responses: { 201: json(S.Created, "Created; Location: …/versions/{version}"), ...ERRORS, ...UPLOAD_ERRORS } }],
-  ["get", "/api/datasets/{datasetId}/versions", "List versions, oldest first", { request: { params: datasetId }, responses: { 200: json(S.VersionList), ...ERRORS } }],
-  ["get", "/api/datasets/{datasetId}/versions/{version}", "A version, with columns", { request: { params: versionPath }, responses: { 200: json(S.Version), 304: { description: "Not modified (If-None-Match)" }, ...ERRORS } }],
-  ["delete", "/api/datasets/{datasetId}/versions/{version}", "Delete a version (its number is never reused)", { request: { params: versionPath }, responses: { 204: { description: "Deleted" }, ...ERRORS } }],
-  ["get", "/api/datasets/{datasetId}/versions/{version}/schema", "Schema of a version", { request: { params: versionPath }, responses: { 200: json(S.Schema), 304: { description: "Not modified" }, ...ERRORS } }],
-  ["get", "/api/datasets/{datasetId}/versions/{version}/stats", "Per-column statistics (optionally of a filtered subset)", { request: { params: versionPath, query: z.object({ filter: S.DataQuery.shape.filter, q: S.DataQuery.shape.q }) }, responses: { 200: json(S.Stats), 304: { description: "Not modified" }, ...ERRORS } }],
-  ["get", "/api/datasets/{datasetId}/versions/{version}/data", "Paged rows with projection, sort, filters and cursors", { request: { params: versionPath, query: S.DataQuery }, responses: { 200: json(S.Page, "A page; Link: <…>; rel=\"next\" when there is one"), 304: { description: "Not modified" }, ...ERRORS } }],
-  ["get", "/api/datasets/{datasetId}/versions/{version}/download", "Stream the whole version (csv, parquet, ndjson, json, arrow)", {
-    request: { params: versionPath, query: S.DownloadQuery },
-    responses: {
-      200: { description: "The file, with Content-Disposition: attachment", content: { "text/csv": { schema: z.string() }, "application/vnd.apache.parquet": { schema: z.string().openapi({ format: "binary" }) }, "application/x-ndjson": { schema: z.string() }, "application/json": { schema: z.array(z.record(z.string(), z.unknown())) }, "application/vnd.apache.arrow.stream": { schema: z.string().openapi({ format: "binary" }) } } },
-      304: { description: "Not modified" },
-      ...ERRORS,
-    },
-  }],
-  ["get", "/api/datasets/{datasetId}/versions/{version}/facets", "Top values with counts (or numeric bins) under filters and search", { request: { params: versionPath, query: S.FacetsQuery }, responses: { 200: json(S.Facets), 304: { description: "Not modified" }, ...ERRORS, 422: problemResponse("QUERY_LIMIT: past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB") } }],
-  ["post", "/api/sql", "Read-only SQL over datasets and versions (a page of the result)", { request: { body: { content: { "application/json": { schema: S.SqlRequest } } } }, responses: { 200: json(S.SqlPage), ...ERRORS, 422: problemResponse("QUERY_LIMIT: past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB"), 503: problemResponse("BUSY: every query worker is busy") } }],
-  ["post", "/api/sql/download", "Stream a query's whole result (csv, parquet, ndjson, json, arrow via ?format=)", {
-    request: { query: z.object({ format: z.enum(["csv", "parquet", "ndjson", "json", "arrow"]).optional() }), body: { content: { "application/json": { schema: S.SqlRequest } } } },
-    responses: { 200: { description: "The file, with Content-Disposition: attachment", content: { "text/csv": { schema: z.string() }, "application/vnd.apache.parquet": { schema: z.string().openapi({ format: "binary" }) } } }, ...ERRORS, 422: problemResponse("QUERY_LIMIT") },
-  }],
-  ["get", "/metrics", "Prometheus metrics", { responses: { 200: { description: "Prometheus text format", content: { "text/plain": { schema: z.string() } } } } }],
-  ["get", "/openapi.json", "This document", { responses: { 200: { description: "OpenAPI 3.1", content: { "application/json": { schema: z.object({}).passthrough() } } } } }],
-];
+/** The multipart body of an upload route: its text fields plus the required `file` part. */
+function multipart(route: Route): z.ZodObject {
+  // The file first: Swagger UI lays the form out in this order.
+  return z.object({ file: z.string().openapi({ type: "string", format: "binary", description: route.file ?? "The file." }), ...(route.form as z.ZodObject).shape });
+}
 
-export function buildOpenApiDocument(): object {
+export function routeConfig(route: Route, bearer: string): RouteConfig {
+  const access = route.access ?? "api";
+  const request: NonNullable<RouteConfig["request"]> = {};
+  if (route.params) request.params = route.params;
+  if (route.query && Object.keys(route.query.shape).length > 0) request.query = route.query;
+  if (route.headers) request.headers = route.headers;
+  if (route.form) request.body = { required: true, content: { "multipart/form-data": { schema: multipart(route) } } };
+  if (route.body) request.body = { required: true, content: { "application/json": { schema: route.body } } };
+  const responses: RouteConfig["responses"] = {};
+  for (const [status, spec] of Object.entries(route.responses)) responses[status] = response(spec);
+  for (const status of errorStatuses(route)) responses[String(status)] = problem(status);
+  return {
+    method: route.method,
+    path: route.path,
+    operationId: route.operationId,
+    tags: [...route.tags],
+    summary: route.summary,
+    ...(route.description ? { description: route.description } : {}),
+    ...(Object.keys(request).length > 0 ? { request } : {}),
+    responses,
+    // Optional bearer auth: required only when the server has API_TOKENS (or METRICS_TOKEN).
+    ...(access === "public" ? { security: [] } : { security: [{ [bearer]: [] }, {}] }),
+  };
+}
+
+export function buildOpenApiDocument(routes: readonly Route[] = ROUTES): Record<string, unknown> {
   const registry = new OpenAPIRegistry();
-  const bearer = registry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", description: "Only when API_TOKENS is set: role read may GET, role write may do everything." });
-  for (const [method, path, summary, config] of ROUTES) {
-    registry.registerPath({ method, path, summary, ...(path.startsWith("/api") ? { security: [{ [bearer.name]: [] }, {}] } : {}), ...config });
-  }
-  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
-    openapi: "3.1.0",
-    info: {
-      title: "Dataset service",
-      version: "1.0.0",
-      description:
-        "Upload CSV/TSV, Excel and Parquet files as immutable, numbered versions of datasets; read schema, statistics, pages and downloads. " +
-        "Errors are RFC 9457 problem+json with a machine `code`. Versions accept `latest` wherever a number is accepted; numbered versions carry strong ETags " +
-        "and `Cache-Control: immutable`, `latest` URLs `no-cache`. Cursors carry the whole query and pin the numbered version. See the project README for every choice made where the contract is silent.",
-    },
-    servers: [{ url: "/" }],
+  const bearer = registry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    description: "Only when the server has API_TOKENS: role `read` may GET, role `write` may do everything. /metrics takes METRICS_TOKEN when that is set.",
   });
+  for (const [name, description] of Object.entries(RESPONSE_HEADERS)) {
+    registry.registerComponent("headers", name, { description, schema: { type: "string" } });
+  }
+  for (const route of routes) registry.registerPath(routeConfig(route, bearer.name));
+  const doc = new OpenApiGeneratorV31(registry.definitions).generateDocument({
+    openapi: "3.1.0",
+    info: { title: "Dataset service", version: "1.0.0", description: DESCRIPTION },
+    servers: [{ url: "/" }],
+    tags: Object.entries(TAGS).map(([name, description]) => ({ name, description })),
+  });
+  return doc as unknown as Record<string, unknown>;
 }

@@ -1,60 +1,18 @@
-/** The service's own vocabulary: what the API returns and storage keeps. No Polars types here. */
+/**
+ * The service's own vocabulary: what the API returns and storage keeps. No Polars types here.
+ * The shapes are written once, as zod schemas in src/schemas.ts (which also validate, document
+ * and type the client); these are their TypeScript types. Add a field there, not here.
+ */
+import type { z } from "zod";
+import type * as S from "./schemas.ts";
 
-export type FileFormat = "csv" | "tsv" | "xlsx" | "xlsm" | "xls" | "parquet";
-
-export interface SheetInfo {
-  name: string;
-  rows: number;
-  columns: number;
-}
-
+export type FileFormat = (typeof S.FILE_FORMATS)[number];
+export type SheetInfo = z.output<typeof S.SheetInfo>;
 /** Where a version came from and what ingest did to get it (all of it goes into `version.source`). */
-export interface SourceInfo {
-  filename: string;
-  format: FileFormat;
-  sizeBytes: number;
-  sha256: string;
-  /** Excel: the sheet that was read; null for other formats. */
-  sheet: string | null;
-  sheets?: SheetInfo[];
-  encoding?: string;
-  delimiter?: string;
-  header?: boolean;
-  /** Header names that were empty or duplicated and what they became. */
-  renamedColumns?: { from: string; to: string }[];
-  skippedRows?: number;
-  skippedLines?: number[];
-  /** Plain-language notes on anything ingest decided that a user should know. */
-  notes?: string[];
-}
-
-export interface ColumnInfo {
-  name: string;
-  /** Polars type name: Int64, Float64, String, Boolean, Date, Datetime(us), Datetime(us, UTC), … */
-  dtype: string;
-  nullable: boolean;
-}
-
-export interface Dataset {
-  id: string;
-  name: string;
-  description: string;
-  createdAt: string;
-  updatedAt: string;
-  latestVersion: number | null;
-  versionCount: number;
-}
-
-export interface Version {
-  datasetId: string;
-  version: number;
-  createdAt: string;
-  source: SourceInfo;
-  rowCount: number;
-  columnCount: number;
-  columns: ColumnInfo[];
-}
-
+export type SourceInfo = z.output<typeof S.SourceInfo>;
+export type ColumnInfo = z.output<typeof S.ColumnInfo>;
+export type Dataset = z.output<typeof S.Dataset>;
+export type Version = z.output<typeof S.Version>;
 /** A version in a listing: the same object without `columns`. */
 export type VersionSummary = Omit<Version, "columns">;
 

@@ -1,7 +1,7 @@
 /** Helpers for the SQL tests: storage holding named datasets, and queries run in-process. */
 import pl from "nodejs-polars";
 import { ApiError } from "../src/errors.ts";
-import { sqlFrame, type SqlSource } from "../src/sql/execute.ts";
+import { sqlError, sqlFrame, type SqlSource } from "../src/sql/execute.ts";
 import { prepareSql, type PreparedSql, type TablePins } from "../src/sql/prepare.ts";
 import { createLocalStorage } from "../src/storage/local.ts";
 import { createMemoryStorage } from "../src/storage/memory.ts";
@@ -44,7 +44,7 @@ export function withSources<T>(storage: Storage, prepared: PreparedSql, fn: (sou
 /** Runs a query end to end in this process (prepare → pin → Polars) and collects it. */
 export async function runSql(storage: Storage, query: string, pins?: TablePins): Promise<pl.DataFrame> {
   const prepared = await prepareSql(storage, query, pins);
-  return withSources(storage, prepared, (sources) => sqlFrame(prepared.sql, sources).collect());
+  return withSources(storage, prepared, (sources) => sqlFrame(prepared.sql, sources).collect().catch((err: unknown) => Promise.reject(sqlError(err, sources))));
 }
 
 /** The ApiError a promise rejects with (fails the test when it resolves). */

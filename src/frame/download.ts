@@ -57,7 +57,8 @@ export interface DownloadFile {
   cleanup(): Promise<void>;
 }
 
-const CONTENT_TYPES: Record<DownloadFormat, string> = {
+/** What each download is sent as (the OpenAPI document declares the same, from here). */
+export const CONTENT_TYPES: Record<DownloadFormat, string> = {
   csv: "text/csv; charset=utf-8",
   parquet: "application/vnd.apache.parquet",
   ndjson: "application/x-ndjson",

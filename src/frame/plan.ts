@@ -11,6 +11,7 @@
  */
 import pl from "nodejs-polars";
 import { badRequest } from "../errors.ts";
+import { unknownColumn } from "../suggest.ts";
 import type { Version } from "../types.ts";
 import { seriesDtypeName } from "./dtype.ts";
 import { cached, colExpr } from "./exprcache.ts";
@@ -74,7 +75,7 @@ export function isPlainName(name: string): boolean {
 /** The alias of a column, or 400 naming it when the version has no such column. */
 export function aliasFor(schema: FrameSchema, name: string): string {
   const alias = schema.aliasOf.get(name);
-  if (alias === undefined) throw badRequest(`Unknown column "${name}".`, { column: name });
+  if (alias === undefined) throw unknownColumn(name, schema.names);
   return alias;
 }
 
@@ -110,7 +111,7 @@ export function predicate(schema: FrameSchema, filters: Filter[] | undefined): p
       return { key: `search\u0000${schema.refs.join("\u0000")}\u0001${schema.dtypeNames.join("\u0000")}\u0001${f.values[0] ?? ""}`, build: () => searchExpr(text, f.values[0] ?? "") };
     }
     const i = schema.indexOf.get(f.column);
-    if (i === undefined) throw badRequest(`Filter "${f.raw}" names unknown column "${f.column}".`, { filter: f.raw });
+    if (i === undefined) throw unknownColumn(f.column, schema.names, { lead: `Filter "${f.raw}" names unknown column "${f.column}".`, extra: { filter: f.raw } });
     const dtype = schema.dtypeNames[i] ?? "";
     // alias + dtype + op + values fully determine the predicate
     const ref = schema.refs[i] as string;

@@ -16,6 +16,7 @@
  */
 import pl from "nodejs-polars";
 import { badRequest } from "../errors.ts";
+import { unknownColumn } from "../suggest.ts";
 import type { Version } from "../types.ts";
 import { foldedMatch, type FoldOp } from "./search.ts";
 
@@ -59,7 +60,7 @@ const INT_RANGES: Record<string, [bigint, bigint]> = {
 
 function dtypeOf(version: Version, column: string): string {
   const col = version.columns.find((c) => c.name === column);
-  if (!col) throw badRequest(`Unknown column "${column}".`, { column });
+  if (!col) throw unknownColumn(column, version.columns.map((c) => c.name));
   return col.dtype;
 }
 
@@ -76,6 +77,32 @@ function kindOf(dtype: string): Kind {
   if (dtype === "Time") return "time";
   if (dtype.startsWith("Decimal(")) return "decimal";
   return "other";
+}
+
+/** How a value of `dtype` is written in a filter, for error messages. */
+export function expectedForm(dtype: string): string {
+  switch (kindOf(dtype)) {
+    case "int": {
+      const [lo, hi] = INT_RANGES[dtype] ?? [0n, 0n];
+      return dtype.endsWith("64") ? `${dtype} values are whole numbers like 42${lo < 0n ? " or -7" : ""}` : `${dtype} values are whole numbers from ${lo} to ${hi}`;
+    }
+    case "float":
+      return `${dtype} values are numbers like 1.5, -2 or 1e3`;
+    case "bool":
+      return "Boolean is true or false";
+    case "date":
+      return "Date values look like 2024-01-31";
+    case "datetime":
+      return `${dtype} values look like 2024-01-31T13:45:00, with optional fraction and Z or +02:00 offset`;
+    case "time":
+      return "Time values look like 13:45 or 13:45:30.25";
+    case "decimal":
+      return `${dtype} values are decimal numbers like 12.50`;
+    case "string":
+      return `${dtype} values are any text`;
+    default:
+      return `${dtype} columns take only isnull and notnull`;
+  }
 }
 
 /**
@@ -105,7 +132,7 @@ function parseFilter(text: string, version: Version): Filter {
   }
   const op = opText as FilterOp;
   const col = version.columns.find((c) => c.name === column);
-  if (!col) throw badRequest(`Filter "${text}" names unknown column "${column}".`, { filter: text, column });
+  if (!col) throw unknownColumn(column, version.columns.map((c) => c.name), { lead: `Filter "${text}" names unknown column "${column}".`, extra: { filter: text } });
   const kind = kindOf(col.dtype);
   if (op === "isnull" || op === "notnull") {
     if (valueText !== null && valueText !== "") throw badRequest(`Filter "${text}": ${op} takes no value.`, { filter: text });
@@ -119,7 +146,7 @@ function parseFilter(text: string, version: Version): Filter {
   const values = op === "in" ? valueText.split("|") : [valueText];
   for (const v of values) {
     if (!STRING_OPS.has(op) && literalFor(v, col.dtype) === null) {
-      throw badRequest(`Filter "${text}": "${v}" is not a valid ${col.dtype} value.`, { filter: text });
+      throw badRequest(`Filter "${text}": "${v}" is not a valid ${col.dtype} value (${expectedForm(col.dtype)}).`, { filter: text, column });
     }
   }
   return { raw: text, column, op, values };

@@ -112,10 +112,6 @@ async function sniffContent(filePath: string, size: number, encodingHint: string
   }
 }
 
-function describeName(extension: string): string {
-  return extension ? `named .${extension}` : "without an extension";
-}
-
 /**
  * Detects the format of the file at `filePath` uploaded as `originalName`.
  * @throws 422 UNPARSEABLE_FILE for an empty file, 415 UNSUPPORTED_FORMAT for anything unsupported or contradictory.
@@ -131,7 +127,7 @@ export async function detectFormat(filePath: string, originalName: string, size:
 
   switch (content.kind) {
     case "other":
-      throw unsupported(`The file ${describeName(extension)} contains ${content.what}. ${SUPPORTED}`);
+      throw unsupported(`The file ${JSON.stringify(originalName)} contains ${content.what}${claimed === "text" ? `, not text: a .${extension} file must be text (no NUL bytes)` : ""}. ${SUPPORTED}`);
     case "text":
       if (claimed && claimed !== "text") {
         throw unsupported(`The file is named .${extension} but contains text, not ${claimed === "excel" ? "an Excel workbook" : "Parquet data"}. ${SUPPORTED}`);

@@ -10,7 +10,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { writeDownload, type DownloadFormat } from "../frame/download.ts";
-import { scanDataFile, sqlFrame, type SqlSource } from "../sql/execute.ts";
+import { scanDataFile, sqlError, sqlFrame, type SqlSource } from "../sql/execute.ts";
 import { assertRenderable, materialize, resultColumns, resultPage, type ResultPage, type RowShape } from "../sql/result.ts";
 import type { ColumnInfo, Version } from "../types.ts";
 
@@ -42,7 +42,13 @@ export interface SqlDownloadReply {
 async function ensureResult(job: SqlJobBase): Promise<void> {
   if (existsSync(job.resultFile)) return;
   const sources: SqlSource[] = job.tables.map((t) => ({ internal: t.internal, label: t.label, columns: t.columns, frame: scanDataFile(t.path) }));
-  await materialize(sqlFrame(job.sql, sources), job.resultFile);
+  const frame = sqlFrame(job.sql, sources);
+  try {
+    await materialize(frame, job.resultFile);
+  } catch (err) {
+    // errors while computing (types that do not combine, …) in our words, without internal names
+    throw sqlError(err, sources);
+  }
 }
 
 /** A stand-in Version for the result file, so the download writer can describe it. */

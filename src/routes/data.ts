@@ -1,81 +1,77 @@
-/** Rows of a version: paged JSON (by offset or cursor) and whole-version downloads. */
-import { Router, type Request } from "express";
+/** Rows of a version: paged JSON, by offset or by cursor. */
+import { z } from "zod";
 import { badRequest } from "../errors.ts";
 import { readPage } from "../frame/page.ts";
 import { parseFiltersAndSearch, parseSort } from "../frame/query.ts";
 import { canonicalQuery, notModified } from "../http/caching.ts";
 import { decodeCursor, encodeCursor, type CursorState } from "../http/cursor.ts";
-import { intParam, repeated, single, versionParam } from "../http/params.ts";
-import type { Storage, VersionSelector } from "../storage/types.ts";
-import { streamDownload } from "./download.ts";
+import { text } from "../http/params.ts";
+import * as S from "../schemas.ts";
+import type { VersionSelector } from "../storage/types.ts";
+import { defineRoute, json, notModified as notModifiedResponse } from "./define.ts";
+import { columns, filter, offset, pageLimit, q, rowShape, sort, VersionPath } from "./fields.ts";
 
-export const MAX_PAGE = 10_000;
+const DataQuery = z.object({
+  offset,
+  limit: pageLimit,
+  columns,
+  sort,
+  filter,
+  q,
+  format: rowShape,
+  cursor: text({ description: "The `next` value of a previous page. The other parameters then come from the cursor: send it alone, or with the same ones.", maxLength: 200_000 }),
+});
+type DataQuery = z.output<typeof DataQuery>;
+
+const given = (v: unknown): boolean => v !== undefined && v !== "";
 
 /** The page request, from the query string or from a cursor (which then must not be contradicted). */
-function pageRequest(req: Request, datasetId: string, selector: VersionSelector): { selector: VersionSelector; state: Omit<CursorState, "version"> } {
-  const cursorRaw = single(req, "cursor");
-  const fromQuery = {
-    datasetId,
-    offset: intParam(req, "offset", 0, 0, Number.MAX_SAFE_INTEGER),
-    limit: intParam(req, "limit", 100, 1, MAX_PAGE),
-    columns: single(req, "columns"),
-    sort: single(req, "sort"),
-    filters: repeated(req, "filter"),
-    format: single(req, "format"),
-    q: single(req, "q"),
-  };
-  if (cursorRaw === undefined) return { selector, state: fromQuery };
-  const cursor = decodeCursor(cursorRaw);
+function pageRequest(query: DataQuery, sent: Record<string, unknown>, datasetId: string, selector: VersionSelector): { selector: VersionSelector; state: Omit<CursorState, "version"> } {
+  const fromQuery = { datasetId, offset: query.offset, limit: query.limit, columns: query.columns, sort: query.sort, filters: query.filter, format: query.format, q: query.q };
+  if (query.cursor === undefined) return { selector, state: fromQuery };
+  const cursor = decodeCursor(query.cursor);
   const mismatch =
     cursor.datasetId !== datasetId ||
     (selector !== "latest" && selector !== cursor.version) ||
-    (["columns", "sort", "format", "q"] as const).some((k) => fromQuery[k] !== undefined && fromQuery[k] !== cursor[k]) ||
+    (["columns", "sort", "format", "q"] as const).some((k) => fromQuery[k] !== undefined && fromQuery[k] !== (cursor[k] ?? (k === "format" ? "objects" : undefined))) ||
     (fromQuery.filters.length > 0 && fromQuery.filters.join("\n") !== cursor.filters.join("\n")) ||
-    (req.query.limit !== undefined && fromQuery.limit !== cursor.limit) ||
-    req.query.offset !== undefined;
-  if (mismatch) throw badRequest("This cursor belongs to another query: send it alone, or with the same parameters as the page it came from.");
+    (given(sent.limit) && fromQuery.limit !== cursor.limit) ||
+    given(sent.offset);
+  if (mismatch) throw badRequest("This cursor belongs to another query: send it alone, or with the same parameters as the page it came from.", { parameter: "cursor" });
   // A cursor pins the numbered version it was made on, even when the URL says `latest`.
   return { selector: cursor.version, state: cursor };
 }
 
-export function dataRoutes({ storage }: { storage: Storage }): Router {
-  const router = Router();
-
-  router.get("/datasets/:datasetId/versions/:version/data", async (req, res) => {
-    const datasetId = req.params.datasetId;
-    const requested = versionParam(req.params.version);
-    const { selector, state } = pageRequest(req, datasetId, requested);
-    if (state.format !== undefined && state.format !== "objects" && state.format !== "arrays") {
-      throw badRequest(`Unknown format "${state.format.slice(0, 40)}": use format=arrays, or leave it out for row objects.`);
-    }
-    const body = await storage.read(datasetId, selector, async (data) => {
+export const getData = defineRoute({
+  method: "get",
+  path: "/api/datasets/{datasetId}/versions/{version}/data",
+  operationId: "getData",
+  tags: ["data"],
+  summary: "Rows of a version, a page at a time, with projection, sorting, filters and cursors",
+  description: "Values are JSON-exact: integers beyond ±2^53 are strings, dates `YYYY-MM-DD`, datetimes ISO 8601, NaN/±Infinity null, decimals strings. Follow `next` (or the `Link` header) for the following page.",
+  params: VersionPath,
+  query: DataQuery,
+  headers: z.object({ "If-None-Match": z.string().optional().openapi({ description: "An ETag from an earlier answer: 304 when it is still current." }) }),
+  responses: { 200: json(S.Page, "A page of rows.", ["ETag", "Cache-Control", "Link"]), 304: notModifiedResponse },
+  handler: async ({ params, query }, { req, res, deps: { storage } }) => {
+    const { selector, state } = pageRequest(query, req.query, params.datasetId, params.version);
+    const body = await storage.read(params.datasetId, selector, async (data) => {
       const v = data.version;
-      const query = {
+      const pageQuery = {
         offset: state.offset,
         limit: state.limit,
         columns: state.columns === undefined ? undefined : state.columns.split(","),
         sort: parseSort(state.sort ?? "", v),
         filters: parseFiltersAndSearch(state.filters, state.q, v),
       };
-      if (notModified(req, res, requested, v, "data", canonicalQuery(req))) return undefined;
-      const page = await readPage(data.lazy(), v, query, state.format === "arrays" ? "arrays" : "objects", data.frame());
+      if (notModified(req, res, params.version, v, "data", canonicalQuery(req))) return undefined;
+      const page = await readPage(data.lazy(), v, pageQuery, state.format === "arrays" ? "arrays" : "objects", data.frame());
       const nextOffset = state.offset + page.rowCount;
       const next = nextOffset < page.totalRows && page.rowCount > 0 ? encodeCursor({ ...state, version: v.version, offset: nextOffset }) : null;
-      if (next) res.setHeader("Link", `</api/datasets/${encodeURIComponent(datasetId)}/versions/${v.version}/data?cursor=${next}>; rel="next"`);
+      if (next) res.setHeader("Link", `</api/datasets/${encodeURIComponent(params.datasetId)}/versions/${v.version}/data?cursor=${next}>; rel="next"`);
       // The rows arrive as JSON text from the frame layer; only the envelope is built here.
       return `{"datasetId":${JSON.stringify(v.datasetId)},"version":${v.version},"offset":${state.offset},"limit":${state.limit},"totalRows":${page.totalRows},"columns":${JSON.stringify(page.columns)},"rows":${page.rowsJson},"next":${JSON.stringify(next)}}`;
     });
     if (body !== undefined) res.type("application/json").send(body);
-  });
-
-  router.get("/datasets/:datasetId/versions/:version/download", async (req, res) => {
-    const datasetId = req.params.datasetId;
-    const selector = versionParam(req.params.version);
-    await storage.read(datasetId, selector, async (data) => {
-      if (notModified(req, res, selector, data.version, "download")) return;
-      await streamDownload(req, res, data);
-    });
-  });
-
-  return router;
-}
+  },
+});

@@ -1,107 +1,67 @@
-/** Datasets: upload, inspect, list, read, rename/describe, delete, and adding versions. */
-import { Router, type Request } from "express";
-import { ApiError, badRequest, nameTaken } from "../errors.ts";
-import type { UploadedFile } from "../ingest/index.ts";
-import { parseOptionsFrom, type ParseOptions } from "../ingest/options.ts";
-import { validate } from "../http/validate.ts";
-import { DatasetListQuery, DatasetPatch } from "../schemas.ts";
-import { formFields, receiveUpload, uploadedFile, type UploadLimits } from "../http/upload.ts";
-import type { Parser } from "../sandbox/parser.ts";
-import type { NewVersion, Storage } from "../storage/types.ts";
-import { summarize, type Version } from "../types.ts";
+/** Datasets: list, read, rename/describe, delete. */
+import { z } from "zod";
+import { int, text } from "../http/params.ts";
+import * as S from "../schemas.ts";
+import { summarize } from "../types.ts";
+import { defineRoute, json, noContent } from "./define.ts";
+import { DatasetPath } from "./fields.ts";
 
-export interface DatasetRouteDeps {
-  storage: Storage;
-  upload: UploadLimits;
-  parser: Parser;
-  /** Told the outcome of every upload that reached parsing (for metrics). */
-  onUpload?: (format: string, outcome: string, bytes: number, rows: number) => void;
-  /** Told of every version stored (statistics start computing in the background). */
-  onStored?: (datasetId: string, version: number) => void;
-}
-
-/** The file name without its last extension: "sales.2024.csv" → "sales.2024". */
-function defaultName(filename: string): string {
-  const dot = filename.lastIndexOf(".");
-  return dot > 0 ? filename.slice(0, dot) : filename;
-}
-
-export function datasetRoutes({ storage, upload, parser, onUpload = () => {}, onStored = () => {} }: DatasetRouteDeps): Router {
-  const router = Router();
-  const receive = receiveUpload(upload);
-
-  /** Parses and commits, reporting the outcome whichever way it goes. */
-  async function ingestAndStore<T extends { version: Version }>(file: UploadedFile, options: ParseOptions, commit: (parsed: NewVersion) => Promise<T>): Promise<T> {
-    let format = "unknown";
-    try {
-      const parsed = await parser.parse(file, options);
-      format = parsed.source.format;
-      const created = await commit(parsed);
-      onUpload(format, "created", file.sizeBytes, created.version.rowCount);
-      onStored(created.version.datasetId, created.version.version);
-      return created;
-    } catch (err) {
-      onUpload(format, err instanceof ApiError ? err.code : "INTERNAL", file.sizeBytes, 0);
-      throw err;
-    }
-  }
-
-  router.post("/datasets/upload", receive, async (req, res) => {
-    const file = uploadedFile(req);
-    const { name: rawName, description: rawDescription, ...rest } = formFields(req);
-    const meta = validate(DatasetPatch, { name: rawName ?? defaultName(file.originalName), description: rawDescription ?? "" }, "form");
-    const name = meta.name ?? "";
-    const description = meta.description ?? "";
-    const options = parseOptionsFrom(rest);
-    // Fail fast on a taken name before spending time parsing; checked again at commit.
-    const existing = await storage.findByName(name);
-    if (existing) throw nameTaken(existing.name, existing.id);
-    const created = await ingestAndStore(file, options, (parsed) => storage.createDataset({ name, description }, parsed));
-    res.status(201).location(`/api/datasets/${created.dataset.id}`).json(created);
-  });
-
-  router.post("/datasets/inspect", receive, async (req, res) => {
-    const file = uploadedFile(req);
-    const { name: _name, description: _description, ...rest } = formFields(req);
-    res.json(await parser.inspect(file, parseOptionsFrom(rest)));
-  });
-
-  router.get("/datasets", async (req, res) => {
-    const { offset, limit, name } = validate(DatasetListQuery, req.query, "query");
+export const listDatasets = defineRoute({
+  method: "get",
+  path: "/api/datasets",
+  operationId: "listDatasets",
+  tags: ["datasets"],
+  summary: "List datasets, newest first",
+  query: z.object({
+    offset: int({ min: 0, max: Number.MAX_SAFE_INTEGER, default: 0, description: "Datasets to skip." }),
+    limit: int({ min: 1, max: 1000, default: 50, description: "Datasets per page, at most 1,000." }),
+    name: text({ description: "Only the dataset with exactly this name, compared ignoring case (the way to find a dataset's id).", maxLength: 1000 }),
+  }),
+  responses: { 200: json(S.DatasetList, "A page of datasets, newest first (ties by id).") },
+  handler: async ({ query: { offset, limit, name } }, { deps: { storage } }) => {
     const { items, total } = await storage.listDatasets({ offset, limit, name });
-    res.json({ items, total, offset, limit });
-  });
+    return { items, total, offset, limit };
+  },
+});
 
-  router.get("/datasets/:datasetId", async (req, res) => {
-    const dataset = await storage.getDataset(req.params.datasetId);
+export const getDataset = defineRoute({
+  method: "get",
+  path: "/api/datasets/{datasetId}",
+  operationId: "getDataset",
+  tags: ["datasets"],
+  summary: "A dataset with its versions (without columns)",
+  params: DatasetPath,
+  responses: { 200: json(S.DatasetDetail, "The dataset and its versions, oldest first.") },
+  handler: async ({ params }, { deps: { storage } }) => {
+    const dataset = await storage.getDataset(params.datasetId);
     const versions = await storage.listVersions(dataset.id);
-    res.json({ ...dataset, versions: versions.map(summarize) });
-  });
+    return { ...dataset, versions: versions.map(summarize) };
+  },
+});
 
-  router.patch("/datasets/:datasetId", async (req, res) => {
-    if (!req.is("application/json")) throw badRequest('Send a JSON object like {"name": "…", "description": "…"} with Content-Type: application/json.');
-    const patch = validate(DatasetPatch, req.body, "body");
-    res.json(await storage.updateDataset(req.params.datasetId, patch));
-  });
+export const updateDataset = defineRoute({
+  method: "patch",
+  path: "/api/datasets/{datasetId}",
+  operationId: "updateDataset",
+  tags: ["datasets"],
+  summary: "Rename or describe a dataset",
+  params: DatasetPath,
+  body: S.DatasetPatch,
+  responses: { 200: json(S.Dataset, "The dataset as it is now.") },
+  errors: [409],
+  handler: async ({ params, body }, { deps: { storage } }) => storage.updateDataset(params.datasetId, body),
+});
 
-  router.delete("/datasets/:datasetId", async (req, res) => {
-    await storage.deleteDataset(req.params.datasetId);
+export const deleteDataset = defineRoute({
+  method: "delete",
+  path: "/api/datasets/{datasetId}",
+  operationId: "deleteDataset",
+  tags: ["datasets"],
+  summary: "Delete a dataset and all its versions",
+  params: DatasetPath,
+  responses: { 204: noContent("Deleted; its name is free again.") },
+  handler: async ({ params }, { res, deps: { storage } }) => {
+    await storage.deleteDataset(params.datasetId);
     res.status(204).end();
-  });
-
-  router.post("/datasets/:datasetId/versions", async (req: Request<{ datasetId: string }>, _res, next) => {
-    // 404 before receiving a whole upload for a dataset that does not exist.
-    await storage.getDataset(req.params.datasetId);
-    next();
-  }, receive, async (req: Request<{ datasetId: string }>, res) => {
-    const file = uploadedFile(req);
-    const { name, description, ...rest } = formFields(req);
-    if (name !== undefined || description !== undefined) {
-      throw badRequest('"name" and "description" belong to the dataset: change them with PATCH /api/datasets/{datasetId}.');
-    }
-    const created = await ingestAndStore(file, parseOptionsFrom(rest), (parsed) => storage.addVersion(req.params.datasetId, parsed));
-    res.status(201).location(`/api/datasets/${created.dataset.id}/versions/${created.version.version}`).json(created);
-  });
-
-  return router;
-}
+  },
+});

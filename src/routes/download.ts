@@ -1,23 +1,30 @@
 /**
  * Whole-version downloads. The frame layer writes the export to a temporary file off the
  * event loop (Polars streams it), and the file is streamed to the client: memory stays flat.
- * Nothing caps a download, so no header needs to announce a limit.
  */
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
-import type { Request, Response } from "express";
-import { parseDownloadFormat, writeDownload, type DownloadFormat } from "../frame/download.ts";
+import { z } from "zod";
+import { CONTENT_TYPES, writeDownload, type DownloadFormat } from "../frame/download.ts";
 import { parseFiltersAndSearch, parseSort } from "../frame/query.ts";
-import { repeated, single } from "../http/params.ts";
-import type { VersionData } from "../storage/types.ts";
+import { notModified } from "../http/caching.ts";
 import type { Version } from "../types.ts";
+import { defineRoute, notModified as notModifiedResponse } from "./define.ts";
+import { columns, downloadFormat, filter, q, sort, VersionPath } from "./fields.ts";
 
-function formatOf(req: Request, version: Version): DownloadFormat {
-  const raw = single(req, "format");
-  if (raw === undefined || raw === "") return version.source.format === "csv" || version.source.format === "tsv" ? "csv" : "parquet";
-  return parseDownloadFormat(raw);
-}
+const binary = z.string().openapi({ format: "binary" });
+
+/** Body shapes of downloads, by format. */
+const DOWNLOAD_CONTENT: Record<DownloadFormat, z.ZodType> = {
+  csv: z.string(),
+  parquet: binary,
+  ndjson: z.string(),
+  json: z.array(z.record(z.string(), z.unknown())),
+  arrow: binary,
+};
+/** Media type (without parameters such as `charset`) → format. */
+const MEDIA_TYPES = Object.entries(CONTENT_TYPES).map(([format, type]) => [(type.split(";")[0] as string).trim(), format as DownloadFormat] as const);
 
 /** `attachment; filename="…"` with an ASCII fallback and the UTF-8 name per RFC 6266/5987. */
 export function contentDisposition(version: Version, ext: string): string {
@@ -27,23 +34,48 @@ export function contentDisposition(version: Version, ext: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(full)}`;
 }
 
-export async function streamDownload(req: Request, res: Response, data: VersionData): Promise<void> {
-  const v = data.version;
-  const columnsRaw = single(req, "columns");
-  const file = await writeDownload(data.lazy(), v, {
-    format: formatOf(req, v),
-    columns: columnsRaw === undefined ? undefined : columnsRaw.split(","),
-    sort: parseSort(single(req, "sort") ?? "", v),
-    filters: parseFiltersAndSearch(repeated(req, "filter"), single(req, "q"), v),
-  });
-  try {
-    const { size } = await stat(file.path);
-    res.status(200);
-    res.setHeader("Content-Type", file.contentType);
-    res.setHeader("Content-Length", String(size));
-    res.setHeader("Content-Disposition", contentDisposition(v, file.extension));
-    await pipeline(createReadStream(file.path), res);
-  } finally {
-    await file.cleanup();
-  }
+function defaultFormat(version: Version): DownloadFormat {
+  return version.source.format === "csv" || version.source.format === "tsv" ? "csv" : "parquet";
 }
+
+export const downloadVersion = defineRoute({
+  method: "get",
+  path: "/api/datasets/{datasetId}/versions/{version}/download",
+  operationId: "downloadVersion",
+  tags: ["data"],
+  summary: "The whole version as a file (CSV, Parquet, NDJSON, JSON or Arrow)",
+  description: "`columns`, `sort`, `filter` and `q` apply as for `/data`. Parquet keeps every value and type exactly.",
+  params: VersionPath,
+  query: z.object({ format: downloadFormat, columns, sort, filter, q }),
+  headers: z.object({ "If-None-Match": z.string().optional().openapi({ description: "An ETag from an earlier answer: 304 when it is still current." }) }),
+  responses: {
+    200: {
+      description: "The file, as an attachment.",
+      content: Object.fromEntries(MEDIA_TYPES.map(([type, format]) => [type, DOWNLOAD_CONTENT[format]])),
+      headers: ["Content-Disposition", "ETag", "Cache-Control"],
+    },
+    304: notModifiedResponse,
+  },
+  handler: async ({ params, query }, { req, res, deps: { storage } }) => {
+    await storage.read(params.datasetId, params.version, async (data) => {
+      const v = data.version;
+      if (notModified(req, res, params.version, v, "download")) return;
+      const file = await writeDownload(data.lazy(), v, {
+        format: query.format ?? defaultFormat(v),
+        columns: query.columns === undefined ? undefined : query.columns.split(","),
+        sort: parseSort(query.sort ?? "", v),
+        filters: parseFiltersAndSearch(query.filter, query.q, v),
+      });
+      try {
+        const { size } = await stat(file.path);
+        res.status(200);
+        res.setHeader("Content-Type", file.contentType);
+        res.setHeader("Content-Length", String(size));
+        res.setHeader("Content-Disposition", contentDisposition(v, file.extension));
+        await pipeline(createReadStream(file.path), res);
+      } finally {
+        await file.cleanup();
+      }
+    });
+  },
+});

@@ -1,101 +1,87 @@
 /**
  * `POST /api/sql` (a page of a read-only query's result, shaped like a `/data` page) and
  * `POST /api/sql/download?format=…` (the whole result as a file). The query is checked and its
- * tables resolved here (prepare.ts); it runs, and its values are rendered, in a query worker.
+ * tables resolved here (sql/prepare.ts); it runs, and its values are rendered, in a query worker.
  */
 import { createReadStream } from "node:fs";
 import { rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
-import { Router, type Request } from "express";
+import { z } from "zod";
 import { badRequest } from "../errors.ts";
-import { parseDownloadFormat } from "../frame/download.ts";
-import { single } from "../http/params.ts";
+import { CONTENT_TYPES, type DownloadFormat } from "../frame/download.ts";
+import { oneOf } from "../http/params.ts";
+import * as S from "../schemas.ts";
 import { prepareSql, type TablePins } from "../sql/prepare.ts";
-import type { QueryRunner } from "../sql/runner.ts";
-import type { Storage } from "../storage/types.ts";
+import { defineRoute, json } from "./define.ts";
+import { DOWNLOAD_FORMATS } from "../frame/download.ts";
 
-export const MAX_SQL_PAGE = 10_000;
-const BODY_FIELDS = ["query", "limit", "offset", "format", "cursor"] as const;
+/** What a cursor of a query's answer carries: the canonical query, its pinned versions, the page. */
+const SqlCursor = z.object({
+  sql: z.literal(1),
+  query: z.string(),
+  pins: z.record(z.string(), z.object({ datasetId: z.string(), version: z.number().int().positive() })),
+  offset: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  limit: z.number().int().min(1).max(10_000),
+  format: z.enum(["objects", "arrays"]),
+});
+type SqlCursor = z.output<typeof SqlCursor>;
 
-interface SqlCursor {
-  query: string;
-  pins: TablePins;
-  offset: number;
-  limit: number;
-  format: "objects" | "arrays";
-}
-
-function encodeSqlCursor(c: SqlCursor): string {
+function encodeSqlCursor(c: Omit<SqlCursor, "sql">): string {
   return Buffer.from(JSON.stringify({ sql: 1, ...c }), "utf8").toString("base64url");
 }
 
-function decodeSqlCursor(raw: unknown): SqlCursor {
-  const bad = () => badRequest("The cursor is not valid: send the `next` value of a previous answer as it was given.", { parameter: "cursor" });
-  if (typeof raw !== "string" || raw.length > 200_000) throw bad();
-  let v: Record<string, unknown>;
+function decodeSqlCursor(raw: string): SqlCursor {
   try {
-    v = JSON.parse(Buffer.from(raw, "base64url").toString("utf8")) as Record<string, unknown>;
+    const parsed = SqlCursor.safeParse(JSON.parse(Buffer.from(raw, "base64url").toString("utf8")));
+    if (parsed.success) return parsed.data;
   } catch {
-    throw bad();
+    // fall through to the 400 below
   }
-  const pinsOk =
-    typeof v.pins === "object" && v.pins !== null &&
-    Object.values(v.pins).every((p) => typeof p === "object" && p !== null && typeof (p as { datasetId?: unknown }).datasetId === "string" && Number.isSafeInteger((p as { version?: unknown }).version));
-  if (v.sql !== 1 || typeof v.query !== "string" || !pinsOk || !Number.isSafeInteger(v.offset) || !Number.isSafeInteger(v.limit) || (v.format !== "objects" && v.format !== "arrays")) throw bad();
-  return v as unknown as SqlCursor;
+  throw badRequest("The cursor is not valid: send the `next` value of a previous answer as it was given.", { parameter: "cursor" });
 }
 
-/** The body as an object with only known fields; 400 naming an unknown one. */
-function body(req: Request): Record<string, unknown> {
-  const b: unknown = req.body;
-  if (typeof b !== "object" || b === null || Array.isArray(b)) {
-    throw badRequest('Send a JSON object: {"query": "SELECT …", "limit": 100}.', { parameter: "body" });
-  }
-  for (const key of Object.keys(b)) {
-    if (!(BODY_FIELDS as readonly string[]).includes(key)) {
-      throw badRequest(`Unknown field "${key.slice(0, 40)}"; the fields are ${BODY_FIELDS.join(", ")}.`, { parameter: key.slice(0, 40) });
-    }
-  }
-  return b as Record<string, unknown>;
+function requireQuery(query: string | undefined): string {
+  if (query === undefined) throw badRequest('query is required: {"query": "SELECT …"} (or send a cursor).', { parameter: "query" });
+  return query;
 }
 
-function intField(b: Record<string, unknown>, name: string, fallback: number, min: number, max: number): number {
-  const v = b[name];
-  if (v === undefined || v === null) return fallback;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) throw badRequest(`${name} must be a whole number from ${min} to ${max}.`, { parameter: name });
-  return v;
-}
+const binary = z.string().openapi({ format: "binary" });
+const DOWNLOAD_CONTENT: Record<DownloadFormat, z.ZodType> = { csv: z.string(), parquet: binary, ndjson: z.string(), json: z.array(z.record(z.string(), z.unknown())), arrow: binary };
 
-function queryField(b: Record<string, unknown>): string {
-  if (typeof b.query !== "string") throw badRequest('query is required: {"query": "SELECT …"}.', { parameter: "query" });
-  return b.query;
-}
-
-export function sqlRoutes({ storage, queries }: { storage: Storage; queries: QueryRunner }): Router {
-  const router = Router();
-
-  router.post("/sql", async (req, res) => {
-    const b = body(req);
+export const runSql = defineRoute({
+  method: "post",
+  path: "/api/sql",
+  operationId: "runSql",
+  tags: ["sql"],
+  summary: "A read-only SQL query over datasets and versions: one page of its result",
+  description:
+    'Tables are dataset names (the latest version) or `"name@N"` (version N). Only `SELECT`/`WITH` queries; file-reading functions, other table functions and every other statement are refused (400). ' +
+    "The answer is shaped like a `/data` page; `next` is pinned to the query and to the numbered versions it resolved. Past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB the query is stopped: 422 QUERY_LIMIT.",
+  body: S.SqlRequest,
+  responses: { 200: json(S.SqlPage, "A page of the query's result.") },
+  errors: [422, 503],
+  handler: async ({ body }, { res, deps: { storage, queries } }) => {
     let query: string;
     let pins: TablePins | undefined;
     let offset: number;
     let limit: number;
     let format: "objects" | "arrays";
-    if (b.cursor !== undefined && b.cursor !== null) {
-      const c = decodeSqlCursor(b.cursor);
+    if (body.cursor !== undefined) {
+      const c = decodeSqlCursor(body.cursor);
       const mismatch =
-        (b.limit !== undefined && b.limit !== c.limit) || (b.format !== undefined && b.format !== c.format) || b.offset !== undefined ||
-        (b.query !== undefined && (await prepareSql(storage, queryField(b), c.pins)).canonical !== c.query);
+        (body.limit !== undefined && body.limit !== c.limit) ||
+        (body.format !== undefined && body.format !== c.format) ||
+        body.offset !== undefined ||
+        (body.query !== undefined && (await prepareSql(storage, body.query, c.pins)).canonical !== c.query);
       if (mismatch) throw badRequest("This cursor belongs to another query: send it alone, or with the same query, limit and format.", { parameter: "cursor" });
       ({ query, pins, offset, limit, format } = c);
     } else {
-      query = queryField(b);
-      offset = intField(b, "offset", 0, 0, Number.MAX_SAFE_INTEGER);
-      limit = intField(b, "limit", 100, 1, MAX_SQL_PAGE);
-      if (b.format !== undefined && b.format !== "objects" && b.format !== "arrays") throw badRequest('format is "objects" (the default) or "arrays".', { parameter: "format" });
-      format = b.format === "arrays" ? "arrays" : "objects";
+      query = requireQuery(body.query);
+      offset = body.offset ?? 0;
+      limit = body.limit ?? 100;
+      format = body.format ?? "objects";
     }
     const prepared = await prepareSql(storage, query, pins);
     const page = await queries.sqlPage(prepared, offset, limit, format);
@@ -103,21 +89,34 @@ export function sqlRoutes({ storage, queries }: { storage: Storage; queries: Que
     const next = page.rowCount > 0 && nextOffset < page.totalRows ? encodeSqlCursor({ query: prepared.canonical, pins: prepared.pins, offset: nextOffset, limit, format }) : null;
     const tables = Object.entries(prepared.pins).map(([name, p]) => ({ name, datasetId: p.datasetId, version: p.version }));
     res.setHeader("Cache-Control", "no-store");
+    // The rows arrive as JSON text rendered by the query worker; only the envelope is built here.
     res
       .type("application/json")
       .send(`{"query":${JSON.stringify(prepared.canonical)},"tables":${JSON.stringify(tables)},"offset":${offset},"limit":${limit},"totalRows":${page.totalRows},"columns":${JSON.stringify(page.columns)},"rows":${page.rowsJson},"next":${JSON.stringify(next)}}`);
-  });
+  },
+});
 
-  router.post("/sql/download", async (req, res) => {
-    const b = body(req);
-    for (const field of ["limit", "offset", "format"] as const) {
-      if (b[field] !== undefined) throw badRequest(`${field} does not apply to a download (it streams the whole result; choose the file format with ?format=).`, { parameter: field });
-    }
-    const raw = single(req, "format");
-    const format = raw === undefined || raw === "" ? "csv" : parseDownloadFormat(raw);
-    const c = b.cursor !== undefined && b.cursor !== null ? decodeSqlCursor(b.cursor) : undefined;
-    const prepared = await prepareSql(storage, c ? c.query : queryField(b), c?.pins);
-    const file = await queries.sqlDownload(prepared, format);
+export const downloadSql = defineRoute({
+  method: "post",
+  path: "/api/sql/download",
+  operationId: "downloadSql",
+  tags: ["sql"],
+  summary: "The whole result of a read-only SQL query as a file (CSV, Parquet, NDJSON, JSON or Arrow)",
+  description: "The same queries and rules as `POST /api/sql`; the file holds every row of the result. Parquet keeps every value and type exactly.",
+  query: z.object({ format: oneOf(DOWNLOAD_FORMATS, { description: "File format.", default: "csv" }) }),
+  body: S.SqlDownloadRequest,
+  responses: {
+    200: {
+      description: "The file, as an attachment (`query.<ext>`).",
+      content: Object.fromEntries(Object.entries(CONTENT_TYPES).map(([format, type]) => [(type.split(";")[0] as string).trim(), DOWNLOAD_CONTENT[format as DownloadFormat]])),
+      headers: ["Content-Disposition"],
+    },
+  },
+  errors: [422, 503],
+  handler: async ({ query, body }, { res, deps: { storage, queries } }) => {
+    const c = body.cursor === undefined ? undefined : decodeSqlCursor(body.cursor);
+    const prepared = await prepareSql(storage, c ? c.query : requireQuery(body.query), c?.pins);
+    const file = await queries.sqlDownload(prepared, query.format ?? "csv");
     // the worker wrote it under a fresh temporary folder of the download writer; remove only such a folder
     const folder = path.dirname(file.path);
     if (path.dirname(folder) !== os.tmpdir() || !path.basename(folder).startsWith("dataset-download-")) throw new Error("unexpected download path from the query worker");
@@ -132,7 +131,5 @@ export function sqlRoutes({ storage, queries }: { storage: Storage; queries: Que
     } finally {
       await rm(folder, { recursive: true, force: true });
     }
-  });
-
-  return router;
-}
+  },
+});

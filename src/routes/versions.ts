@@ -1,55 +1,91 @@
 /** Versions of a dataset: listing, metadata, schema, statistics and deletion. */
-import { Router } from "express";
-import { notModified } from "../http/caching.ts";
-import { repeated, single, versionParam } from "../http/params.ts";
+import { z } from "zod";
 import { computeStats } from "../frame/stats.ts";
 import { parseFiltersAndSearch } from "../frame/query.ts";
-import type { StatsService } from "../stats-service.ts";
-import type { Storage } from "../storage/types.ts";
+import { notModified } from "../http/caching.ts";
+import * as S from "../schemas.ts";
 import { summarize } from "../types.ts";
+import { defineRoute, json, noContent, notModified as notModifiedResponse } from "./define.ts";
+import { DatasetPath, filter, q, VersionPath } from "./fields.ts";
 
-export function versionRoutes({ storage, stats }: { storage: Storage; stats: StatsService }): Router {
-  const router = Router();
+const CACHED = ["ETag", "Cache-Control"] as const;
+const conditional = z.object({ "If-None-Match": z.string().optional().openapi({ description: "An ETag from an earlier answer: 304 when it is still current." }) });
 
-  router.get("/datasets/:datasetId/versions", async (req, res) => {
-    const versions = await storage.listVersions(req.params.datasetId);
-    res.json({ items: versions.map(summarize) });
-  });
+export const listVersions = defineRoute({
+  method: "get",
+  path: "/api/datasets/{datasetId}/versions",
+  operationId: "listVersions",
+  tags: ["versions"],
+  summary: "List a dataset's versions, oldest first",
+  params: DatasetPath,
+  responses: { 200: json(S.VersionList, "The versions (without columns).") },
+  handler: async ({ params }, { deps: { storage } }) => ({ items: (await storage.listVersions(params.datasetId)).map(summarize) }),
+});
 
-  router.get("/datasets/:datasetId/versions/:version", async (req, res) => {
-    const selector = versionParam(req.params.version);
-    const version = await storage.getVersion(req.params.datasetId, selector);
-    if (notModified(req, res, selector, version, "version")) return;
-    res.json(version);
-  });
+export const getVersion = defineRoute({
+  method: "get",
+  path: "/api/datasets/{datasetId}/versions/{version}",
+  operationId: "getVersion",
+  tags: ["versions"],
+  summary: "A version, with its columns",
+  params: VersionPath,
+  headers: conditional,
+  responses: { 200: json(S.Version, "The version.", CACHED), 304: notModifiedResponse },
+  handler: async ({ params }, { req, res, deps: { storage } }) => {
+    const version = await storage.getVersion(params.datasetId, params.version);
+    if (notModified(req, res, params.version, version, "version")) return undefined;
+    return version;
+  },
+});
 
-  router.delete("/datasets/:datasetId/versions/:version", async (req, res) => {
-    await storage.deleteVersion(req.params.datasetId, versionParam(req.params.version));
+export const deleteVersion = defineRoute({
+  method: "delete",
+  path: "/api/datasets/{datasetId}/versions/{version}",
+  operationId: "deleteVersion",
+  tags: ["versions"],
+  summary: "Delete a version (its number is never reused)",
+  description: "`latest` then points at the highest remaining version.",
+  params: VersionPath,
+  responses: { 204: noContent("Deleted.") },
+  handler: async ({ params }, { res, deps: { storage } }) => {
+    await storage.deleteVersion(params.datasetId, params.version);
     res.status(204).end();
-  });
+  },
+});
 
-  router.get("/datasets/:datasetId/versions/:version/schema", async (req, res) => {
-    const selector = versionParam(req.params.version);
-    const v = await storage.getVersion(req.params.datasetId, selector);
-    if (notModified(req, res, selector, v, "schema")) return;
-    res.json({ datasetId: v.datasetId, version: v.version, rowCount: v.rowCount, columns: v.columns });
-  });
+export const getSchema = defineRoute({
+  method: "get",
+  path: "/api/datasets/{datasetId}/versions/{version}/schema",
+  operationId: "getSchema",
+  tags: ["data"],
+  summary: "The columns of a version and their types",
+  params: VersionPath,
+  headers: conditional,
+  responses: { 200: json(S.Schema, "Row count and columns.", CACHED), 304: notModifiedResponse },
+  handler: async ({ params }, { req, res, deps: { storage } }) => {
+    const v = await storage.getVersion(params.datasetId, params.version);
+    if (notModified(req, res, params.version, v, "schema")) return undefined;
+    return { datasetId: v.datasetId, version: v.version, rowCount: v.rowCount, columns: v.columns };
+  },
+});
 
-  router.get("/datasets/:datasetId/versions/:version/stats", async (req, res) => {
-    const selector = versionParam(req.params.version);
-    const datasetId = req.params.datasetId;
-    const rawFilters = repeated(req, "filter");
-    const v = await storage.getVersion(datasetId, selector);
-    const filters = parseFiltersAndSearch(rawFilters, single(req, "q"), v);
-    if (notModified(req, res, selector, v, "stats")) return;
-    if (filters.length === 0) {
-      res.json(await stats.get(datasetId, v.version));
-      return;
-    }
-    // A subset's statistics are computed per request (not cached).
-    const body = await storage.read(datasetId, v.version, async (data) => ({ datasetId, version: v.version, ...(await computeStats(data.lazy(), data.version, filters)) }));
-    res.json(body);
-  });
-
-  return router;
-}
+export const getStats = defineRoute({
+  method: "get",
+  path: "/api/datasets/{datasetId}/versions/{version}/stats",
+  operationId: "getStats",
+  tags: ["data"],
+  summary: "Per-column statistics, of the whole version or of the rows that pass filters and search",
+  description: "Whole-version statistics are computed once (in the background after upload) and kept; a filtered subset's are computed per request.",
+  params: VersionPath,
+  query: z.object({ filter, q }),
+  hints: { columns: "statistics always cover every column; pick the ones you need from `columns` in the answer" },
+  headers: conditional,
+  responses: { 200: json(S.Stats, "Statistics by column, in column order.", CACHED), 304: notModifiedResponse },
+  handler: async ({ params, query }, { req, res, deps: { storage, stats } }) => {
+    const v = await storage.getVersion(params.datasetId, params.version);
+    const filters = parseFiltersAndSearch(query.filter, query.q, v);
+    if (notModified(req, res, params.version, v, "stats")) return undefined;
+    if (filters.length === 0) return stats.get(v.datasetId, v.version);
+    return storage.read(v.datasetId, v.version, async (data) => ({ datasetId: v.datasetId, version: v.version, ...(await computeStats(data.lazy(), data.version, filters)) }));
+  },
+});

@@ -1,16 +1,22 @@
 /**
- * The viewer's only door to the service: relative `/api/...` URLs, a bearer token from
- * localStorage when one is saved, and problem+json errors turned into `ApiError`.
+ * The viewer's only door to the service: the typed client generated from the OpenAPI document
+ * (client/), on the page's own origin, with the bearer token from localStorage when one is saved;
+ * failed answers (problem+json) become `ApiError`. The API's types come from the same place.
  */
-import type { Problem } from "./types.ts";
+import { createDatasetClient, type Problem } from "../../client/index.ts";
+
+export type { ColumnInfo, ColumnStats, Created, Dataset, DatasetDetail, DatasetList, Page, PageColumn, Problem, Stats, Version, VersionSummary } from "../../client/index.ts";
 
 const TOKEN_KEY = "dataset-service.token";
+
+/** What a failed answer said: the problem fields the viewer reads, whatever else came with it. */
+export type ProblemInfo = Pick<Problem, "title" | "status"> & Partial<Pick<Problem, "type" | "detail" | "code" | "datasetId" | "parameter" | "didYouMean" | "column" | "columns">>;
 
 /** An API call that did not succeed; `problem` is what the server said (or a stand-in). */
 export class ApiError extends Error {
   readonly status: number;
-  readonly problem: Problem;
-  constructor(problem: Problem) {
+  readonly problem: ProblemInfo;
+  constructor(problem: ProblemInfo) {
     super(problem.detail ? `${problem.title}: ${problem.detail}` : problem.title);
     this.status = problem.status;
     this.problem = problem;
@@ -49,19 +55,13 @@ function authHeaders(): Record<string, string> {
   return token ? { Authorization: `Bearer ${token}` } : {};
 }
 
-/** Builds a Problem from a failed response whatever its body is (a proxy may send HTML). */
-function toProblem(status: number, statusText: string, contentType: string, body: string): Problem {
-  if (contentType.includes("json")) {
-    try {
-      const parsed = JSON.parse(body) as Partial<Problem>;
-      if (parsed && typeof parsed === "object") {
-        return { ...parsed, title: parsed.title ?? (statusText || `HTTP ${status}`), status: parsed.status ?? status };
-      }
-    } catch {
-      /* fall through to the plain-text stand-in */
-    }
+/** Builds a Problem from a failed answer whatever its body is (a proxy may send HTML). */
+function toProblem(status: number, statusText: string, body: unknown): ProblemInfo {
+  if (body && typeof body === "object") {
+    const parsed = body as Partial<Problem>;
+    return { ...parsed, title: parsed.title ?? (statusText || `HTTP ${status}`), status: parsed.status ?? status };
   }
-  const text = body.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim().slice(0, 300);
+  const text = String(body ?? "").replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim().slice(0, 300);
   return { title: statusText || `HTTP ${status}`, status, detail: text || undefined };
 }
 
@@ -69,38 +69,40 @@ function notify(status: number): void {
   if (status === 401) for (const l of unauthorizedListeners) l(getToken() !== null);
 }
 
-const networkProblem: Problem = {
+const networkProblem: ProblemInfo = {
   title: "Cannot reach the service",
   status: 0,
   detail: "The request did not get an answer. Check that the server is running and try again.",
 };
 
-/** GETs (or sends) JSON; rejects with ApiError on any non-2xx answer. */
-export async function requestJson<T>(path: string, init: RequestInit = {}): Promise<T> {
-  let res: Response;
+/** The typed client; call it through `call` to get the data or an ApiError. */
+export const api = createDatasetClient({ baseUrl: "" });
+api.use({
+  onRequest({ request }) {
+    for (const [k, v] of Object.entries(authHeaders())) request.headers.set(k, v);
+    return request;
+  },
+});
+
+/**
+ * The data of a successful call; rejects with ApiError otherwise (and with the AbortError of
+ * a cancelled one, which views ignore):
+ *   const page = await call(api.GET("/api/datasets", { params: { query: { limit: 50 } }, signal }));
+ */
+export async function call<T>(request: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
+  let result: { data?: T; error?: unknown; response: Response };
   try {
-    res = await fetch(path, { ...init, headers: { Accept: "application/json", ...authHeaders(), ...init.headers } });
+    result = await request;
   } catch (err) {
     if (err instanceof DOMException && err.name === "AbortError") throw err;
     throw new ApiError(networkProblem);
   }
-  if (!res.ok) {
-    notify(res.status);
-    const body = await res.text().catch(() => "");
-    throw new ApiError(toProblem(res.status, res.statusText, res.headers.get("content-type") ?? "", body));
+  const { response } = result;
+  if (!response.ok) {
+    notify(response.status);
+    throw new ApiError(toProblem(response.status, response.statusText, result.error));
   }
-  if (res.status === 204) return undefined as T;
-  return (await res.json()) as T;
-}
-
-/** `path?query` with empty parameters left out. */
-export function withQuery(path: string, params: Record<string, string | number | undefined> | URLSearchParams): string {
-  const q = params instanceof URLSearchParams ? params : new URLSearchParams();
-  if (!(params instanceof URLSearchParams)) {
-    for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== "") q.set(k, String(v));
-  }
-  const s = q.toString();
-  return s ? `${path}?${s}` : path;
+  return result.data as T;
 }
 
 export interface UploadHandle<T> {
@@ -137,7 +139,15 @@ export function uploadForm<T>(path: string, form: FormData, cb: UploadCallbacks)
         return;
       }
       notify(xhr.status);
-      reject(new ApiError(toProblem(xhr.status, xhr.statusText, xhr.getResponseHeader("content-type") ?? "", xhr.responseText)));
+      let body: unknown = xhr.responseText;
+      if ((xhr.getResponseHeader("content-type") ?? "").includes("json")) {
+        try {
+          body = JSON.parse(xhr.responseText);
+        } catch {
+          /* keep the text */
+        }
+      }
+      reject(new ApiError(toProblem(xhr.status, xhr.statusText, body)));
     });
     xhr.addEventListener("error", () => reject(new ApiError(networkProblem)));
     xhr.addEventListener("abort", () => reject(new DOMException("Upload cancelled", "AbortError")));

@@ -1,13 +1,12 @@
 /** A dataset's page: its name, description and versions, and a card to add a version. */
-import { ApiError, requestJson } from "../api.ts";
+import { api, ApiError, call, type DatasetDetail, type VersionSummary } from "../api.ts";
 import { h, mount } from "../dom.ts";
 import { ago, bytes, count, dateTime, formatLabel, plural } from "../format.ts";
 import { versionHref } from "../router.ts";
-import type { DatasetDetail, Version } from "../types.ts";
 import { badge, breadcrumbs, emptyState, errorBanner, fact, loading } from "../ui.ts";
 import { uploadCard } from "./upload.ts";
 
-function versionRow(v: Version, latest: number | null): HTMLElement {
+function versionRow(v: VersionSummary, latest: number | null): HTMLElement {
   const skipped = v.source.skippedRows ?? 0;
   return h(
     "tr",
@@ -27,7 +26,7 @@ export async function renderDataset(root: HTMLElement, id: string, signal: Abort
   mount(root, breadcrumbs(["Datasets", "#/"], ["…"]), loading("Loading dataset…"));
   let d: DatasetDetail;
   try {
-    d = await requestJson<DatasetDetail>(`/api/datasets/${encodeURIComponent(id)}`, { signal });
+    d = await call(api.GET("/api/datasets/{datasetId}", { params: { path: { datasetId: id } }, signal }));
   } catch (err) {
     if (signal.aborted) return;
     document.title = "Dataset";

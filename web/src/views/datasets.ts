@@ -1,9 +1,8 @@
 /** The home page: the upload card, then every dataset with a search box. */
-import { ApiError, requestJson, withQuery } from "../api.ts";
+import { api, ApiError, call, type Dataset } from "../api.ts";
 import { h, mount } from "../dom.ts";
 import { ago, count, dateTime, plural } from "../format.ts";
 import { datasetHref, versionHref } from "../router.ts";
-import type { Dataset, DatasetList } from "../types.ts";
 import { emptyState, errorBanner, loading } from "../ui.ts";
 import { uploadCard } from "./upload.ts";
 
@@ -16,7 +15,7 @@ async function loadAll(signal: AbortSignal): Promise<{ items: Dataset[]; total: 
   const items: Dataset[] = [];
   let total = 0;
   do {
-    const page = await requestJson<DatasetList>(withQuery("/api/datasets", { offset: items.length, limit: PAGE }), { signal });
+    const page = await call(api.GET("/api/datasets", { params: { query: { offset: items.length, limit: PAGE } }, signal }));
     total = page.total;
     items.push(...page.items);
     if (page.items.length === 0) break;
@@ -96,7 +95,7 @@ export async function renderDatasetList(root: HTMLElement, signal: AbortSignal):
   search.addEventListener("keydown", async (e) => {
     if (e.key !== "Enter" || total <= all.length || !search.value.trim()) return;
     try {
-      const found = await requestJson<DatasetList>(withQuery("/api/datasets", { name: search.value.trim() }), { signal });
+      const found = await call(api.GET("/api/datasets", { params: { query: { name: search.value.trim() } }, signal }));
       for (const d of found.items) if (!all.some((x) => x.id === d.id)) all = [...all, d];
       show();
     } catch (err) {

@@ -2,7 +2,7 @@
 import { barChart, histogramChart } from "../charts.ts";
 import { h, mount, type Child } from "../dom.ts";
 import { count, isBoolean, isNumeric, isString, isTemporal, num, short } from "../format.ts";
-import type { ColumnStats, Stats } from "../types.ts";
+import type { ColumnStats, Stats } from "../api.ts";
 import { badge, emptyState } from "../ui.ts";
 
 /**

@@ -2,10 +2,9 @@
  * The paged data table of a version: next/previous, page size, click a header to sort
  * (ascending, descending, off), and a filter box per column (`contains` for strings, `eq` otherwise).
  */
-import { isAbort, requestJson } from "../api.ts";
+import { api, call, isAbort, type ColumnInfo, type Page } from "../api.ts";
 import { h, mount } from "../dom.ts";
 import { count, isNumeric, isString } from "../format.ts";
-import type { Cell, ColumnInfo, DataPage } from "../types.ts";
 import { emptyState, errorBanner } from "../ui.ts";
 
 const PAGE_SIZES = [25, 50, 100, 500];
@@ -23,7 +22,7 @@ export function filterParam(column: ColumnInfo, value: string): string {
   return `${column.name}:${isString(column.dtype) ? "contains" : "eq"}:${value}`;
 }
 
-function cell(value: Cell | undefined, column: ColumnInfo): HTMLElement {
+function cell(value: unknown, column: ColumnInfo): HTMLElement {
   const numeric = isNumeric(column.dtype);
   if (value === null || value === undefined) return h("td", { class: numeric ? "num null" : "null" }, "null");
   const text = String(value);
@@ -33,11 +32,11 @@ function cell(value: Cell | undefined, column: ColumnInfo): HTMLElement {
   return h("td", { class: "text", title: text.length > 40 ? text : null }, text === "" ? h("span", { class: "null" }, "(empty)") : text);
 }
 
-/** Builds the table for `base` (the version's URL, ending in `/versions/N`) with its `columns`. */
-export function dataTable(base: string, columns: ColumnInfo[], signal: AbortSignal): HTMLElement {
+/** Builds the table of version `ref` (a numbered one, so paging never shifts) with its `columns`. */
+export function dataTable(ref: { datasetId: string; version: string }, columns: ColumnInfo[], signal: AbortSignal): HTMLElement {
   const state: TableState = { offset: 0, limit: 50, sort: null, filters: new Map() };
   let inflight: AbortController | null = null;
-  let lastPage: DataPage | null = null;
+  let lastPage: Page | null = null;
 
   const summary = h("div", { class: "table-summary" });
   const clearFilters = h("button", { class: "button small", type: "button", hidden: true, onclick: () => { state.filters.clear(); for (const i of filterInputs) i.value = ""; state.offset = 0; void load(); } }, "Clear filters");
@@ -121,7 +120,7 @@ export function dataTable(base: string, columns: ColumnInfo[], signal: AbortSign
     });
   };
 
-  const renderPage = (page: DataPage) => {
+  const renderPage = (page: Page) => {
     const from = page.totalRows === 0 ? 0 : page.offset + 1;
     const to = page.offset + page.rows.length;
     const filtered = state.filters.size > 0;
@@ -148,7 +147,7 @@ export function dataTable(base: string, columns: ColumnInfo[], signal: AbortSign
     }
     mount(
       tbody,
-      page.rows.map((row, i) => h("tr", null, h("td", { class: "rownum" }, count(page.offset + i + 1)), columns.map((c) => cell(row[c.name], c)))),
+      page.rows.map((row, i) => h("tr", null, h("td", { class: "rownum" }, count(page.offset + i + 1)), columns.map((c) => cell((row as Record<string, unknown>)[c.name], c)))),
     );
   };
 
@@ -159,14 +158,13 @@ export function dataTable(base: string, columns: ColumnInfo[], signal: AbortSign
     signal.addEventListener("abort", () => controller.abort(), { once: true });
     renderHeaders();
     scroller.classList.add("busy");
-    const q = new URLSearchParams({ offset: String(state.offset), limit: String(state.limit) });
-    if (state.sort) q.set("sort", `${state.sort.desc ? "-" : ""}${state.sort.column}`);
-    for (const c of columns) {
+    const filter = columns.flatMap((c) => {
       const v = state.filters.get(c.name);
-      if (v) q.append("filter", filterParam(c, v));
-    }
+      return v ? [filterParam(c, v)] : [];
+    });
+    const query = { offset: state.offset, limit: state.limit, sort: state.sort ? `${state.sort.desc ? "-" : ""}${state.sort.column}` : undefined, filter };
     try {
-      const page = await requestJson<DataPage>(`${base}/data?${q}`, { signal: controller.signal });
+      const page = await call(api.GET("/api/datasets/{datasetId}/versions/{version}/data", { params: { path: ref, query }, signal: controller.signal }));
       // Past the end (rows deleted by a filter change elsewhere, or a stale offset): go to the last page.
       if (page.rows.length === 0 && page.totalRows > 0 && state.offset > 0) {
         state.offset = Math.floor((page.totalRows - 1) / state.limit) * state.limit;

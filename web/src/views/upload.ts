@@ -2,17 +2,16 @@
  * The upload card: a file (picked or dropped), optional name/description/sheet and parsing
  * options, a progress bar that shows bytes sent and then "Parsing…" until the server answers.
  */
-import { ApiError, isAbort, uploadForm, type UploadHandle } from "../api.ts";
+import { ApiError, isAbort, uploadForm, type Created, type UploadHandle } from "../api.ts";
 import { h, mount } from "../dom.ts";
 import { bytes } from "../format.ts";
 import { datasetHref } from "../router.ts";
-import type { UploadResult } from "../types.ts";
 import { errorBanner } from "../ui.ts";
 
 export interface UploadCardOptions {
   /** Set to add a version to this dataset; unset to create a new dataset. */
   datasetId?: string;
-  onDone: (result: UploadResult) => void;
+  onDone: (result: Created) => void;
 }
 
 const ACCEPT = ".csv,.tsv,.txt,.tab,.xlsx,.xlsm,.xls,.parquet,.gz";
@@ -25,7 +24,7 @@ function field(label: string, control: HTMLElement, hint?: string): HTMLElement 
 export function uploadCard(opts: UploadCardOptions): HTMLElement {
   const forVersion = opts.datasetId !== undefined;
   let file: File | null = null;
-  let handle: UploadHandle<UploadResult> | null = null;
+  let handle: UploadHandle<Created> | null = null;
 
   const fileInput = h("input", { type: "file", name: "file", accept: ACCEPT, class: "visually-hidden", id: `file-${Math.random().toString(36).slice(2)}` });
   const fileLabel = h("span", { class: "drop-main" }, "Choose a file", h("span", { class: "drop-muted" }, " or drop it here"));
@@ -101,7 +100,7 @@ export function uploadCard(opts: UploadCardOptions): HTMLElement {
     messages.replaceChildren();
     busy(true);
     setProgress(0, `Uploading… 0 B of ${bytes(file.size)}`);
-    handle = uploadForm<UploadResult>(path, form, {
+    handle = uploadForm<Created>(path, form, {
       progress: (sent, total) => {
         const whole = total || file?.size || 0;
         const pct = whole ? Math.min(100, (sent / whole) * 100) : 0;

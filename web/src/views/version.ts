@@ -1,9 +1,8 @@
 /** A version's page: facts about its source, then tabs for the data, the schema and statistics. */
-import { ApiError, requestJson } from "../api.ts";
+import { api, ApiError, call, type ColumnInfo, type DatasetDetail, type Version } from "../api.ts";
 import { h, mount } from "../dom.ts";
 import { ago, bytes, count, dateTime, formatLabel, isNumeric } from "../format.ts";
 import { datasetHref, versionHref } from "../router.ts";
-import type { ColumnInfo, DatasetDetail, Stats, Version } from "../types.ts";
 import { badge, breadcrumbs, emptyState, errorBanner, fact, loading } from "../ui.ts";
 import { statsView } from "./stats.ts";
 import { dataTable } from "./table.ts";
@@ -32,12 +31,14 @@ function schemaTable(columns: ColumnInfo[]): HTMLElement {
 
 /** Renders version `versionRef` (a number or `latest`) of dataset `id` into `root`. */
 export async function renderVersion(root: HTMLElement, id: string, versionRef: string, signal: AbortSignal): Promise<void> {
-  const dsUrl = `/api/datasets/${encodeURIComponent(id)}`;
   mount(root, breadcrumbs(["Datasets", "#/"], ["…", datasetHref(id)], [`Version ${versionRef}`]), loading("Loading version…"));
   let d: DatasetDetail;
   let v: Version;
   try {
-    [d, v] = await Promise.all([requestJson<DatasetDetail>(dsUrl, { signal }), requestJson<Version>(`${dsUrl}/versions/${versionRef}`, { signal })]);
+    [d, v] = await Promise.all([
+      call(api.GET("/api/datasets/{datasetId}", { params: { path: { datasetId: id } }, signal })),
+      call(api.GET("/api/datasets/{datasetId}/versions/{version}", { params: { path: { datasetId: id, version: versionRef } }, signal })),
+    ]);
   } catch (err) {
     if (signal.aborted) return;
     document.title = "Version";
@@ -47,7 +48,7 @@ export async function renderVersion(root: HTMLElement, id: string, versionRef: s
   }
   document.title = `${d.name} v${v.version} · Datasets`;
   // Pin the resolved number so paging never shifts when a new version lands behind `latest`.
-  const base = `${dsUrl}/versions/${v.version}`;
+  const ref = { datasetId: id, version: String(v.version) };
   const columns = v.columns ?? [];
   const src = v.source;
 
@@ -66,14 +67,14 @@ export async function renderVersion(root: HTMLElement, id: string, versionRef: s
     history.replaceState(null, "", tab === "data" ? path : `${path}?tab=${tab}`);
     let panel = panels.get(tab);
     if (!panel) {
-      panel = tab === "data" ? dataTable(base, columns, signal) : tab === "schema" ? schemaTable(columns) : h("div", null, loading("Computing statistics…"));
+      panel = tab === "data" ? dataTable(ref, columns, signal) : tab === "schema" ? schemaTable(columns) : h("div", null, loading("Computing statistics…"));
       panels.set(tab, panel);
     }
     mount(panelHost, panel);
     if (tab === "stats" && !statsLoaded) {
       statsLoaded = true;
       const host = panel;
-      requestJson<Stats>(`${base}/stats`, { signal })
+      call(api.GET("/api/datasets/{datasetId}/versions/{version}/stats", { params: { path: ref }, signal }))
         .then((st) => mount(host, statsView(st)))
         .catch((err: unknown) => {
           if (signal.aborted) return;

@@ -1,0 +1,98 @@
+/** Files in: a new dataset (upload), a dry run (inspect), a new version of a dataset. */
+import { ApiError, badRequest, nameTaken } from "../errors.ts";
+import type { UploadedFile } from "../ingest/index.ts";
+import { parseOptionsFrom, type ParseOptions } from "../ingest/options.ts";
+import * as S from "../schemas.ts";
+import type { NewVersion } from "../storage/types.ts";
+import type { Version } from "../types.ts";
+import { defineRoute, json, UPLOAD_ERRORS, type RouteDeps } from "./define.ts";
+import { DatasetPath, UploadForm, VersionForm } from "./fields.ts";
+
+const FILE = "The data file: CSV/TSV, Excel (.xlsx, .xlsm, .xls) or Parquet, judged by content and name.";
+
+/** The file name without its last extension: "sales.2024.csv" → "sales.2024". */
+function defaultName(filename: string): string {
+  const dot = filename.lastIndexOf(".");
+  return dot > 0 ? filename.slice(0, dot) : filename;
+}
+
+/** The default dataset name, checked like a sent one. */
+function nameFromFile(filename: string): string {
+  const checked = S.datasetName.safeParse(defaultName(filename));
+  if (checked.success) return checked.data;
+  throw badRequest(`The file name ${JSON.stringify(filename.slice(0, 80))} cannot be a dataset name (it ${checked.error.issues[0]?.message ?? "is not valid"}): send the form field "name".`, { parameter: "name" });
+}
+
+/** Parses and commits, reporting the outcome (metrics) whichever way it goes; stats start in the background. */
+async function ingestAndStore<T extends { version: Version }>(deps: RouteDeps, file: UploadedFile, options: ParseOptions, commit: (parsed: NewVersion) => Promise<T>): Promise<T> {
+  let format = "unknown";
+  try {
+    const parsed = await deps.parser.parse(file, options);
+    format = parsed.source.format;
+    const created = await commit(parsed);
+    deps.metrics.upload(format, "created", file.sizeBytes, created.version.rowCount);
+    deps.stats.warm(created.version.datasetId, created.version.version);
+    return created;
+  } catch (err) {
+    deps.metrics.upload(format, err instanceof ApiError ? err.code : "INTERNAL", file.sizeBytes, 0);
+    throw err;
+  }
+}
+
+export const uploadDataset = defineRoute({
+  method: "post",
+  path: "/api/datasets/upload",
+  operationId: "uploadDataset",
+  tags: ["datasets"],
+  summary: "Upload a file as a new dataset (its version 1)",
+  form: UploadForm,
+  file: FILE,
+  responses: { 201: json(S.Created, "Created: the dataset and its new version.", ["Location"]) },
+  errors: [409, ...UPLOAD_ERRORS],
+  handler: async ({ form: { name: rawName, description = "", ...options }, file }, { res, deps }) => {
+    const name = rawName ?? nameFromFile(file.originalName);
+    // Fail fast on a taken name before spending time parsing; checked again at commit.
+    const existing = await deps.storage.findByName(name);
+    if (existing) throw nameTaken(existing.name, existing.id);
+    const created = await ingestAndStore(deps, file, parseOptionsFrom(options), (parsed) => deps.storage.createDataset({ name, description }, parsed));
+    res.status(201).location(`/api/datasets/${created.dataset.id}`).json(created);
+  },
+});
+
+export const inspectUpload = defineRoute({
+  method: "post",
+  path: "/api/datasets/inspect",
+  operationId: "inspectUpload",
+  tags: ["datasets"],
+  summary: "Dry run: what an upload would store (nothing is stored)",
+  form: UploadForm,
+  file: FILE,
+  responses: { 200: json(S.Inspect, "What the file holds: format, columns with inferred types and counterexamples, a preview.") },
+  errors: UPLOAD_ERRORS,
+  handler: async ({ form: { name: _name, description: _description, ...options }, file }, { deps }) => deps.parser.inspect(file, parseOptionsFrom(options)),
+});
+
+const BELONGS_TO_DATASET = "it belongs to the dataset, not to a version: change it with PATCH /api/datasets/{datasetId}";
+
+export const addVersion = defineRoute({
+  method: "post",
+  path: "/api/datasets/{datasetId}/versions",
+  operationId: "addVersion",
+  tags: ["versions"],
+  summary: "Add a version to a dataset",
+  description: "Concurrent uploads to one dataset get distinct, gap-free consecutive numbers.",
+  params: DatasetPath,
+  form: VersionForm,
+  file: FILE,
+  hints: { name: BELONGS_TO_DATASET, description: BELONGS_TO_DATASET },
+  // 404 before receiving a whole upload for a dataset that does not exist.
+  beforeUpload: async ({ params }, { deps }) => {
+    await deps.storage.getDataset(params.datasetId);
+  },
+  responses: { 201: json(S.Created, "Created: the dataset and its new version.", ["Location"]) },
+  errors: UPLOAD_ERRORS,
+  handler: async ({ params, form, file }, { res, deps }) => {
+    const created = await ingestAndStore(deps, file, parseOptionsFrom(form), (parsed) => deps.storage.addVersion(params.datasetId, parsed));
+    res.status(201).location(`/api/datasets/${created.dataset.id}/versions/${created.version.version}`).json(created);
+  },
+});
