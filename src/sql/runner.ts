@@ -8,10 +8,9 @@
  * jobs/sql-worker.ts, and `dataFile` writes a version's rows to a temporary Parquet file once
  * (streamed by Polars, off the event loop) instead of asking storage for the version's own file.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, rename, rm } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Config } from "../config.ts";
@@ -99,7 +98,8 @@ const sha = (text: string) => createHash("sha256").update(text).digest("hex").sl
 
 export function createQueryRunner(config: Config, storage: Storage): QueryRunner {
   const pool = new ProcessPool({ script: WORKER, workers: config.queryWorkers, timeoutMs: config.queryTimeoutMs, memoryMb: config.queryMemoryMb, maxQueue: Math.max(64, config.queryWorkers * 16) });
-  const root = path.join(os.tmpdir(), `dataset-service-queries-${process.pid}-${sha(String(Math.random())).slice(0, 8)}`);
+  // under UPLOAD_DIR with the upload-<pid>- prefix: start-up removes what a dead process left
+  const root = path.join(config.uploadDir, `upload-${process.pid}-${randomUUID()}-queries`);
   const results = new FileCache(RESULTS_KEPT);
   const dataFiles = new FileCache(DATA_FILES_KEPT);
   const writing = new Map<string, Promise<string>>();
