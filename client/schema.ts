@@ -141,7 +141,7 @@ export interface paths {
         };
         /**
          * Per-column statistics, of the whole version or of the rows that pass filters and search
-         * @description Whole-version statistics are computed once (in the background after upload) and kept; a filtered subset's are computed per request.
+         * @description Computed in a query worker. Whole-version statistics are computed once (in the background after upload) and kept; a filtered subset's are computed on first request and cached.
          */
         get: operations["getStats"];
         put?: never;
@@ -810,7 +810,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description UNPARSEABLE_FILE (`detail` names the line, sheet or column) or PARSE_LIMIT (parsing ran past its time or memory limit); for queries, QUERY_LIMIT (past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB). */
+            /** @description UNPARSEABLE_FILE (`detail` names the line, sheet or column; a value outside what can be rendered names its `column` and `row`), PARSE_LIMIT (parsing ran past its time or memory limit) or QUERY_LIMIT (statistics, a filter/sort, an export, facets or an SQL query ran past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -829,7 +829,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description BUSY: every parser (or, for queries, every query worker) is busy. */
+            /** @description BUSY: every parser (or query worker) is busy. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -967,7 +967,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description UNPARSEABLE_FILE (`detail` names the line, sheet or column) or PARSE_LIMIT (parsing ran past its time or memory limit); for queries, QUERY_LIMIT (past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB). */
+            /** @description UNPARSEABLE_FILE (`detail` names the line, sheet or column; a value outside what can be rendered names its `column` and `row`), PARSE_LIMIT (parsing ran past its time or memory limit) or QUERY_LIMIT (statistics, a filter/sort, an export, facets or an SQL query ran past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -986,7 +986,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description BUSY: every parser (or, for queries, every query worker) is busy. */
+            /** @description BUSY: every parser (or query worker) is busy. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -1458,7 +1458,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description UNPARSEABLE_FILE (`detail` names the line, sheet or column) or PARSE_LIMIT (parsing ran past its time or memory limit); for queries, QUERY_LIMIT (past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB). */
+            /** @description UNPARSEABLE_FILE (`detail` names the line, sheet or column; a value outside what can be rendered names its `column` and `row`), PARSE_LIMIT (parsing ran past its time or memory limit) or QUERY_LIMIT (statistics, a filter/sort, an export, facets or an SQL query ran past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1477,7 +1477,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description BUSY: every parser (or, for queries, every query worker) is busy. */
+            /** @description BUSY: every parser (or query worker) is busy. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -1793,8 +1793,36 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description VERSION_DAMAGED: the version's data file is missing or fails its checksum (or, written by an earlier build, holds values that cannot be served). It is never served; its metadata stays; restore the file from a backup or delete the version. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNPARSEABLE_FILE (`detail` names the line, sheet or column; a value outside what can be rendered names its `column` and `row`), PARSE_LIMIT (parsing ran past its time or memory limit) or QUERY_LIMIT (statistics, a filter/sort, an export, facets or an SQL query ran past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description RATE_LIMITED: too many requests from this client. */
             429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description BUSY: every parser (or query worker) is busy. */
+            503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
@@ -1888,8 +1916,36 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description VERSION_DAMAGED: the version's data file is missing or fails its checksum (or, written by an earlier build, holds values that cannot be served). It is never served; its metadata stays; restore the file from a backup or delete the version. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNPARSEABLE_FILE (`detail` names the line, sheet or column; a value outside what can be rendered names its `column` and `row`), PARSE_LIMIT (parsing ran past its time or memory limit) or QUERY_LIMIT (statistics, a filter/sort, an export, facets or an SQL query ran past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description RATE_LIMITED: too many requests from this client. */
             429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description BUSY: every parser (or query worker) is busy. */
+            503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
@@ -1983,8 +2039,36 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description VERSION_DAMAGED: the version's data file is missing or fails its checksum (or, written by an earlier build, holds values that cannot be served). It is never served; its metadata stays; restore the file from a backup or delete the version. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNPARSEABLE_FILE (`detail` names the line, sheet or column; a value outside what can be rendered names its `column` and `row`), PARSE_LIMIT (parsing ran past its time or memory limit) or QUERY_LIMIT (statistics, a filter/sort, an export, facets or an SQL query ran past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description RATE_LIMITED: too many requests from this client. */
             429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description BUSY: every parser (or query worker) is busy. */
+            503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
@@ -2071,7 +2155,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description UNPARSEABLE_FILE (`detail` names the line, sheet or column) or PARSE_LIMIT (parsing ran past its time or memory limit); for queries, QUERY_LIMIT (past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB). */
+            /** @description UNPARSEABLE_FILE (`detail` names the line, sheet or column; a value outside what can be rendered names its `column` and `row`), PARSE_LIMIT (parsing ran past its time or memory limit) or QUERY_LIMIT (statistics, a filter/sort, an export, facets or an SQL query ran past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2090,7 +2174,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description BUSY: every parser (or, for queries, every query worker) is busy. */
+            /** @description BUSY: every parser (or query worker) is busy. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -2153,7 +2237,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description UNPARSEABLE_FILE (`detail` names the line, sheet or column) or PARSE_LIMIT (parsing ran past its time or memory limit); for queries, QUERY_LIMIT (past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB). */
+            /** @description UNPARSEABLE_FILE (`detail` names the line, sheet or column; a value outside what can be rendered names its `column` and `row`), PARSE_LIMIT (parsing ran past its time or memory limit) or QUERY_LIMIT (statistics, a filter/sort, an export, facets or an SQL query ran past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2172,7 +2256,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description BUSY: every parser (or, for queries, every query worker) is busy. */
+            /** @description BUSY: every parser (or query worker) is busy. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -2245,7 +2329,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description UNPARSEABLE_FILE (`detail` names the line, sheet or column) or PARSE_LIMIT (parsing ran past its time or memory limit); for queries, QUERY_LIMIT (past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB). */
+            /** @description UNPARSEABLE_FILE (`detail` names the line, sheet or column; a value outside what can be rendered names its `column` and `row`), PARSE_LIMIT (parsing ran past its time or memory limit) or QUERY_LIMIT (statistics, a filter/sort, an export, facets or an SQL query ran past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2264,7 +2348,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description BUSY: every parser (or, for queries, every query worker) is busy. */
+            /** @description BUSY: every parser (or query worker) is busy. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];

@@ -7,6 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import pl from "nodejs-polars";
 import { createLocalStorage } from "../src/storage/local.ts";
+import { versionOf } from "../test/helpers/versions.ts";
 
 const versions = Number(process.argv[2] ?? 100);
 const rows = Number(process.argv[3] ?? 10_000);
@@ -15,8 +16,8 @@ try {
   const source = { filename: "x.csv", format: "csv" as const, sizeBytes: 0, sha256: "", sheet: null };
   const frame = () => pl.DataFrame({ id: Array.from({ length: rows }, (_, i) => i), name: Array.from({ length: rows }, (_, i) => `n${i}`) });
   const first = await createLocalStorage({ dataDir, budgetBytes: 1e9 });
-  const { dataset } = await first.createDataset({ name: "startup", description: "" }, { frame: frame(), source });
-  for (let v = 2; v <= versions; v++) await first.addVersion(dataset.id, { frame: frame(), source });
+  const { dataset } = await first.createDataset({ name: "startup", description: "" }, versionOf(frame(), source, first.stagingPath()));
+  for (let v = 2; v <= versions; v++) await first.addVersion(dataset.id, versionOf(frame(), source, first.stagingPath()));
   await first.close();
   const t = performance.now();
   const second = await createLocalStorage({ dataDir, budgetBytes: 1e9 });

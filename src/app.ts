@@ -19,8 +19,11 @@ import { createMetrics } from "./metrics.ts";
 import { buildOpenApiDocument } from "./openapi.ts";
 import { mountRoutes } from "./routes/define.ts";
 import { ROUTES } from "./routes/index.ts";
+import { createQueryService } from "./query-service.ts";
+import { identifyClients } from "./sandbox/client.ts";
 import type { Parser } from "./sandbox/parser.ts";
-import { createQueryRunner, type QueryRunner } from "./sql/runner.ts";
+import type { QueryWorkers } from "./sandbox/queries.ts";
+import { createSqlService } from "./sql/service.ts";
 import { createStatsService } from "./stats-service.ts";
 import type { Storage } from "./storage/types.ts";
 
@@ -29,16 +32,18 @@ export interface AppDeps {
   storage: Storage;
   logger: Logger;
   parser: Parser;
-  /** Query workers for SQL and facets (made here when not given; the caller then cannot close them). */
-  queries?: QueryRunner;
+  /** The query-worker pool: statistics, filters, sorts and exports run there (docs/design.md). */
+  queries: QueryWorkers;
 }
 
 const WEB_DIST = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "web", "dist");
 
-export function createApp({ config, storage, logger, parser, queries = createQueryRunner(config, storage) }: AppDeps): Express {
+export function createApp({ config, storage, logger, parser, queries }: AppDeps): Express {
   const app = express();
   const metrics = createMetrics(storage);
-  const stats = createStatsService(storage);
+  const stats = createStatsService(storage, queries);
+  const reads = createQueryService(queries, { uploadDir: config.uploadDir });
+  const sql = createSqlService(queries, storage, { uploadDir: config.uploadDir });
   app.disable("x-powered-by");
   app.set("etag", false);
   app.set("query parser", "simple");
@@ -61,12 +66,14 @@ export function createApp({ config, storage, logger, parser, queries = createQue
 
   const api = express.Router();
   api.use(requireToken(config.apiTokens));
+  // the pools' fair queues are per client: the token that passed auth, else the address
+  api.use(identifyClients(config.apiTokens !== null));
   api.use(...rateLimits({ windowMs: config.rateLimitWindowMs, reads: config.rateLimitReads, writes: config.rateLimitUploads }));
   api.use(express.json({ limit: "64kb" }));
   // Every route, from its definition in src/routes/ (/api ones on `api`; /healthz, /metrics, /openapi.json on `app`).
   // /metrics: METRICS_TOKEN when set, else any API token when API_TOKENS is set, else open.
   const metricsAuth = requireToken(config.metricsToken ? new Map([[config.metricsToken, "read" as const]]) : config.apiTokens);
-  mountRoutes(ROUTES, { config, storage, parser, stats, queries, metrics, openapi }, { app, api, metricsAuth });
+  mountRoutes(ROUTES, { config, storage, parser, stats, reads, sql, metrics, openapi }, { app, api, metricsAuth });
   api.use(notFoundHandler);
   app.use("/api", api);
 

@@ -22,6 +22,9 @@ export interface Config {
   readonly parseTimeoutMs: number;
   readonly parseMemoryMb: number;
   readonly parseWorkers: number;
+  readonly queryWorkers: number;
+  readonly queryTimeoutMs: number;
+  readonly queryMemoryMb: number;
   readonly uploadDir: string;
   readonly apiTokens: ReadonlyMap<string, Role> | null;
   readonly metricsToken: string | null;
@@ -31,9 +34,6 @@ export interface Config {
   readonly corsOrigins: readonly string[];
   readonly logLevel: string;
   readonly shutdownGraceMs: number;
-  readonly queryTimeoutMs: number;
-  readonly queryMemoryMb: number;
-  readonly queryWorkers: number;
 }
 
 interface Setting<K extends keyof Config> {
@@ -98,6 +98,9 @@ export const SETTINGS = [
   { env: "PARSE_TIMEOUT_MS", key: "parseTimeoutMs", default: "120000", help: "Wall-clock limit of one parse; past it the upload is a 422 `PARSE_LIMIT`.", parse: integer(100) },
   { env: "PARSE_MEMORY_MB", key: "parseMemoryMb", default: "4096", help: "Memory limit of one isolated parse; past it the upload is a 422 `PARSE_LIMIT`.", parse: integer(64) },
   { env: "PARSE_WORKERS", key: "parseWorkers", default: String(Math.max(1, os.availableParallelism())), help: "Parser processes run at once (default: the number of cores); uploads beyond them wait briefly, then get 503 `BUSY`.", parse: integer(1, 64) },
+  { env: "QUERY_WORKERS", key: "queryWorkers", default: String(Math.max(1, os.availableParallelism())), help: "Query worker processes (statistics, filters, sorts, exports, facets, SQL) run at once (default: the number of cores); jobs beyond them queue per client, served round robin.", parse: integer(1, 64) },
+  { env: "QUERY_TIMEOUT_MS", key: "queryTimeoutMs", default: "30000", help: "Wall-clock limit of one query job (statistics, filtered statistics, filter/sort, export, facets, SQL query); past it the request is a 422 `QUERY_LIMIT`.", parse: integer(100) },
+  { env: "QUERY_MEMORY_MB", key: "queryMemoryMb", default: "4096", help: "Memory limit of one query worker; past it the request is a 422 `QUERY_LIMIT`.", parse: integer(64) },
   { env: "UPLOAD_DIR", key: "uploadDir", default: path.join(os.tmpdir(), "dataset-service-uploads"), help: "Folder for uploads while they are received and parsed; emptied of our files at start-up.", parse: (raw: string) => path.resolve(raw) },
   { env: "API_TOKENS", key: "apiTokens", default: "", help: "Comma-separated `token:role` pairs, role `read` or `write`. Set: every `/api` route needs `Authorization: Bearer <token>` and writes need `write`. Unset: the API is open.", parse: tokens },
   { env: "METRICS_TOKEN", key: "metricsToken", default: "", help: "Bearer token `/metrics` asks for (`Authorization: Bearer <token>`). Unset: `/metrics` takes any `API_TOKENS` token when those are set, and is open otherwise.", parse: (raw: string) => (raw.trim() === "" ? null : raw.trim()) },
@@ -107,9 +110,6 @@ export const SETTINGS = [
   { env: "CORS_ORIGINS", key: "corsOrigins", default: "", help: "Comma-separated origins allowed to call the API from a browser (`*` for any); unset allows same-origin only.", parse: list },
   { env: "LOG_LEVEL", key: "logLevel", default: "info", help: "pino log level: fatal, error, warn, info, debug, trace or silent.", parse: oneOf("fatal", "error", "warn", "info", "debug", "trace", "silent") },
   { env: "SHUTDOWN_GRACE_MS", key: "shutdownGraceMs", default: "10000", help: "On SIGTERM/SIGINT, how long in-flight requests may finish before the process exits.", parse: integer(0) },
-  { env: "QUERY_TIMEOUT_MS", key: "queryTimeoutMs", default: "30000", help: "Wall-clock limit of one query-worker job (SQL query, facets); past it the worker is stopped and the request is a 422 `QUERY_LIMIT`.", parse: integer(100) },
-  { env: "QUERY_MEMORY_MB", key: "queryMemoryMb", default: "4096", help: "Memory limit of one query worker; past it the job is a 422 `QUERY_LIMIT`.", parse: integer(64) },
-  { env: "QUERY_WORKERS", key: "queryWorkers", default: String(Math.max(1, os.availableParallelism())), help: "Query-worker processes run at once (default: the number of cores); jobs beyond them wait briefly, then get 503 `BUSY`.", parse: integer(1, 64) },
 ] as const satisfies readonly Setting<keyof Config>[];
 
 /**

@@ -15,6 +15,7 @@ export type ErrorCode =
   | "UNPARSEABLE_FILE"
   | "PARSE_LIMIT"
   | "QUERY_LIMIT"
+  | "VERSION_DAMAGED"
   | "RATE_LIMITED"
   | "BUSY"
   | "STORAGE_FULL"
@@ -32,6 +33,7 @@ const TITLES: Record<ErrorCode, string> = {
   UNPARSEABLE_FILE: "Unparseable file",
   PARSE_LIMIT: "Parse limit exceeded",
   QUERY_LIMIT: "Query limit exceeded",
+  VERSION_DAMAGED: "Version damaged",
   RATE_LIMITED: "Too many requests",
   BUSY: "Busy",
   STORAGE_FULL: "Storage full",
@@ -67,6 +69,8 @@ export const unsupported = (detail: string) => new ApiError(415, "UNSUPPORTED_FO
 export const unparseable = (detail: string, extra?: Record<string, unknown>) => new ApiError(422, "UNPARSEABLE_FILE", detail, extra);
 export const parseLimit = (detail: string) => new ApiError(422, "PARSE_LIMIT", detail);
 export const queryLimit = (detail: string) => new ApiError(422, "QUERY_LIMIT", detail);
+/** A stored version whose data file is missing or fails its checksum: never served, kept for a person to inspect. */
+export const versionDamaged = (detail: string) => new ApiError(410, "VERSION_DAMAGED", detail);
 export const busy = (retryAfterSeconds: number) =>
   new ApiError(503, "BUSY", `Every parser is busy; retry in ${retryAfterSeconds} s.`, {}, { "Retry-After": String(retryAfterSeconds) });
 export const storageFull = (detail: string) => new ApiError(507, "STORAGE_FULL", detail);

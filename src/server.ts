@@ -5,7 +5,7 @@ import { loadConfig } from "./config.ts";
 import { prepareUploadDir } from "./http/upload.ts";
 import { createLogger } from "./log.ts";
 import { createParser } from "./sandbox/parser.ts";
-import { createQueryRunner } from "./sql/runner.ts";
+import { createQueryWorkers } from "./sandbox/queries.ts";
 import { createStorage } from "./storage/index.ts";
 
 async function main(): Promise<void> {
@@ -18,10 +18,11 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   prepareUploadDir(config.uploadDir);
-  const storage = await createStorage(config);
+  const queries = createQueryWorkers(config);
+  const storage = await createStorage(config, { queries });
   const parser = createParser(config);
   parser.warm();
-  const queries = createQueryRunner(config, storage);
+  queries.warm();
   const app = createApp({ config, storage, logger, parser, queries });
   const server: Server = app.listen(config.port, config.host);
   server.requestTimeout = 0; // large uploads may take a while; parse limits bound the work instead

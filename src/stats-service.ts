@@ -1,46 +1,101 @@
 /**
- * Statistics of whole versions: computed once, ever (a version never changes), kept by storage,
- * and started in the background as soon as a version is stored, so the first GET usually finds
- * them ready. Concurrent requests for the same version share one computation.
+ * Statistics of versions, computed in query workers (never in the API process: their cost grows
+ * with the version, and wide versions build thousands of expressions).
+ * - Whole versions: computed once, ever (a version never changes), kept by storage, and started
+ *   in the background as soon as a version is stored, so the first GET usually finds them ready.
+ * - Filtered: computed per (version, filters) and kept in a bounded LRU (by JSON size).
+ * Concurrent requests for the same statistics share one computation, and one that ran past its
+ * limits (422 QUERY_LIMIT) is answered from memory for a minute instead of being run again, so
+ * repeated requests cannot keep the query workers busy with a job known to fail.
  */
-import { computeStats } from "./frame/stats.ts";
-import type { Storage } from "./storage/types.ts";
+import { ApiError } from "./errors.ts";
+import type { Filter } from "./frame/query.ts";
+import type { QueryWorkers } from "./sandbox/queries.ts";
+import { ByteLru } from "./storage/lru.ts";
+import type { ReadOptions, Storage } from "./storage/types.ts";
 
 export interface StatsService {
   /** The stats body of a numbered version, computing and storing it on first use. */
-  get(datasetId: string, version: number): Promise<unknown>;
+  get(datasetId: string, version: number, client?: string): Promise<unknown>;
+  /** The stats body of the rows of a numbered version that match `filters` (non-empty). */
+  filtered(datasetId: string, version: number, filters: Filter[], client?: string): Promise<unknown>;
   /** Starts computing in the background; errors (a version deleted meanwhile, say) are ignored. */
-  warm(datasetId: string, version: number): void;
+  warm(datasetId: string, version: number, client?: string): void;
 }
 
-export function createStatsService(storage: Storage): StatsService {
+/** The API process reads none of the version's rows itself: workers do. */
+export const NO_ROWS: ReadOptions = { rows: { offset: 0, limit: 0 } };
+
+const FILTERED_CACHE_BYTES = 32 * 1024 * 1024;
+const FAILURE_MS = 60_000;
+const FAILURE_ENTRIES = 1024;
+
+export function createStatsService(storage: Storage, queries: QueryWorkers): StatsService {
   const inflight = new Map<string, Promise<unknown>>();
+  const filteredCache = new ByteLru<unknown>(FILTERED_CACHE_BYTES);
+  const failures = new Map<string, { error: ApiError; until: number }>();
 
-  function compute(datasetId: string, version: number): Promise<unknown> {
-    return storage.read(datasetId, version, async (data) => {
-      const stats = await computeStats(data.lazy(), data.version);
-      const body = { datasetId, version, ...stats };
-      await storage.saveStats(datasetId, version, body);
-      return body;
-    });
-  }
-
-  async function get(datasetId: string, version: number): Promise<unknown> {
-    const cached = await storage.getStats(datasetId, version);
-    if (cached !== undefined) return cached;
-    const key = `${datasetId}/${version}`;
+  function shared(key: string, compute: () => Promise<unknown>): Promise<unknown> {
+    const failed = failures.get(key);
+    if (failed && failed.until > Date.now()) return Promise.reject(failed.error);
+    failures.delete(key);
     let pending = inflight.get(key);
     if (!pending) {
-      pending = compute(datasetId, version).finally(() => inflight.delete(key));
+      pending = compute()
+        .catch((error: unknown) => {
+          if (error instanceof ApiError && error.code === "QUERY_LIMIT") {
+            failures.set(key, { error, until: Date.now() + FAILURE_MS });
+            if (failures.size > FAILURE_ENTRIES) failures.delete(failures.keys().next().value as string);
+          }
+          throw error;
+        })
+        .finally(() => inflight.delete(key));
       inflight.set(key, pending);
     }
     return pending;
   }
 
+  async function get(datasetId: string, version: number, client?: string): Promise<unknown> {
+    const cached = await storage.getStats(datasetId, version);
+    if (cached !== undefined) return cached;
+    return shared(`${datasetId}/${version}`, () =>
+      storage.read(
+        datasetId,
+        version,
+        async (data) => {
+          const body = await queries.runOnVersion(data, "stats", (file) => ({ file, version: data.version }), { client });
+          await storage.saveStats(datasetId, version, body);
+          return body;
+        },
+        NO_ROWS,
+      ),
+    );
+  }
+
+  async function filtered(datasetId: string, version: number, filters: Filter[], client?: string): Promise<unknown> {
+    return storage.read(
+      datasetId,
+      version,
+      async (data) => {
+        const v = data.version;
+        // a filter set is the same whatever order its parts came in
+        const key = JSON.stringify([v.datasetId, v.version, v.createdAt, filters.map((f) => f.raw).sort()]);
+        if (filteredCache.has(key)) return filteredCache.get(key);
+        return shared(key, async () => {
+          const body = await queries.runOnVersion(data, "stats", (file) => ({ file, version: v, filters }), { client });
+          filteredCache.set(key, body, JSON.stringify(body).length);
+          return body;
+        });
+      },
+      NO_ROWS,
+    );
+  }
+
   return {
     get,
-    warm(datasetId, version) {
-      get(datasetId, version).catch(() => undefined);
+    filtered,
+    warm(datasetId, version, client) {
+      get(datasetId, version, client).catch(() => undefined);
     },
   };
 }

@@ -3,6 +3,8 @@
  * document says, the document is valid OpenAPI 3.1, and every route is strict — walked here with
  * unknown, misspelled and repeated parameters, form fields and JSON fields against a real server.
  */
+import os from "node:os";
+import path from "node:path";
 import { validate, compileErrors } from "@readme/openapi-parser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
@@ -14,6 +16,7 @@ import { buildOpenApiDocument } from "../src/openapi.ts";
 import { errorStatuses, routeLabel, type Route } from "../src/routes/define.ts";
 import { ROUTES } from "../src/routes/index.ts";
 import { createParser } from "../src/sandbox/parser.ts";
+import { createQueryWorkers } from "../src/sandbox/queries.ts";
 import { createMemoryStorage } from "../src/storage/memory.ts";
 import { closest, nameList } from "../src/suggest.ts";
 import { getJson, startServer, upload, type TestServer } from "./helpers/server.ts";
@@ -23,7 +26,9 @@ const CSV = "id,Name,score,joined\n1,Ada,9.5,2024-01-31\n2,Bob,7.25,2023-12-01\n
 /** Every [METHOD, path] the Express app routes (405 fallbacks and the viewer's catch-all left out). */
 function appRoutes(): string[] {
   const config = loadConfig({ LOG_LEVEL: "silent" }, {});
-  const app = createApp({ config, storage: createMemoryStorage({ budgetBytes: 1e9 }), logger: createLogger("silent"), parser: createParser(config) });
+  const storage = createMemoryStorage({ budgetBytes: 1e9, filesDir: path.join(os.tmpdir(), "ds-contract-memory") });
+  const app = createApp({ config, storage, logger: createLogger("silent"), parser: createParser(config), queries: createQueryWorkers(config) });
+  void storage.close();
   const out: string[] = [];
   const walk = (stack: any[], prefix: string) => {
     for (const layer of stack) {

@@ -21,9 +21,21 @@ import { ApiError } from "../src/errors.ts";
 import { frameHeight, frameSeries, lazyOf } from "../src/frame/safe.ts";
 import { DEFAULT_OPTIONS, type ParseOptions } from "../src/ingest/options.ts";
 import { createParser, type Parser } from "../src/sandbox/parser.ts";
+import type { SourceInfo } from "../src/types.ts";
 
 const CORPUS = path.resolve(import.meta.dirname, "..", "..", "shared", "corpus");
 const RESULTS = path.resolve(import.meta.dirname, "..", "docs", "corpus-results.md");
+
+/** Parses in the sandbox like an upload and reads back the data file the child wrote. */
+async function parseFrame(parser: Parser, upload: { path: string; originalName: string; sizeBytes: number }, options: ParseOptions): Promise<{ frame: pl.DataFrame; source: SourceInfo }> {
+  const outPath = path.join(os.tmpdir(), `ds-corpus-${process.pid}-${Math.random().toString(36).slice(2)}.parquet`);
+  try {
+    const parsed = await parser.parse(upload, options, { outPath });
+    return { frame: pl.readParquet(outPath), source: parsed.source };
+  } finally {
+    rmSync(outPath, { force: true });
+  }
+}
 const present = existsSync(path.join(CORPUS, "MANIFEST.tsv"));
 
 interface Row {
@@ -251,7 +263,7 @@ describe.skipIf(!present)("third-party corpus walk (through the parser sandbox)"
         if (outcome.kind === "error") {
           let error: unknown = null;
           try {
-            await parser.parse(upload, { ...DEFAULT_OPTIONS, ...exp.options });
+            await parseFrame(parser, upload, { ...DEFAULT_OPTIONS, ...exp.options });
           } catch (err) {
             error = err;
           }
@@ -262,7 +274,7 @@ describe.skipIf(!present)("third-party corpus walk (through the parser sandbox)"
           if (outcome.code) expect(api.code).toBe(outcome.code);
           if (outcome.detailIncludes) expect(api.message).toContain(outcome.detailIncludes);
           if (exp.skipRows !== undefined) {
-            const skipped = await parser.parse(upload, { ...DEFAULT_OPTIONS, onBadRows: "skip" });
+            const skipped = await parseFrame(parser, upload, { ...DEFAULT_OPTIONS, onBadRows: "skip" });
             got += `; onBadRows=skip: ${frameHeight(skipped.frame)} rows`;
             expect(frameHeight(skipped.frame)).toBe(exp.skipRows);
           }
@@ -271,7 +283,7 @@ describe.skipIf(!present)("third-party corpus walk (through the parser sandbox)"
         }
         const options: Partial<ParseOptions> = { ...exp.options };
         if (outcome.values === "csvw" && /test019/.test(row.rel)) options.header = false;
-        const { frame, source } = await parser.parse(upload, { ...DEFAULT_OPTIONS, ...options });
+        const { frame, source } = await parseFrame(parser, upload, { ...DEFAULT_OPTIONS, ...options });
         const height = frameHeight(frame);
         const width = frameSeries(frame).length;
         got = `${height} rows × ${width} cols${source.sheet ? `, sheet ${JSON.stringify(source.sheet)}` : ""}${source.sheets ? ` of ${source.sheets.length}` : ""}`;
@@ -310,7 +322,7 @@ describe.skipIf(!present)("third-party corpus walk (through the parser sandbox)"
     }
     // parquet-expect: the Parquet file's values equal its *_expect.csv, read through the same sandbox.
     const csvPath = path.join(CORPUS, rel.replace(/\.parquet$/, "_expect.csv"));
-    const csv = await parser.parse({ path: csvPath, originalName: path.basename(csvPath), sizeBytes: statSync(csvPath).size }, { ...DEFAULT_OPTIONS });
+    const csv = await parseFrame(parser, { path: csvPath, originalName: path.basename(csvPath), sizeBytes: statSync(csvPath).size }, { ...DEFAULT_OPTIONS });
     // Compared by position: the CSVs' headers carry stray spaces and colons ("c_customer_sk:").
     expect(frameSeries(csv.frame).length).toBe(names.length);
     expect(got).toEqual(await textRows(csv.frame));

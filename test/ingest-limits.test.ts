@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { decodeStruct, encodeStruct, intOf, listOf, stringOf, struct, T, ThriftError, ThriftTruncated, type TStruct } from "../src/ingest/thrift.ts";
-import { crashError } from "../src/sandbox/pool.ts";
+import { crashError } from "../src/sandbox/limits.ts";
 
 describe("Thrift compact codec", () => {
   it("round-trips structs with every wire type, including ids that need the long field header", () => {

@@ -1,4 +1,6 @@
 /** Helpers for the SQL tests: storage holding named datasets, and queries run in-process. */
+import os from "node:os";
+import path from "node:path";
 import pl from "nodejs-polars";
 import { ApiError } from "../src/errors.ts";
 import { sqlError, sqlFrame, type SqlSource } from "../src/sql/execute.ts";
@@ -6,11 +8,12 @@ import { prepareSql, type PreparedSql, type TablePins } from "../src/sql/prepare
 import { createLocalStorage } from "../src/storage/local.ts";
 import { createMemoryStorage } from "../src/storage/memory.ts";
 import type { Storage, VersionData } from "../src/storage/types.ts";
+import { versionOf } from "./helpers/versions.ts";
 
 export type Backend = "memory" | "local";
 
 export async function makeStorage(backend: Backend, dataDir?: string): Promise<Storage> {
-  if (backend === "memory") return createMemoryStorage({ budgetBytes: 1024 ** 3 });
+  if (backend === "memory") return createMemoryStorage({ budgetBytes: 1024 ** 3, filesDir: path.join(os.tmpdir(), "sql-test-memory") });
   if (!dataDir) throw new Error("local storage needs a data dir");
   return createLocalStorage({ dataDir, budgetBytes: 1024 ** 3 });
 }
@@ -21,8 +24,8 @@ const source = (name: string) => ({ filename: `${name}.parquet`, format: "parque
 export async function putDataset(storage: Storage, name: string, ...frames: pl.DataFrame[]): Promise<string> {
   const [first, ...rest] = frames;
   if (!first) throw new Error("no frames");
-  const { dataset } = await storage.createDataset({ name, description: "" }, { frame: first, source: source(name) });
-  for (const f of rest) await storage.addVersion(dataset.id, { frame: f, source: source(name) });
+  const { dataset } = await storage.createDataset({ name, description: "" }, versionOf(first, source(name), storage.stagingPath()));
+  for (const f of rest) await storage.addVersion(dataset.id, versionOf(f, source(name), storage.stagingPath()));
   return dataset.id;
 }
 

@@ -2,13 +2,18 @@
  * The storage contract (src/storage/types.ts) as tests, run unchanged against every backend by
  * test/storage.test.ts. Backend-only behaviour is `it.skipIf`, never silently missing.
  */
+import { existsSync } from "node:fs";
 import pl from "nodejs-polars";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ApiError } from "../src/errors.ts";
 import { describeColumns } from "../src/frame/dtype.ts";
 import { estimatedBytes } from "../src/frame/safe.ts";
+import { checksumFileSync } from "../src/storage/checksum.ts";
 import type { NewVersion, Storage } from "../src/storage/types.ts";
 import type { SourceInfo } from "../src/types.ts";
+import { versionOf } from "./helpers/versions.ts";
+
+export { versionOf };
 
 export interface StorageUnderTest {
   storage: Storage;
@@ -35,7 +40,7 @@ export function sourceOf(filename: string): SourceInfo {
 }
 
 export function newVersion(seed = 0, rows = 5): NewVersion {
-  return { frame: sampleFrame(seed, rows), source: sourceOf(`v${seed}.csv`) };
+  return versionOf(sampleFrame(seed, rows), sourceOf(`v${seed}.csv`));
 }
 
 /** Every row of a version as records (values compared with toEqual). */
@@ -245,7 +250,7 @@ export function runStorageContract(name: string, make: MakeStorage): void {
     describe("reading data", () => {
       it("returns the rows and dtypes that were stored, in order", async () => {
         const frame = sampleFrame(3, 40);
-        const { dataset, version } = await storage.createDataset({ name: "rows", description: "" }, { frame, source: sourceOf("rows.csv") });
+        const { dataset, version } = await storage.createDataset({ name: "rows", description: "" }, versionOf(frame, sourceOf("rows.csv")));
         const got = await storage.read(dataset.id, 1, async (data) => {
           expect(data.version).toEqual(version);
           return data.lazy().collect();
@@ -257,7 +262,7 @@ export function runStorageContract(name: string, make: MakeStorage): void {
 
       it("supports slicing and projection on the lazy frame", async () => {
         const frame = sampleFrame(1, 100);
-        const { dataset } = await storage.createDataset({ name: "page", description: "" }, { frame, source: sourceOf("p.csv") });
+        const { dataset } = await storage.createDataset({ name: "page", description: "" }, versionOf(frame, sourceOf("p.csv")));
         for (let pass = 0; pass < 2; pass++) {
           const page = await storage.read(dataset.id, 1, async (data) => data.lazy().select("label", "id").slice(10, 5).collect());
           expect(page.toRecords()).toEqual(frame.select("label", "id").slice(10, 5).toRecords());
@@ -272,6 +277,46 @@ export function runStorageContract(name: string, make: MakeStorage): void {
         });
         expect(rows).toEqual(sampleFrame(4).toRecords());
         expect(await apiErrorOf(() => storage.getVersion(dataset.id, 1))).toMatchObject({ code: "NOT_FOUND" });
+      });
+    });
+
+    describe("data files", () => {
+      it("hands out fresh staging paths where a new version's data file can be written", async () => {
+        const a = storage.stagingPath();
+        const b = storage.stagingPath();
+        expect(a).not.toBe(b);
+        expect(existsSync(a)).toBe(false);
+        // the backend takes the file over (moves it in, uploads it, or keeps it where it is)
+        const { dataset } = await storage.createDataset({ name: "staged", description: "" }, versionOf(sampleFrame(2), sourceOf("s.csv"), a));
+        expect(await rowsOf(storage, dataset.id, 1)).toEqual(sampleFrame(2).toRecords());
+        await storage.deleteDataset(dataset.id);
+        for (let i = 0; i < 50 && existsSync(a); i++) await new Promise((r) => setTimeout(r, 20));
+        expect(existsSync(a)).toBe(false);
+      });
+
+      it("gives a version's data file with its checksum, holding exactly the version's rows", async () => {
+        const next = newVersion(6, 30);
+        const { dataset } = await storage.createDataset({ name: "files", description: "" }, next);
+        const ref = await storage.read(dataset.id, 1, (data) => data.dataFile(), { rows: { offset: 0, limit: 0 } });
+        expect(ref.checksum).toEqual(next.checksum);
+        expect(checksumFileSync(ref.path)).toEqual(ref.checksum);
+        expect(pl.readParquet(ref.path).toRecords()).toEqual(sampleFrame(6, 30).toRecords());
+      });
+
+      it("repairs a data file reported damaged, or stops serving the version with 410 VERSION_DAMAGED", async () => {
+        const { dataset } = await create("damage", 7);
+        const outcome = await storage.read(dataset.id, 1, (data) => data.reportDamaged("a test says so"));
+        expect(["repaired", "excluded"]).toContain(outcome);
+        if (outcome === "repaired") {
+          const ref = await storage.read(dataset.id, 1, (data) => data.dataFile());
+          expect(checksumFileSync(ref.path)).toEqual(ref.checksum);
+          expect(await rowsOf(storage, dataset.id, 1)).toEqual(sampleFrame(7).toRecords());
+        } else {
+          expect(await apiErrorOf(() => rowsOf(storage, dataset.id, 1))).toMatchObject({ status: 410, code: "VERSION_DAMAGED" });
+          expect(await apiErrorOf(() => storage.getStats(dataset.id, 1))).toMatchObject({ status: 410, code: "VERSION_DAMAGED" });
+          // its metadata stays
+          expect((await storage.getVersion(dataset.id, 1)).version).toBe(1);
+        }
       });
     });
 

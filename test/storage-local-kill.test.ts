@@ -13,6 +13,7 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLocalStorage } from "../src/storage/local.ts";
+import { versionOf } from "./helpers/versions.ts";
 import { rowsOf } from "./storage-contract.ts";
 
 const REPO = path.resolve(import.meta.dirname, "..");
@@ -22,6 +23,7 @@ const CYCLES = 20;
 const CHILD = `
 import pl from "nodejs-polars";
 import { createLocalStorage } from "./src/storage/local.ts";
+import { versionOf } from "./test/helpers/versions.ts";
 const [dataDir, cycle] = process.argv.slice(1);
 const storage = await createLocalStorage({ dataDir, budgetBytes: 64 * 1024 * 1024 });
 const shared = await storage.findByName("shared");
@@ -33,8 +35,8 @@ const lane = async (laneNo) => {
     const tag = "c" + cycle + "l" + laneNo + "n" + k;
     const n = 1 + ((k * 7919 + laneNo * 104729) % 5000);
     const r = laneNo === 2 || !shared
-      ? await storage.createDataset({ name: tag, description: "" }, { frame: frameOf(tag, n), source: source(tag) })
-      : await storage.addVersion(shared.id, { frame: frameOf(tag, n), source: source(tag) });
+      ? await storage.createDataset({ name: tag, description: "" }, versionOf(frameOf(tag, n), source(tag), storage.stagingPath()))
+      : await storage.addVersion(shared.id, versionOf(frameOf(tag, n), source(tag), storage.stagingPath()));
     process.stdout.write(JSON.stringify({ tag, rows: n, datasetId: r.dataset.id, version: r.version.version }) + "\\n");
   }
 };
@@ -54,7 +56,7 @@ afterAll(async () => {
 describe("local storage process killed with SIGKILL mid-commit", () => {
   it(`keeps every acknowledged write and shows nothing partial over ${CYCLES} kills`, { timeout: 120_000 }, async () => {
     const setup = await createLocalStorage({ dataDir, budgetBytes: 1024 * 1024 });
-    await setup.createDataset({ name: "shared", description: "" }, { frame: (await import("nodejs-polars")).default.DataFrame({ tag: ["shared"], i: [0] }), source: { filename: "shared.csv", format: "csv", sizeBytes: 1, sha256: "0", sheet: null } });
+    await setup.createDataset({ name: "shared", description: "" }, versionOf((await import("nodejs-polars")).default.DataFrame({ tag: ["shared"], i: [0] }), { filename: "shared.csv", format: "csv", sizeBytes: 1, sha256: "0", sheet: null }, setup.stagingPath()));
     await setup.close();
     const acknowledged: { tag: string; rows: number; datasetId: string; version: number }[] = [];
     const checked = new Set<string>();

@@ -20,6 +20,7 @@ const REPO = path.resolve(import.meta.dirname, "..");
 const CHILD = `
 import pl from "nodejs-polars";
 import { createLocalStorage } from "./src/storage/local.ts";
+import { versionOf } from "./test/helpers/versions.ts";
 const [dataDir, datasetId, count, tag] = process.argv.slice(1);
 const storage = await createLocalStorage({ dataDir, budgetBytes: 64 * 1024 * 1024 });
 process.stdout.write("ready\\n");
@@ -28,7 +29,7 @@ const jobs = Array.from({ length: Number(count) }, (_, i) => {
   const seed = Number(tag) * 100 + i;
   const frame = pl.DataFrame([pl.Series("id", [seed, seed + 1], pl.Int64), pl.Series("who", [tag, tag], pl.String)]);
   const source = { filename: String(seed) + ".csv", format: "csv", sizeBytes: 1, sha256: "0", sheet: null };
-  return storage.addVersion(datasetId, { frame, source }).then((r) => ({ seed, version: r.version.version }));
+  return storage.addVersion(datasetId, versionOf(frame, source, storage.stagingPath())).then((r) => ({ seed, version: r.version.version }));
 });
 const results = await Promise.all(jobs);
 await storage.close();

@@ -2,15 +2,24 @@
  * Behaviour of the `local` backend beyond the shared contract: the on-disk layout, restarts,
  * damaged and leftover files, deletion of files, and the byte-budgeted read-through cache.
  */
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { open as openFile } from "node:fs/promises";
+import pl from "nodejs-polars";
+import { loadConfig } from "../src/config.ts";
+import { createQueryWorkers } from "../src/sandbox/queries.ts";
+import { checksumFileSync } from "../src/storage/checksum.ts";
+import { footerRange, readLayout } from "../src/storage/parquet-ranges.ts";
 import { createLocalStorage, type LocalStorage } from "../src/storage/local.ts";
 import { pathsFor } from "../src/storage/paths.ts";
 import type { Storage } from "../src/storage/types.ts";
-import { apiErrorOf, newVersion, rowsOf, sampleFrame } from "./storage-contract.ts";
+import { apiErrorOf, newVersion, rowsOf, sampleFrame, sourceOf } from "./storage-contract.ts";
+import { seedLayout1 } from "./helpers/layout1.ts";
+import { versionInGroups } from "./helpers/versions.ts";
 
 const BIG_BUDGET = 512 * 1024 * 1024;
 
@@ -73,10 +82,16 @@ describe("local storage layout", () => {
       "000002.stats.json",
     ]);
     const meta = JSON.parse(await readFile(path.join(dir, "dataset.json"), "utf8"));
-    expect(meta).toMatchObject({ layout: 1, dataset: { id: dataset.id, name: "layout", description: "d" } });
+    expect(meta).toMatchObject({ layout: 2, dataset: { id: dataset.id, name: "layout", description: "d" } });
     const record = JSON.parse(await readFile(path.join(dir, "versions", "000002.json"), "utf8"));
+    expect(record.layout).toBe(2);
     expect(record.version).toEqual(await storage.getVersion(dataset.id, 2));
-    expect(record.data.fileBytes).toBe((await stat(path.join(dir, "versions", "000002.parquet"))).size);
+    const dataFile = path.join(dir, "versions", "000002.parquet");
+    expect(record.data.fileBytes).toBe((await stat(dataFile)).size);
+    // the checksum the parser side computed, of exactly the bytes stored
+    expect(record.data.checksum).toEqual(checksumFileSync(dataFile));
+    expect(record.data.checksum.sha256).toBe(createHash("sha256").update(await readFile(dataFile)).digest("hex"));
+    expect(record.data.proven).toBe(true);
     expect(await readdir(path.join(dataDir, "tmp"))).toEqual([]);
   });
 
@@ -169,12 +184,18 @@ describe("local storage start-up checks", () => {
     await writeFile(file(5).data, Buffer.alloc(size, 7));
 
     const second = await open();
-    expect((await second.listVersions(dataset.id)).map((v) => v.version)).toEqual([1]);
-    expect(await rowsOf(second, dataset.id, "latest")).toEqual(sampleFrame(0, 50).toRecords());
+    // damaged data: still listed (number, schema, source), never served; damaged metadata: not listed
+    expect((await second.listVersions(dataset.id)).map((v) => v.version)).toEqual([1, 2, 3, 5]);
+    expect(await rowsOf(second, dataset.id, 1)).toEqual(sampleFrame(0, 50).toRecords());
     expect((await second.health()).details.excludedVersions).toBe(4);
     expect(warnings).toHaveLength(4);
     for (const n of [2, 3, 4, 5]) expect(warnings.some((w) => w.includes(`version ${n} of dataset ${dataset.id}`))).toBe(true);
-    expect(await apiErrorOf(() => second.read(dataset.id, 2, async () => 0))).toMatchObject({ code: "NOT_FOUND" });
+    for (const n of [2, 3, 5]) {
+      expect(await apiErrorOf(() => second.read(dataset.id, n, async () => 0))).toMatchObject({ status: 410, code: "VERSION_DAMAGED" });
+      expect(await apiErrorOf(() => second.getStats(dataset.id, n))).toMatchObject({ status: 410, code: "VERSION_DAMAGED" });
+    }
+    expect(await apiErrorOf(() => second.read(dataset.id, 4, async () => 0))).toMatchObject({ code: "NOT_FOUND" });
+    expect(await apiErrorOf(() => second.read(dataset.id, "latest", async () => 0))).toMatchObject({ code: "VERSION_DAMAGED" });
     // Their numbers are still never reissued.
     expect((await second.addVersion(dataset.id, newVersion(6))).version.version).toBe(6);
   });
@@ -295,5 +316,131 @@ describe("local storage cache", () => {
     expect(await rowsOf(storage, id, 1)).toEqual(sampleFrame(0, 2000).toRecords());
     await storage.settled();
     expect((await storage.health()).details).toMatchObject({ cachedBytes: 0, cachedVersions: 0, cacheMisses: 1, cacheEvictions: 0 });
+  });
+});
+
+/** 48,000 rows in 4 row groups of 12,000, each over 1 MiB (random text barely compresses), so each lies in its own checksum blocks. */
+function bigFrame(seed: number): pl.DataFrame {
+  let x = seed * 7919 + 1;
+  const rand = () => {
+    // xorshift32: text that barely compresses
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return x >>> 0;
+  };
+  const text = Array.from({ length: 48_000 }, () => Array.from({ length: 30 }, () => rand().toString(36)).join(""));
+  return pl.DataFrame([pl.Series("id", Array.from({ length: 48_000 }, (_, i) => i), pl.Int64), pl.Series("text", text)]);
+}
+
+/** Flips one byte in the middle of row group `group` (or of the footer, for "footer"). */
+async function flip(file: string, where: number | "footer"): Promise<number> {
+  const handle = await openFile(file, "r+");
+  try {
+    const { size } = await handle.stat();
+    const footer = await footerRange(handle, size);
+    if (typeof footer === "string") throw new Error(footer);
+    const layout = await readLayout(handle, footer);
+    // the group's largest range: its text column's chunk (page indexes are small and sit near the end)
+    const largest = (ranges: readonly (readonly [number, number])[]) => [...ranges].sort((a, b) => b[1] - b[0] - (a[1] - a[0]))[0]!;
+    const [start, end] = where === "footer" ? footer : largest(layout.rowGroups[where]!.ranges);
+    const at = Math.floor((start + end) / 2);
+    const byte = Buffer.alloc(1);
+    await handle.read(byte, 0, 1, at);
+    byte[0] = (byte[0] ?? 0) ^ 0x55;
+    await handle.write(byte, 0, 1, at);
+    return at;
+  } finally {
+    await handle.close();
+  }
+}
+
+const firstRows = (storage: Storage, datasetId: string, offset: number, limit: number) =>
+  storage.read(datasetId, 1, async (data) => (await data.lazy().slice(offset, limit).collect()).toRecords(), { rows: { offset, limit } });
+
+describe("local storage verification", () => {
+  it("serves a cold page from its verified row group while a later one is damaged, and excludes the version once a read reaches the damage", async () => {
+    const frame = bigFrame(1);
+    const first = await open(BIG_BUDGET, false);
+    const { dataset } = await first.createDataset({ name: "groups", description: "" }, await versionInGroups(frame, sourceOf("g.csv"), 12_000));
+    await first.close();
+    // group 2 lies in blocks of its own (the last block holds group 3's tail and the footer)
+    await flip(pathsFor(dataDir, dataset.id, 1).data, 2);
+
+    const second = await open(BIG_BUDGET, false);
+    // Polars decodes only row group 0 for this page (the damaged group 2 would fail to decompress)
+    expect(await firstRows(second, dataset.id, 0, 100)).toEqual(frame.slice(0, 100).toRecords());
+    expect(await firstRows(second, dataset.id, 40_000, 10)).toEqual(frame.slice(40_000, 10).toRecords());
+    expect(await apiErrorOf(() => firstRows(second, dataset.id, 30_000, 10))).toMatchObject({ status: 410, code: "VERSION_DAMAGED" });
+    expect(warnings.some((w) => /version 1 of dataset .* excluded: block \d+ .* does not match its checksum/.test(w))).toBe(true);
+    // excluded from now on, whatever is asked
+    expect(await apiErrorOf(() => firstRows(second, dataset.id, 0, 10))).toMatchObject({ code: "VERSION_DAMAGED" });
+    expect((await second.health()).details.excludedVersions).toBe(1);
+    expect((await second.listVersions(dataset.id)).map((v) => v.version)).toEqual([1]);
+  });
+
+  it("refuses a cold page whose own row group or whose footer is damaged", async () => {
+    const first = await open(BIG_BUDGET, false);
+    const ids: string[] = [];
+    for (const seed of [2, 3]) ids.push((await first.createDataset({ name: `g${seed}`, description: "" }, await versionInGroups(bigFrame(seed), sourceOf("g.csv"), 12_000))).dataset.id);
+    await first.close();
+    await flip(pathsFor(dataDir, ids[0]!, 1).data, 0);
+    await flip(pathsFor(dataDir, ids[1]!, 1).data, "footer");
+    const second = await open(BIG_BUDGET, false);
+    for (const id of ids) expect(await apiErrorOf(() => firstRows(second, id, 0, 10))).toMatchObject({ status: 410, code: "VERSION_DAMAGED" });
+    expect((await second.health()).details.excludedVersions).toBe(2);
+  });
+
+  it("verifies the whole file before loading it into the cache", async () => {
+    const frame = bigFrame(4);
+    const first = await open();
+    const { dataset } = await first.createDataset({ name: "cache-check", description: "" }, await versionInGroups(frame, sourceOf("g.csv"), 12_000));
+    await first.close();
+    await flip(pathsFor(dataDir, dataset.id, 1).data, 2);
+    const second = await open();
+    expect(await firstRows(second, dataset.id, 0, 5)).toEqual(frame.slice(0, 5).toRecords());
+    await second.settled();
+    expect((await second.health()).details.cachedVersions).toBe(0);
+    expect(await apiErrorOf(() => firstRows(second, dataset.id, 0, 5))).toMatchObject({ code: "VERSION_DAMAGED" });
+  });
+
+  it("answers 410 VERSION_DAMAGED, not an error, for a data file removed under a running server", async () => {
+    const storage = await open(BIG_BUDGET, false);
+    const { dataset } = await storage.createDataset({ name: "removed", description: "" }, newVersion(0, 20));
+    expect(await firstRows(storage, dataset.id, 0, 3)).toHaveLength(3);
+    await rm(pathsFor(dataDir, dataset.id, 1).data);
+    expect(await apiErrorOf(() => firstRows(storage, dataset.id, 0, 3))).toMatchObject({ status: 410, code: "VERSION_DAMAGED" });
+    expect(warnings.some((w) => w.includes("missing"))).toBe(true);
+  });
+
+  it("proves versions written by the previous build (layout 1) in a query worker, records them as layout 2, and excludes one that cannot be served", async () => {
+    const good = sampleFrame(5, 30);
+    const far = pl.DataFrame([pl.Series("id", [1, 2], pl.Int64), pl.Series("d", [1, 100_000_000], pl.Int32).cast(pl.Date)]);
+    const seeded = seedLayout1(dataDir, "old", [
+      { frame: good, source: sourceOf("good.csv") },
+      { frame: far, source: sourceOf("far.parquet") },
+    ]);
+    const queries = createQueryWorkers(loadConfig({ QUERY_WORKERS: "1" }, {}));
+    try {
+      const storage = await createLocalStorage({ dataDir, budgetBytes: BIG_BUDGET, warn: (m) => warnings.push(m), prove: (file) => queries.run("proveStored", { file }) });
+      opened.push(storage);
+      expect((await storage.health()).details.unverifiedVersions).toBe(2);
+      expect(await rowsOf(storage, seeded.id, 1)).toEqual(good.toRecords());
+      const record = JSON.parse(await readFile(pathsFor(dataDir, seeded.id, 1).record, "utf8"));
+      expect(record).toMatchObject({ layout: 2, data: { proven: true } });
+      expect(record.data.checksum).toEqual(checksumFileSync(pathsFor(dataDir, seeded.id, 1).data));
+      expect(record.version).toEqual(seeded.versions[0]);
+
+      const refused = await apiErrorOf(() => storage.read(seeded.id, 2, async (data) => (await data.lazy().collect()).height));
+      expect(refused).toMatchObject({ status: 410, code: "VERSION_DAMAGED" });
+      expect(refused.message).toContain("year 275,760");
+      expect(warnings.some((w) => w.includes(`version 2 of dataset ${seeded.id} excluded`) && w.includes('"d"'))).toBe(true);
+      expect(JSON.parse(await readFile(pathsFor(dataDir, seeded.id, 2).record, "utf8")).layout).toBe(1);
+      expect(await storage.health()).toMatchObject({ versions: 2, details: { excludedVersions: 1, unverifiedVersions: 0 } });
+      // the worker stays usable
+      expect(await queries.run("proveStored", { file: pathsFor(dataDir, seeded.id, 1).data })).toMatchObject({ rowCount: 30 });
+    } finally {
+      await queries.close();
+    }
   });
 });

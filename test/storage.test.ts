@@ -9,8 +9,15 @@ import { runStorageContract } from "./storage-contract.ts";
 const BUDGET = 256 * 1024 * 1024;
 
 runStorageContract("memory", async (options) => {
-  const storage = createMemoryStorage({ budgetBytes: options?.budgetBytes ?? BUDGET });
-  return { storage, cleanup: () => storage.close() };
+  const filesDir = await mkdtemp(path.join(os.tmpdir(), "storage-contract-memory-"));
+  const storage = createMemoryStorage({ budgetBytes: options?.budgetBytes ?? BUDGET, filesDir });
+  return {
+    storage,
+    cleanup: async () => {
+      await storage.close();
+      await rm(filesDir, { recursive: true, force: true });
+    },
+  };
 });
 
 runStorageContract("local", async (options) => {

@@ -138,7 +138,7 @@ function ndjsonToArray(): Transform {
  * Writes the (filtered, sorted, projected) version to a temporary file in `q.format`.
  * Throws 400 for unknown columns; the caller owns the returned file until `cleanup()`.
  */
-export async function writeDownload(lf: pl.LazyDataFrame, version: Version, q: DownloadQuery): Promise<DownloadFile> {
+export async function writeDownload(lf: pl.LazyDataFrame, version: Version, q: DownloadQuery, options: { dir?: string } = {}): Promise<DownloadFile> {
   const schema = await schemaOf(lf, version);
   const names = projection(schema, q.columns);
   const indexes = names.map((n) => schema.indexOf.get(n) as number);
@@ -147,7 +147,8 @@ export async function writeDownload(lf: pl.LazyDataFrame, version: Version, q: D
   const select = indexes.map((i, k) => outputColumn(schema.refs[i] as string, names[k] as string, dtypes[k] as pl.DataType, q.format, writerDatetimes === null));
   const plan = sorted(filtered(lf, schema, q.filters), schema, q.sort).select(select);
 
-  const dir = await mkdtemp(join(tmpdir(), "dataset-download-"));
+  // `options.dir`: a folder the caller owns and cleans (query workers write under UPLOAD_DIR)
+  const dir = await mkdtemp(join(options.dir ?? tmpdir(), "dataset-download-"));
   const cleanup = () => rm(dir, { recursive: true, force: true });
   const path = join(dir, `data.${q.format}`);
   try {

@@ -320,17 +320,28 @@ function rowIndexName(schema: FrameSchema): string {
 }
 
 /**
+ * Where row orders come from: the API process injects one that runs the query in a query worker
+ * (src/query-service.ts), so no filter or sort over a whole version runs on the event loop.
+ * Without one (tests, scripts) the order is computed here.
+ */
+export type OrderSource = (filters: Filter[], sort: SortKey[]) => Promise<Uint32Array>;
+
+/**
  * The version's row numbers that pass the filters, in sort order: computed once per (version,
  * filters, sort) and kept in a bounded LRU, so every page of that query is a gather. Concurrent
  * requests for the same query share one computation.
  */
-function rowOrder(version: Version, schema: FrameSchema, lf: pl.LazyDataFrame, q: PageQuery): Promise<Uint32Array> {
+function rowOrder(version: Version, schema: FrameSchema, lf: pl.LazyDataFrame, q: PageQuery, source?: OrderSource): Promise<Uint32Array> {
   const key = JSON.stringify([versionKey(version), (q.filters ?? []).map((f) => f.raw), (q.sort ?? []).map((k) => [k.column, k.descending])]);
   const hit = touch(orders, key);
   if (hit) return hit.rows;
-  const idx = rowIndexName(schema);
-  const plan = sorted(filtered(lf.withRowIndex(idx), schema, q.filters), schema, q.sort).select(pl.col(idx));
-  const entry: OrderEntry = { rows: plan.collect().then((out) => indexArray(nativeSeries(out)[0] as NativeColumn)), bytes: 0 };
+  const compute = (): Promise<Uint32Array> => {
+    if (source) return source(q.filters ?? [], q.sort ?? []);
+    const idx = rowIndexName(schema);
+    const plan = sorted(filtered(lf.withRowIndex(idx), schema, q.filters), schema, q.sort).select(pl.col(idx));
+    return plan.collect().then((out) => indexArray(nativeSeries(out)[0] as NativeColumn));
+  };
+  const entry: OrderEntry = { rows: compute(), bytes: 0 };
   orders.set(key, entry);
   entry.rows.then(
     (rows) => {
@@ -374,19 +385,22 @@ export async function countRows(lf: pl.LazyDataFrame): Promise<number> {
  * `sort` come from `parseFilters`/`parseSort` (query.ts).
  *
  * `frame`, when given, must be the in-memory DataFrame that `lf` reads (the same rows in the same
- * order); pages then come from it eagerly, without a Polars plan per request. Without it (a
- * version read from disk) every page is one lazy query over `lf`. Both give the same text.
+ * order); pages then come from it eagerly, without a Polars plan per request, and filtered/sorted
+ * pages gather through the row order from `orders`. Without it (a version read from disk) every
+ * page is one lazy query over `lf`, which reads only the rows of the page when unfiltered. Both
+ * give the same text.
  */
-export async function readPage(lf: pl.LazyDataFrame, version: Version, q: PageQuery, shape: RowShape, frame?: pl.DataFrame): Promise<Page> {
+export async function readPage(lf: pl.LazyDataFrame, version: Version, q: PageQuery, shape: RowShape, frame?: pl.DataFrame, orders?: OrderSource): Promise<Page> {
   validatePaging(q);
   const schema: FrameSchema = await schemaOf(lf, version);
   const names = projection(schema, q.columns);
   const indexes = names.map((n) => schema.indexOf.get(n) as number);
   const useWriter = indexes.every((i) => writerOk(schema.dtypes[i] as pl.DataType, shape));
-  const mayBeInexact = useWriter ? await versionHasInexactIntegers(version, schema, lf, frame) : true;
+  // Without the frame, a version-wide fact would read every row group; the page is checked instead.
+  const mayBeInexact = useWriter && frame ? await versionHasInexactIntegers(version, schema, lf, frame) : true;
   const columns = indexes.map((i) => ({ name: schema.names[i] as string, dtype: schema.dtypeNames[i] as string }));
   if (frame) {
-    const { page, totalRows } = await eagerRows(frame, lf, version, schema, q, names);
+    const { page, totalRows } = await eagerRows(frame, lf, version, schema, q, names, orders);
     return { columns, rowsJson: await eagerJson(page, names, indexes, schema, shape, useWriter, mayBeInexact), totalRows, rowCount: page.height };
   }
   const rows = filtered(lf, schema, q.filters);
@@ -404,7 +418,7 @@ export async function readPage(lf: pl.LazyDataFrame, version: Version, q: PageQu
 }
 
 /** The page's rows (all columns, original dtypes) from the in-memory frame, and the row total. */
-async function eagerRows(frame: pl.DataFrame, lf: pl.LazyDataFrame, version: Version, schema: FrameSchema, q: PageQuery, names: string[]): Promise<{ page: NativeFrame; totalRows: number }> {
+async function eagerRows(frame: pl.DataFrame, lf: pl.LazyDataFrame, version: Version, schema: FrameSchema, q: PageQuery, names: string[], orders?: OrderSource): Promise<{ page: NativeFrame; totalRows: number }> {
   const all = nativeFrameOf(frame);
   let page: NativeFrame;
   let totalRows: number;
@@ -412,7 +426,7 @@ async function eagerRows(frame: pl.DataFrame, lf: pl.LazyDataFrame, version: Ver
     page = all.slice(Math.min(q.offset, all.height), q.limit);
     totalRows = version.rowCount;
   } else {
-    const order = await rowOrder(version, schema, lf, q);
+    const order = await rowOrder(version, schema, lf, q, orders);
     page = all.take(Array.from(order.subarray(Math.min(q.offset, order.length), q.offset + q.limit)));
     totalRows = order.length;
   }

@@ -16,6 +16,7 @@ import { detectFormat } from "./detect.ts";
 import { parseExcel } from "./excel.ts";
 import type { ParseOptions } from "./options.ts";
 import { parseParquet } from "./parquet.ts";
+import { checkValueRanges } from "./renderable.ts";
 import type { IngestLimits, Parsed, UploadedFile } from "./types.ts";
 
 export type { ColumnReport, IngestLimits, UploadedFile } from "./types.ts";
@@ -82,6 +83,8 @@ const PREVIEW_ROWS = 20;
 export async function inspectUpload(file: UploadedFile, options: ParseOptions, limits: IngestLimits): Promise<InspectReport> {
   const { parsed, source } = await parseAny(file, options, limits, true);
   const frame = parsed.frame;
+  // the preview formats values: refuse what an upload would refuse before it does (renderable.ts)
+  checkValueRanges(frame);
   const described = describeColumns(frame);
   const nullCounts = frameSeries(frame).map((s) => s.nullCount());
   const examples = new Map((parsed.report ?? []).map((r) => [r.name, r.counterexamples]));

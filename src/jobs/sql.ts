@@ -1,39 +1,49 @@
 /**
- * Query-worker jobs for SQL: run a prepared query over version data files into a result file
- * (once per query and versions), then page it as exact JSON or write it as a download. Runs in a
- * query worker, never in the API process: computing the query and formatting values it made
- * (which ingest never proved renderable) can only cost this job.
- *
- * Messages are plain JSON: the prepared text, the tables (internal name, label, columns, data
- * file path) and file paths chosen by the API process.
+ * Query-worker jobs for SQL: run a prepared query (sql/prepare.ts) over version data files into a
+ * result file (once per query and versions), then page it as exact JSON (`sqlPage`) or write it
+ * as a download (`sqlDownload`). Computing the query and formatting the values it made (which
+ * ingest never proved renderable, e.g. a date plus a huge interval) happen here, never in the API
+ * process.
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { writeDownload, type DownloadFormat } from "../frame/download.ts";
-import { scanDataFile, sqlError, sqlFrame, type SqlSource } from "../sql/execute.ts";
+import { sqlError, sqlFrame, type SqlSource, scanDataFile } from "../sql/execute.ts";
 import { assertRenderable, materialize, resultColumns, resultPage, type ResultPage, type RowShape } from "../sql/result.ts";
+import type { DataFileRef } from "../storage/types.ts";
 import type { ColumnInfo, Version } from "../types.ts";
+import { step } from "../sandbox/child.ts";
+import { openDataFile } from "./data-file.ts";
+import { defineJob } from "./types.ts";
 
 export interface SqlJobTable {
   internal: string;
   label: string;
   columns: ColumnInfo[];
-  /** The version's Parquet data file. */
-  path: string;
+  file: DataFileRef;
 }
 
-interface SqlJobBase {
+export interface SqlJobBase {
+  /** The prepared text (internal table names). */
   sql: string;
   tables: SqlJobTable[];
-  /** Where the whole result is (or will be) materialised. */
+  /** Where the whole result is (or will be) materialised; chosen by the API process. */
   resultFile: string;
 }
 
-export type SqlJob =
-  | (SqlJobBase & { kind: "sql-page"; offset: number; limit: number; shape: RowShape })
-  | (SqlJobBase & { kind: "sql-download"; format: DownloadFormat });
+export interface SqlPageInput extends SqlJobBase {
+  offset: number;
+  limit: number;
+  shape: RowShape;
+}
 
-export interface SqlDownloadReply {
+export interface SqlDownloadInput extends SqlJobBase {
+  format: DownloadFormat;
+  /** Folder (made by the API process) the file is written in. */
+  dir: string;
+}
+
+export interface SqlDownloadOutput {
   path: string;
   contentType: string;
   extension: string;
@@ -41,8 +51,9 @@ export interface SqlDownloadReply {
 
 async function ensureResult(job: SqlJobBase): Promise<void> {
   if (existsSync(job.resultFile)) return;
-  const sources: SqlSource[] = job.tables.map((t) => ({ internal: t.internal, label: t.label, columns: t.columns, frame: scanDataFile(t.path) }));
+  const sources: SqlSource[] = await Promise.all(job.tables.map(async (t) => ({ internal: t.internal, label: t.label, columns: t.columns, frame: await openDataFile(t.file) })));
   const frame = sqlFrame(job.sql, sources);
+  step("run the SQL query");
   try {
     await materialize(frame, job.resultFile);
   } catch (err) {
@@ -64,11 +75,17 @@ function resultVersion(file: string, columns: { name: string; dtype: string }[])
   };
 }
 
-export async function runSqlJob(job: SqlJob): Promise<ResultPage | SqlDownloadReply> {
+export const sqlPageJob = defineJob<SqlPageInput, ResultPage>("sqlPage", async (job) => {
   await ensureResult(job);
-  if (job.kind === "sql-page") return resultPage(job.resultFile, job.offset, job.limit, job.shape);
+  step("render the SQL result as JSON");
+  return resultPage(job.resultFile, job.offset, job.limit, job.shape);
+});
+
+export const sqlDownloadJob = defineJob<SqlDownloadInput, SqlDownloadOutput>("sqlDownload", async (job) => {
+  await ensureResult(job);
   // text formats write dates out; Parquet and Arrow keep them as numbers
   if (job.format !== "parquet" && job.format !== "arrow") await assertRenderable(scanDataFile(job.resultFile));
-  const file = await writeDownload(scanDataFile(job.resultFile), resultVersion(job.resultFile, await resultColumns(job.resultFile)), { format: job.format });
+  step(`write the SQL result as ${job.format}`);
+  const file = await writeDownload(scanDataFile(job.resultFile), resultVersion(job.resultFile, await resultColumns(job.resultFile)), { format: job.format }, { dir: job.dir });
   return { path: file.path, contentType: file.contentType, extension: file.extension };
-}
+});

@@ -1,11 +1,11 @@
 /** Rows of a version: paged JSON, by offset or by cursor. */
 import { z } from "zod";
 import { badRequest } from "../errors.ts";
-import { readPage } from "../frame/page.ts";
 import { parseFiltersAndSearch, parseSort } from "../frame/query.ts";
 import { canonicalQuery, notModified } from "../http/caching.ts";
 import { decodeCursor, encodeCursor, type CursorState } from "../http/cursor.ts";
 import { text } from "../http/params.ts";
+import { clientKey } from "../sandbox/client.ts";
 import * as S from "../schemas.ts";
 import type { VersionSelector } from "../storage/types.ts";
 import { defineRoute, json, notModified as notModifiedResponse } from "./define.ts";
@@ -53,8 +53,11 @@ export const getData = defineRoute({
   query: DataQuery,
   headers: z.object({ "If-None-Match": z.string().optional().openapi({ description: "An ETag from an earlier answer: 304 when it is still current." }) }),
   responses: { 200: json(S.Page, "A page of rows.", ["ETag", "Cache-Control", "Link"]), 304: notModifiedResponse },
-  handler: async ({ params, query }, { req, res, deps: { storage } }) => {
+  errors: [410, 422, 503],
+  handler: async ({ params, query }, { req, res, deps: { storage, reads } }) => {
     const { selector, state } = pageRequest(query, req.query, params.datasetId, params.version);
+    // an unfiltered page reads its rows in this process (storage verifies exactly those); others in a worker
+    const readOptions = reads.pageReadOptions({ offset: state.offset, limit: state.limit, filtered: state.filters.length > 0 || (state.sort ?? "") !== "" });
     const body = await storage.read(params.datasetId, selector, async (data) => {
       const v = data.version;
       const pageQuery = {
@@ -65,13 +68,13 @@ export const getData = defineRoute({
         filters: parseFiltersAndSearch(state.filters, state.q, v),
       };
       if (notModified(req, res, params.version, v, "data", canonicalQuery(req))) return undefined;
-      const page = await readPage(data.lazy(), v, pageQuery, state.format === "arrays" ? "arrays" : "objects", data.frame());
+      const page = await reads.page(data, pageQuery, state.format === "arrays" ? "arrays" : "objects", clientKey(req));
       const nextOffset = state.offset + page.rowCount;
       const next = nextOffset < page.totalRows && page.rowCount > 0 ? encodeCursor({ ...state, version: v.version, offset: nextOffset }) : null;
       if (next) res.setHeader("Link", `</api/datasets/${encodeURIComponent(params.datasetId)}/versions/${v.version}/data?cursor=${next}>; rel="next"`);
       // The rows arrive as JSON text from the frame layer; only the envelope is built here.
       return `{"datasetId":${JSON.stringify(v.datasetId)},"version":${v.version},"offset":${state.offset},"limit":${state.limit},"totalRows":${page.totalRows},"columns":${JSON.stringify(page.columns)},"rows":${page.rowsJson},"next":${JSON.stringify(next)}}`;
-    });
+    }, readOptions);
     if (body !== undefined) res.type("application/json").send(body);
   },
 });

@@ -33,8 +33,9 @@ import { receiveUpload, uploadedFile } from "../http/upload.ts";
 import { validateInput } from "../http/validate.ts";
 import type { UploadedFile } from "../ingest/index.ts";
 import type { Metrics } from "../metrics.ts";
+import type { QueryService } from "../query-service.ts";
 import type { Parser } from "../sandbox/parser.ts";
-import type { QueryRunner } from "../sql/runner.ts";
+import type { SqlService } from "../sql/service.ts";
 import type { StatsService } from "../stats-service.ts";
 import type { Storage } from "../storage/types.ts";
 
@@ -44,8 +45,10 @@ export interface RouteDeps {
   storage: Storage;
   parser: Parser;
   stats: StatsService;
-  /** Query workers for SQL and facets. */
-  queries: QueryRunner;
+  /** Where reads of rows run: in-process pages, query-worker orders, pages and exports (src/query-service.ts). */
+  reads: QueryService;
+  /** SQL queries and facets, run in query workers (src/sql/service.ts). */
+  sql: SqlService;
   metrics: Metrics;
   /** The OpenAPI document (built once from the route definitions). */
   openapi: object;
@@ -105,9 +108,10 @@ export const ERRORS: Record<number, { description: string; headers?: readonly He
   409: { description: "NAME_TAKEN: a dataset with that name (ignoring case) exists; `datasetId` is its id." },
   413: { description: "FILE_TOO_LARGE: over MAX_UPLOAD_BYTES, or a row, column or decompressed-size limit." },
   415: { description: "UNSUPPORTED_FORMAT: not CSV/TSV, Excel (.xlsx .xlsm .xls) or Parquet, judged by content and name." },
-  422: { description: "UNPARSEABLE_FILE (`detail` names the line, sheet or column) or PARSE_LIMIT (parsing ran past its time or memory limit); for queries, QUERY_LIMIT (past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB)." },
+  410: { description: "VERSION_DAMAGED: the version's data file is missing or fails its checksum (or, written by an earlier build, holds values that cannot be served). It is never served; its metadata stays; restore the file from a backup or delete the version." },
+  422: { description: "UNPARSEABLE_FILE (`detail` names the line, sheet or column; a value outside what can be rendered names its `column` and `row`), PARSE_LIMIT (parsing ran past its time or memory limit) or QUERY_LIMIT (statistics, a filter/sort, an export, facets or an SQL query ran past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB)." },
   429: { description: "RATE_LIMITED: too many requests from this client.", headers: ["Retry-After"] },
-  503: { description: "BUSY: every parser (or, for queries, every query worker) is busy.", headers: ["Retry-After"] },
+  503: { description: "BUSY: every parser (or query worker) is busy.", headers: ["Retry-After"] },
   507: { description: "STORAGE_FULL: storing this would exceed the memory or disk budget." },
 };
 

@@ -1,14 +1,13 @@
 /**
- * Whole-version downloads. The frame layer writes the export to a temporary file off the
- * event loop (Polars streams it), and the file is streamed to the client: memory stays flat.
+ * Whole-version downloads. A query worker writes the export to a file (Polars streams it) and
+ * the file is streamed to the client: memory stays flat (src/query-service.ts decides where).
  */
-import { createReadStream } from "node:fs";
-import { stat } from "node:fs/promises";
-import { pipeline } from "node:stream/promises";
 import { z } from "zod";
-import { CONTENT_TYPES, writeDownload, type DownloadFormat } from "../frame/download.ts";
+import { CONTENT_TYPES, type DownloadFormat } from "../frame/download.ts";
 import { parseFiltersAndSearch, parseSort } from "../frame/query.ts";
 import { notModified } from "../http/caching.ts";
+import { clientKey } from "../sandbox/client.ts";
+import { NO_ROWS } from "../stats-service.ts";
 import type { Version } from "../types.ts";
 import { defineRoute, notModified as notModifiedResponse } from "./define.ts";
 import { columns, downloadFormat, filter, q, sort, VersionPath } from "./fields.ts";
@@ -56,26 +55,35 @@ export const downloadVersion = defineRoute({
     },
     304: notModifiedResponse,
   },
-  handler: async ({ params, query }, { req, res, deps: { storage } }) => {
-    await storage.read(params.datasetId, params.version, async (data) => {
-      const v = data.version;
-      if (notModified(req, res, params.version, v, "download")) return;
-      const file = await writeDownload(data.lazy(), v, {
-        format: query.format ?? defaultFormat(v),
-        columns: query.columns === undefined ? undefined : query.columns.split(","),
-        sort: parseSort(query.sort ?? "", v),
-        filters: parseFiltersAndSearch(query.filter, query.q, v),
-      });
-      try {
-        const { size } = await stat(file.path);
-        res.status(200);
-        res.setHeader("Content-Type", file.contentType);
-        res.setHeader("Content-Length", String(size));
-        res.setHeader("Content-Disposition", contentDisposition(v, file.extension));
-        await pipeline(createReadStream(file.path), res);
-      } finally {
-        await file.cleanup();
-      }
-    });
+  errors: [410, 422, 503],
+  handler: async ({ params, query }, { req, res, deps: { storage, reads } }) => {
+    await storage.read(
+      params.datasetId,
+      params.version,
+      async (data) => {
+        const v = data.version;
+        if (notModified(req, res, params.version, v, "download")) return;
+        const file = await reads.download(
+          data,
+          {
+            format: query.format ?? defaultFormat(v),
+            columns: query.columns === undefined ? undefined : query.columns.split(","),
+            sort: parseSort(query.sort ?? "", v),
+            filters: parseFiltersAndSearch(query.filter, query.q, v),
+          },
+          clientKey(req),
+        );
+        try {
+          res.status(200);
+          res.setHeader("Content-Type", file.contentType);
+          res.setHeader("Content-Length", String(file.bytes));
+          res.setHeader("Content-Disposition", contentDisposition(v, file.extension));
+          await file.send(res);
+        } finally {
+          await file.cleanup();
+        }
+      },
+      NO_ROWS,
+    );
   },
 });

@@ -8,6 +8,7 @@ import { badRequest } from "../errors.ts";
 import { MAX_BINS, MAX_FACET_LIMIT, parseBins } from "../frame/facets.ts";
 import { parseFiltersAndSearch } from "../frame/query.ts";
 import { notModified } from "../http/caching.ts";
+import { clientKey } from "../sandbox/client.ts";
 import { int, repeated, text } from "../http/params.ts";
 import * as S from "../schemas.ts";
 import { defineRoute, json, notModified as notModifiedResponse } from "./define.ts";
@@ -35,7 +36,7 @@ export const getFacets = defineRoute({
   headers: z.object({ "If-None-Match": z.string().optional().openapi({ description: "An ETag from an earlier answer: 304 when it is still current." }) }),
   responses: { 200: json(S.Facets, "Facets, in the order of `columns`.", ["ETag", "Cache-Control"]), 304: notModifiedResponse },
   errors: [422, 503],
-  handler: async ({ params, query }, { req, res, deps: { storage, queries } }) => {
+  handler: async ({ params, query }, { req, res, deps: { storage, sql } }) => {
     const v = await storage.getVersion(params.datasetId, params.version);
     if (query.columns === undefined || query.columns === "") throw badRequest("columns is required: the columns to count values of, e.g. columns=city,category.", { parameter: "columns" });
     const columns = query.columns.split(",");
@@ -52,7 +53,7 @@ export const getFacets = defineRoute({
     const filters = parseFiltersAndSearch(query.filter, query.q, v);
     const bins = parseBins(query.bins, columns, v);
     if (notModified(req, res, params.version, v, "facets")) return undefined;
-    const facets = await queries.facets(v, { columns, limit: query.limit, filters, bins });
+    const facets = await sql.facets(v, { columns, limit: query.limit, filters, bins }, clientKey(req));
     res.type("application/json").send(`{"datasetId":${JSON.stringify(v.datasetId)},"version":${v.version},${facets.slice(1)}`);
     return undefined;
   },

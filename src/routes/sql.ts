@@ -4,15 +4,14 @@
  * tables resolved here (sql/prepare.ts); it runs, and its values are rendered, in a query worker.
  */
 import { createReadStream } from "node:fs";
-import { rm, stat } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
+import { stat } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 import { z } from "zod";
 import { badRequest } from "../errors.ts";
 import { CONTENT_TYPES, type DownloadFormat } from "../frame/download.ts";
 import { oneOf } from "../http/params.ts";
 import * as S from "../schemas.ts";
+import { clientKey } from "../sandbox/client.ts";
 import { prepareSql, type TablePins } from "../sql/prepare.ts";
 import { defineRoute, json } from "./define.ts";
 import { DOWNLOAD_FORMATS } from "../frame/download.ts";
@@ -62,7 +61,7 @@ export const runSql = defineRoute({
   body: S.SqlRequest,
   responses: { 200: json(S.SqlPage, "A page of the query's result.") },
   errors: [422, 503],
-  handler: async ({ body }, { res, deps: { storage, queries } }) => {
+  handler: async ({ body }, { req, res, deps: { storage, sql } }) => {
     let query: string;
     let pins: TablePins | undefined;
     let offset: number;
@@ -84,7 +83,7 @@ export const runSql = defineRoute({
       format = body.format ?? "objects";
     }
     const prepared = await prepareSql(storage, query, pins);
-    const page = await queries.sqlPage(prepared, offset, limit, format);
+    const page = await sql.page(prepared, offset, limit, format, clientKey(req));
     const nextOffset = offset + page.rowCount;
     const next = page.rowCount > 0 && nextOffset < page.totalRows ? encodeSqlCursor({ query: prepared.canonical, pins: prepared.pins, offset: nextOffset, limit, format }) : null;
     const tables = Object.entries(prepared.pins).map(([name, p]) => ({ name, datasetId: p.datasetId, version: p.version }));
@@ -113,13 +112,10 @@ export const downloadSql = defineRoute({
     },
   },
   errors: [422, 503],
-  handler: async ({ query, body }, { res, deps: { storage, queries } }) => {
+  handler: async ({ query, body }, { req, res, deps: { storage, sql } }) => {
     const c = body.cursor === undefined ? undefined : decodeSqlCursor(body.cursor);
     const prepared = await prepareSql(storage, c ? c.query : requireQuery(body.query), c?.pins);
-    const file = await queries.sqlDownload(prepared, query.format ?? "csv");
-    // the worker wrote it under a fresh temporary folder of the download writer; remove only such a folder
-    const folder = path.dirname(file.path);
-    if (path.dirname(folder) !== os.tmpdir() || !path.basename(folder).startsWith("dataset-download-")) throw new Error("unexpected download path from the query worker");
+    const file = await sql.download(prepared, query.format ?? "csv", clientKey(req));
     try {
       const { size } = await stat(file.path);
       res.status(200);
@@ -129,7 +125,7 @@ export const downloadSql = defineRoute({
       res.setHeader("Content-Disposition", `attachment; filename="query.${file.extension}"`);
       await pipeline(createReadStream(file.path), res);
     } finally {
-      await rm(folder, { recursive: true, force: true });
+      await file.cleanup();
     }
   },
 });

@@ -1,7 +1,10 @@
 /** Files in: a new dataset (upload), a dry run (inspect), a new version of a dataset. */
+import { rm } from "node:fs/promises";
+import type { Request } from "express";
 import { ApiError, badRequest, nameTaken } from "../errors.ts";
 import type { UploadedFile } from "../ingest/index.ts";
 import { parseOptionsFrom, type ParseOptions } from "../ingest/options.ts";
+import { clientKey } from "../sandbox/client.ts";
 import * as S from "../schemas.ts";
 import type { NewVersion } from "../storage/types.ts";
 import type { Version } from "../types.ts";
@@ -24,14 +27,22 @@ function nameFromFile(filename: string): string {
 }
 
 /** Parses and commits, reporting the outcome (metrics) whichever way it goes; stats start in the background. */
-async function ingestAndStore<T extends { version: Version }>(deps: RouteDeps, file: UploadedFile, options: ParseOptions, commit: (parsed: NewVersion) => Promise<T>): Promise<T> {
+async function ingestAndStore<T extends { version: Version }>(deps: RouteDeps, req: Request, file: UploadedFile, options: ParseOptions, commit: (parsed: NewVersion) => Promise<T>): Promise<T> {
   let format = "unknown";
+  const client = clientKey(req);
   try {
-    const parsed = await deps.parser.parse(file, options);
+    // The parser child writes the version's data file where storage will commit it from.
+    const parsed = await deps.parser.parse(file, options, { outPath: deps.storage.stagingPath(), client });
     format = parsed.source.format;
-    const created = await commit(parsed);
+    let created: T;
+    try {
+      created = await commit(parsed);
+    } catch (error) {
+      await rm(parsed.dataFile, { force: true });
+      throw error;
+    }
     deps.metrics.upload(format, "created", file.sizeBytes, created.version.rowCount);
-    deps.stats.warm(created.version.datasetId, created.version.version);
+    deps.stats.warm(created.version.datasetId, created.version.version, client);
     return created;
   } catch (err) {
     deps.metrics.upload(format, err instanceof ApiError ? err.code : "INTERNAL", file.sizeBytes, 0);
@@ -49,12 +60,12 @@ export const uploadDataset = defineRoute({
   file: FILE,
   responses: { 201: json(S.Created, "Created: the dataset and its new version.", ["Location"]) },
   errors: [409, ...UPLOAD_ERRORS],
-  handler: async ({ form: { name: rawName, description = "", ...options }, file }, { res, deps }) => {
+  handler: async ({ form: { name: rawName, description = "", ...options }, file }, { req, res, deps }) => {
     const name = rawName ?? nameFromFile(file.originalName);
     // Fail fast on a taken name before spending time parsing; checked again at commit.
     const existing = await deps.storage.findByName(name);
     if (existing) throw nameTaken(existing.name, existing.id);
-    const created = await ingestAndStore(deps, file, parseOptionsFrom(options), (parsed) => deps.storage.createDataset({ name, description }, parsed));
+    const created = await ingestAndStore(deps, req, file, parseOptionsFrom(options), (parsed) => deps.storage.createDataset({ name, description }, parsed));
     res.status(201).location(`/api/datasets/${created.dataset.id}`).json(created);
   },
 });
@@ -69,7 +80,7 @@ export const inspectUpload = defineRoute({
   file: FILE,
   responses: { 200: json(S.Inspect, "What the file holds: format, columns with inferred types and counterexamples, a preview.") },
   errors: UPLOAD_ERRORS,
-  handler: async ({ form: { name: _name, description: _description, ...options }, file }, { deps }) => deps.parser.inspect(file, parseOptionsFrom(options)),
+  handler: async ({ form: { name: _name, description: _description, ...options }, file }, { req, deps }) => deps.parser.inspect(file, parseOptionsFrom(options), clientKey(req)),
 });
 
 const BELONGS_TO_DATASET = "it belongs to the dataset, not to a version: change it with PATCH /api/datasets/{datasetId}";
@@ -91,8 +102,8 @@ export const addVersion = defineRoute({
   },
   responses: { 201: json(S.Created, "Created: the dataset and its new version.", ["Location"]) },
   errors: UPLOAD_ERRORS,
-  handler: async ({ params, form, file }, { res, deps }) => {
-    const created = await ingestAndStore(deps, file, parseOptionsFrom(form), (parsed) => deps.storage.addVersion(params.datasetId, parsed));
+  handler: async ({ params, form, file }, { req, res, deps }) => {
+    const created = await ingestAndStore(deps, req, file, parseOptionsFrom(form), (parsed) => deps.storage.addVersion(params.datasetId, parsed));
     res.status(201).location(`/api/datasets/${created.dataset.id}/versions/${created.version.version}`).json(created);
   },
 });

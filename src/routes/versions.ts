@@ -1,7 +1,7 @@
 /** Versions of a dataset: listing, metadata, schema, statistics and deletion. */
 import { z } from "zod";
-import { computeStats } from "../frame/stats.ts";
 import { parseFiltersAndSearch } from "../frame/query.ts";
+import { clientKey } from "../sandbox/client.ts";
 import { notModified } from "../http/caching.ts";
 import * as S from "../schemas.ts";
 import { summarize } from "../types.ts";
@@ -75,17 +75,17 @@ export const getStats = defineRoute({
   operationId: "getStats",
   tags: ["data"],
   summary: "Per-column statistics, of the whole version or of the rows that pass filters and search",
-  description: "Whole-version statistics are computed once (in the background after upload) and kept; a filtered subset's are computed per request.",
+  description: "Computed in a query worker. Whole-version statistics are computed once (in the background after upload) and kept; a filtered subset's are computed on first request and cached.",
   params: VersionPath,
   query: z.object({ filter, q }),
   hints: { columns: "statistics always cover every column; pick the ones you need from `columns` in the answer" },
   headers: conditional,
   responses: { 200: json(S.Stats, "Statistics by column, in column order.", CACHED), 304: notModifiedResponse },
+  errors: [410, 422, 503],
   handler: async ({ params, query }, { req, res, deps: { storage, stats } }) => {
     const v = await storage.getVersion(params.datasetId, params.version);
     const filters = parseFiltersAndSearch(query.filter, query.q, v);
     if (notModified(req, res, params.version, v, "stats")) return undefined;
-    if (filters.length === 0) return stats.get(v.datasetId, v.version);
-    return storage.read(v.datasetId, v.version, async (data) => ({ datasetId: v.datasetId, version: v.version, ...(await computeStats(data.lazy(), data.version, filters)) }));
+    return filters.length === 0 ? stats.get(v.datasetId, v.version, clientKey(req)) : stats.filtered(v.datasetId, v.version, filters, clientKey(req));
   },
 });

@@ -1,29 +1,49 @@
 /**
- * The parent's side of isolated parsing: uploads are parsed in the process pool and come back
- * as a Parquet file, which is read off the event loop into the frame that storage keeps.
+ * The parent's side of isolated parsing: uploads are parsed in the parser pool, and the child
+ * writes the version's data file where storage asked (`Storage.stagingPath()`), so nothing is
+ * written twice and the API process never reads the frame just to describe it.
  */
 import { rm } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import pl from "nodejs-polars";
 import type { Config } from "../config.ts";
-import { tempName } from "../http/upload.ts";
 import type { IngestLimits, UploadedFile } from "../ingest/index.ts";
 import type { ParseOptions } from "../ingest/options.ts";
+import type { DataFileFacts } from "../storage/data-file.ts";
 import type { NewVersion } from "../storage/types.ts";
 import type { SourceInfo } from "../types.ts";
+import { PARSE_ERRORS } from "./limits.ts";
 import { ProcessPool } from "./pool.ts";
 
 export type ParseJob =
   | { kind: "parse"; file: UploadedFile; options: ParseOptions; limits: IngestLimits; outPath: string }
   | { kind: "inspect"; file: UploadedFile; options: ParseOptions; limits: IngestLimits };
 
+/** What a parse job answers: the source description and the facts of the data file it wrote. */
+export interface ParseResult extends DataFileFacts {
+  source: SourceInfo;
+}
+
+/** Uploads up to this size go through the fast lane: a small file never waits behind big ones. */
+export const SMALL_UPLOAD_BYTES = 1024 * 1024;
+
+export interface ParseTarget {
+  /** Where the child writes the data file (from `Storage.stagingPath()`); removed if the parse fails. */
+  outPath: string;
+  /** Who uploads (auth token or address): the pool's queues are per client. */
+  client?: string;
+}
+
 /** What routes use to turn an uploaded file into a version (or a dry-run report). */
 export interface Parser {
-  parse(file: UploadedFile, options: ParseOptions): Promise<NewVersion>;
-  inspect(file: UploadedFile, options: ParseOptions): Promise<unknown>;
-  /** Starts the parser processes ahead of the first upload. */
+  parse(file: UploadedFile, options: ParseOptions, target: ParseTarget): Promise<NewVersion>;
+  inspect(file: UploadedFile, options: ParseOptions, client?: string): Promise<unknown>;
+  /** Starts a parser process ahead of the first upload. */
   warm(): void;
+  /** Process ids of the parser children (tests). */
+  pids(): number[];
+  /** Jobs running and waiting (tests, operators). */
+  load(): { running: number; waiting: number; children: number };
   close(): Promise<void>;
 }
 
@@ -36,24 +56,26 @@ export function createParser(config: Config): Parser {
     timeoutMs: config.parseTimeoutMs,
     memoryMb: config.parseMemoryMb,
     maxQueue: Math.max(64, config.parseWorkers * 16),
+    errors: PARSE_ERRORS,
   });
   const limits: IngestLimits = { maxColumns: config.maxColumns, maxRows: config.maxRows, memoryBytes: config.parseMemoryMb * 1024 * 1024 };
+  const small = (file: UploadedFile) => file.sizeBytes <= SMALL_UPLOAD_BYTES;
   return {
-    async parse(file, options) {
-      const outPath = path.join(config.uploadDir, tempName("ingest", ".parquet"));
+    async parse(file, options, { outPath, client }) {
       try {
-        const { source } = await pool.run<{ source: SourceInfo }>({ kind: "parse", file, options, limits, outPath } satisfies ParseJob);
-        // No globbing or hive parsing: the upload folder's path may contain `[`, `*`, `?` or `k=v`.
-        const frame = await pl.scanParquet(outPath, { glob: false, hivePartitioning: false }).collect();
-        return { frame, source };
-      } finally {
+        const result = await pool.run<ParseResult>({ kind: "parse", file, options, limits, outPath } satisfies ParseJob, { client, small: small(file) });
+        return { dataFile: outPath, ...result };
+      } catch (error) {
         await rm(outPath, { force: true });
+        throw error;
       }
     },
-    inspect(file, options) {
-      return pool.run({ kind: "inspect", file, options, limits } satisfies ParseJob);
+    inspect(file, options, client) {
+      return pool.run({ kind: "inspect", file, options, limits } satisfies ParseJob, { client, small: small(file) });
     },
     warm: () => pool.warm(),
+    pids: () => pool.pids(),
+    load: () => pool.load(),
     close: () => pool.close(),
   };
 }

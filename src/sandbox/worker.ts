@@ -1,31 +1,27 @@
 /**
- * Entry point of a parser child process (see sandbox/pool.ts). Parses one upload at a time and
- * hands the frame to the parent as a Parquet file, never as JSON.
+ * Entry point of a parser child process (see pool.ts). Parses one upload at a time, proves that
+ * every value renders in every format the service serves (ingest/renderable.ts), and writes the
+ * version's final data file (Parquet) with its checksum and column descriptions: the API process
+ * only moves or reads that file, it never re-describes or re-writes the frame.
  */
-import { ApiError, excerpt } from "../errors.ts";
-import { writeParquetFile } from "../frame/safe.ts";
+import { excerpt } from "../errors.ts";
 import { inspectUpload, parseUpload } from "../ingest/index.ts";
-import type { JobReply } from "./pool.ts";
-import type { ParseJob } from "./parser.ts";
+import { proveRenderable } from "../ingest/renderable.ts";
+import { writeDataFile } from "../storage/data-file.ts";
+import { serve, step } from "./child.ts";
+import type { ParseJob, ParseResult } from "./parser.ts";
 
 async function handle(job: ParseJob): Promise<unknown> {
   if (job.kind === "inspect") return inspectUpload(job.file, job.options, job.limits);
+  step("parse");
   const { frame, source } = await parseUpload(job.file, job.options, job.limits);
-  await writeParquetFile(frame, job.outPath);
-  return { source };
+  await proveRenderable(frame, step);
+  step("write the data file");
+  const facts = await writeDataFile(frame, job.outPath);
+  return { source, ...facts } satisfies ParseResult;
 }
 
-process.on("message", (job: ParseJob) => {
-  handle(job).then(
-    (value) => process.send?.({ ok: true, value } satisfies JobReply),
-    (err: unknown) => {
-      const reply: JobReply =
-        err instanceof ApiError
-          ? { ok: false, status: err.status, code: err.code, detail: err.message, extra: err.extra }
-          : { ok: false, status: 422, code: "UNPARSEABLE_FILE", detail: `The file could not be read: ${excerpt(err instanceof Error ? err.message : String(err))}` };
-      process.send?.(reply);
-    },
-  );
-});
-// Parent gone: nothing left to do.
-process.on("disconnect", () => process.exit(0));
+serve(
+  (message) => handle(message as ParseJob),
+  (err) => ({ ok: false, status: 422, code: "UNPARSEABLE_FILE", detail: `The file could not be read: ${excerpt(err instanceof Error ? err.message : String(err))}` }),
+);

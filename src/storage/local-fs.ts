@@ -90,6 +90,21 @@ export async function createExclusive(target: string, contents: string, tmpDir: 
   }
 }
 
+/**
+ * Moves a file: a rename when source and target share a file system, else a copy (fsynced) and
+ * removal of the source.
+ */
+export async function moveFile(source: string, target: string): Promise<void> {
+  try {
+    await fs.rename(source, target);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EXDEV") throw error;
+    await fs.copyFile(source, target);
+    await fsyncPath(target);
+    await fs.rm(source, { force: true });
+  }
+}
+
 /** Removes a file or folder tree; a missing one is fine. */
 export async function removeQuietly(target: string): Promise<void> {
   await fs.rm(target, { recursive: true, force: true });

@@ -4,9 +4,15 @@
  * served half-valid. Field meanings are in docs/storage-layout.md.
  */
 import type { Dataset, Version } from "../types.ts";
+import { isChecksum, type Checksum } from "./checksum.ts";
 
-/** Bumped if the layout ever changes incompatibly. */
-export const LAYOUT = 1;
+/**
+ * Bumped when the layout changes. 2: every version record carries its data file's checksum and
+ * says the values were proven renderable. Layout 1 files (no checksum, never proven) are read,
+ * proven in a query worker before they are first served, and rewritten as layout 2.
+ */
+export const LAYOUT = 2;
+const READABLE_LAYOUTS = new Set([1, 2]);
 
 /** `datasets/<id>/dataset.json`. */
 export interface DatasetFile {
@@ -23,6 +29,10 @@ export interface VersionFile {
     fileBytes: number;
     /** Polars' in-memory size estimate of the frame, to decide whether it can be cached. */
     frameBytes: number;
+    /** Layout 2: whole-file and per-block SHA-256 of the data file. Absent in layout 1. */
+    checksum?: Checksum;
+    /** Layout 2: every value was proven to render in every served format. */
+    proven?: true;
   };
 }
 
@@ -49,7 +59,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "obj
 /** Parses `dataset.json`; throws when it is not one this code wrote. */
 export function parseDatasetFile(text: string, expectedId: string): DatasetFile {
   const raw: unknown = JSON.parse(text);
-  need(isObject(raw) && raw.layout === LAYOUT, "unknown layout");
+  need(isObject(raw) && READABLE_LAYOUTS.has(raw.layout as number), "unknown layout");
   const d = raw.dataset;
   need(isObject(d), "no dataset object");
   need(d.id === expectedId, "id does not match its folder");
@@ -60,7 +70,8 @@ export function parseDatasetFile(text: string, expectedId: string): DatasetFile 
 /** Parses `<n>.json`; throws when it is not one this code wrote for that dataset and number. */
 export function parseVersionFile(text: string, datasetId: string, number: number): VersionFile {
   const raw: unknown = JSON.parse(text);
-  need(isObject(raw) && raw.layout === LAYOUT, "unknown layout");
+  need(isObject(raw) && READABLE_LAYOUTS.has(raw.layout as number), "unknown layout");
+  const layout = raw.layout as number;
   const v = raw.version;
   const data = raw.data;
   need(isObject(v) && isObject(data), "no version or data object");
@@ -68,13 +79,16 @@ export function parseVersionFile(text: string, datasetId: string, number: number
   need(isString(v.createdAt) && isObject(v.source) && isCount(v.rowCount) && isCount(v.columnCount), "version fields");
   need(Array.isArray(v.columns) && v.columns.every((c) => isObject(c) && isString(c.name) && isString(c.dtype) && typeof c.nullable === "boolean"), "columns");
   need(isCount(data.fileBytes) && isCount(data.frameBytes), "data sizes");
-  return { layout: LAYOUT, version: v as unknown as Version, data: { fileBytes: data.fileBytes, frameBytes: data.frameBytes } };
+  if (layout === 1) return { layout, version: v as unknown as Version, data: { fileBytes: data.fileBytes, frameBytes: data.frameBytes } };
+  need(isChecksum(data.checksum) && data.checksum.bytes === data.fileBytes, "checksum");
+  need(data.proven === true, "render proof");
+  return { layout, version: v as unknown as Version, data: { fileBytes: data.fileBytes, frameBytes: data.frameBytes, checksum: data.checksum, proven: true } };
 }
 
 /** Parses `<n>.stats.json`. */
 export function parseStatsFile(text: string): unknown {
   const raw: unknown = JSON.parse(text);
-  need(isObject(raw) && raw.layout === LAYOUT && "stats" in raw, "stats file");
+  need(isObject(raw) && READABLE_LAYOUTS.has(raw.layout as number) && "stats" in raw, "stats file");
   return raw.stats;
 }
 

@@ -6,6 +6,7 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import type { Version } from "../types.ts";
+import type { Checksum } from "./checksum.ts";
 import { isAbandonedTemp, isProcessAlive, parquetProblem, readIfExists, removeQuietly } from "./local-fs.ts";
 import { parseClaimFile, parseDatasetFile, parseVersionFile, type DatasetFile } from "./local-records.ts";
 import { isDatasetId, parseVersionFileName, pathsFor, type VersionFileKind } from "./paths.ts";
@@ -15,6 +16,10 @@ export interface ScannedVersion {
   fileBytes: number;
   frameBytes: number;
   hasStats: boolean;
+  /** Absent for a version written in layout 1 (not yet proven and checksummed). */
+  checksum?: Checksum;
+  /** Set when its data file is missing or damaged: the version is listed but never served (410). */
+  damaged?: string;
 }
 
 export interface ScannedDataset {
@@ -26,7 +31,7 @@ export interface ScannedDataset {
 
 export interface ScanResult {
   datasets: ScannedDataset[];
-  /** Versions whose metadata or data is damaged: reported and not served. */
+  /** Versions whose metadata is unreadable: reported and not listed at all. */
   excludedVersions: number;
 }
 
@@ -98,12 +103,14 @@ async function scanVersion(dataDir: string, datasetId: string, number: number, h
   const paths = pathsFor(dataDir, datasetId, number);
   try {
     const record = parseVersionFile(await fs.readFile(paths.record, "utf8"), datasetId, number);
+    const found: ScannedVersion = { version: record.version, fileBytes: record.data.fileBytes, frameBytes: record.data.frameBytes, hasStats, ...(record.data.checksum ? { checksum: record.data.checksum } : {}) };
     const problem = await parquetProblem(paths.data, record.data.fileBytes);
     if (problem) {
-      warn(`storage: version ${number} of dataset ${datasetId} excluded: ${problem} (${paths.data})`);
-      return null;
+      // its metadata is intact: it stays listed (its number, schema, source) but is never served
+      warn(`storage: version ${number} of dataset ${datasetId} excluded: its ${problem} (${paths.data})`);
+      return { ...found, damaged: `its ${problem}` };
     }
-    return { version: record.version, fileBytes: record.data.fileBytes, frameBytes: record.data.frameBytes, hasStats };
+    return found;
   } catch (error) {
     warn(`storage: version ${number} of dataset ${datasetId} excluded: ${paths.record}: ${(error as Error).message}`);
     return null;

@@ -9,17 +9,27 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import pl from "nodejs-polars";
-import { nameTaken, notFound, storageFull } from "../errors.ts";
-import { estimatedBytes, lazyOf, writeParquetFile } from "../frame/safe.ts";
-import type { Version } from "../types.ts";
-import { createExclusive, fsyncPath, readIfExists, removeQuietly, tempPath, writeAndSync, writeFileDurably } from "./local-fs.ts";
-import { LAYOUT, parseStatsFile, toJson, type DatasetFile } from "./local-records.ts";
+import { ApiError, nameTaken, notFound, storageFull, versionDamaged } from "../errors.ts";
+import { estimatedBytes, lazyOf } from "../frame/safe.ts";
+import type { ColumnInfo, Version } from "../types.ts";
+import { VerifiedFile, type Checksum } from "./checksum.ts";
+import { createExclusive, fsyncPath, moveFile, parquetProblem, readIfExists, removeQuietly, tempPath, writeAndSync, writeFileDurably } from "./local-fs.ts";
+import { LAYOUT, parseStatsFile, toJson, type DatasetFile, type VersionFile } from "./local-records.ts";
 import { scanDataDir, type Warn } from "./local-scan.ts";
 import { KeyedLock, Pins } from "./local-sync.ts";
 import { ByteLru } from "./lru.ts";
+import { footerRange, rangesForRows, readLayout, tailRange, type ParquetLayout } from "./parquet-ranges.ts";
 import { pathsFor } from "./paths.ts";
 import { datasetView, nowIso, RegistryState, registryReads, sortedVersions, versionRecord, type DatasetEntry } from "./registry.ts";
-import type { NewVersion, Storage, VersionSelector } from "./types.ts";
+import type { NewVersion, ReadOptions, Storage, VersionSelector } from "./types.ts";
+
+/**
+ * Proves a data file written by an earlier build (layout 1): renders its values in every format
+ * and checksums it, isolated (a query worker). Resolves with what it found; rejects with an
+ * ApiError 422 UNPARSEABLE_FILE when the values cannot be served, or another error when the
+ * proof could not run (then it is tried again on the next read).
+ */
+export type ProveStored = (file: string) => Promise<{ checksum: Checksum; columns: ColumnInfo[]; rowCount: number }>;
 
 export interface LocalStorageOptions {
   dataDir: string;
@@ -28,6 +38,8 @@ export interface LocalStorageOptions {
   backgroundLoad?: boolean;
   /** Where damaged or unexpected files are reported. Default console.warn. */
   warn?: Warn;
+  /** Proves layout-1 versions before they are first served; without it they are not served. */
+  prove?: ProveStored;
 }
 
 export interface LocalStorage extends Storage {
@@ -40,7 +52,19 @@ interface DataInfo {
   fileBytes: number;
   frameBytes: number;
   hasStats: boolean;
+  /** Absent for a layout-1 version until it is proven. */
+  checksum?: Checksum;
+  /** Blocks of the data file verified by this process (cold pages verify only what they read). */
+  verified?: VerifiedFile;
+  /** The file's footer, decoded once its blocks were verified. */
+  layout?: ParquetLayout;
+  /** A running proof of a layout-1 version. */
+  proving?: Promise<void>;
+  /** Why the version is no longer served (missing or damaged data file, unrenderable values). */
+  damaged?: string;
 }
+
+type FileSizes = Pick<DataInfo, "fileBytes" | "frameBytes">;
 
 /** Parsed stats kept in memory are bounded too (by their JSON size). */
 const STATS_CACHE_BYTES = 16 * 1024 * 1024;
@@ -71,7 +95,13 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
     const entry: DatasetEntry = { dataset: found.dataset, highestIssued: found.highestIssued, versions: new Map() };
     for (const v of found.versions) {
       entry.versions.set(v.version.version, v.version);
-      info.set(key(found.dataset.id, v.version.version), { fileBytes: v.fileBytes, frameBytes: v.frameBytes, hasStats: v.hasStats });
+      info.set(key(found.dataset.id, v.version.version), {
+        fileBytes: v.fileBytes,
+        frameBytes: v.frameBytes,
+        hasStats: v.hasStats,
+        ...(v.checksum ? { checksum: v.checksum } : {}),
+        ...(v.damaged ? { damaged: v.damaged } : {}),
+      });
     }
     if (state.findIdByName(entry.dataset.name) !== undefined) {
       // Only two servers sharing DATA_DIR can get here (names are unique per process).
@@ -102,12 +132,17 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
     };
   }
 
-  /** Writes the frame as Parquet (off the event loop), fsyncs it, returns its sizes. */
-  async function writeData(next: NewVersion, file: string): Promise<Omit<DataInfo, "hasStats">> {
+  /**
+   * Takes the parser child's data file as it is (a rename: it is on DATA_DIR's file system when it
+   * came from `stagingPath()`), fsyncs it and checks its size against the checksum.
+   */
+  async function takeData(next: NewVersion, file: string): Promise<FileSizes> {
     try {
-      await writeParquetFile(next.frame, file);
+      await moveFile(next.dataFile, file);
       await fsyncPath(file);
-      return { fileBytes: (await fs.stat(file)).size, frameBytes: estimatedBytes(next.frame) };
+      const { size } = await fs.stat(file);
+      if (size !== next.checksum.bytes) throw new Error(`the new data file has ${size} bytes, its checksum says ${next.checksum.bytes}`);
+      return { fileBytes: size, frameBytes: next.frameBytes };
     } catch (error) {
       throw diskError(error);
     }
@@ -130,8 +165,9 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
     return number;
   }
 
-  function versionFile(version: Version, data: Omit<DataInfo, "hasStats">): string {
-    return toJson({ layout: LAYOUT, version, data });
+  function versionFile(version: Version, data: FileSizes, checksum: Checksum): string {
+    const record: VersionFile = { layout: LAYOUT, version, data: { fileBytes: data.fileBytes, frameBytes: data.frameBytes, checksum, proven: true } };
+    return toJson(record);
   }
 
   async function writeDatasetFile(dataset: DatasetFile["dataset"]): Promise<void> {
@@ -150,17 +186,112 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
     statsCache.delete(k);
   }
 
+  /** Stops serving a version whose data is missing or damaged; its files stay for a person to inspect. */
+  function markDamaged(k: string, file: string, reason: string): void {
+    const meta = info.get(k);
+    if (!meta || meta.damaged !== undefined) return;
+    meta.damaged = reason;
+    cache.delete(k);
+    statsCache.delete(k);
+    const [datasetId, number] = k.split("/");
+    warn(`storage: version ${number} of dataset ${datasetId} excluded: ${reason} (${file})`);
+  }
+
+  function damagedError(k: string): ApiError {
+    const [datasetId, number] = k.split("/");
+    const reason = info.get(k)?.damaged ?? "its data file is damaged";
+    return versionDamaged(`Version ${number} of dataset "${datasetId}" cannot be served: ${reason}. It is kept for inspection; restore its data file from a backup or delete the version.`);
+  }
+
+  /**
+   * Proves a layout-1 version once (in a query worker) and records the result as layout 2, or
+   * marks it damaged when its values cannot be served.
+   */
+  function proveOnce(k: string, datasetId: string, number: number, meta: DataInfo): Promise<void> {
+    if (meta.checksum) return Promise.resolve();
+    if (meta.proving) return meta.proving;
+    const paths = pathsFor(dataDir, datasetId, number);
+    if (!options.prove) {
+      markDamaged(k, paths.data, "it was written by an earlier build and cannot be verified here (no query workers)");
+      return Promise.resolve();
+    }
+    const prove = options.prove;
+    const work = (async () => {
+      const problem = await parquetFileProblem(paths.data, meta.fileBytes);
+      if (problem) return markDamaged(k, paths.data, problem);
+      let proof: Awaited<ReturnType<ProveStored>>;
+      try {
+        proof = await prove(paths.data);
+      } catch (error) {
+        // the file's own fault: never served; anything else (busy, limits): tried again next time
+        if (error instanceof ApiError && error.code === "UNPARSEABLE_FILE") return markDamaged(k, paths.data, `its values cannot be served: ${error.message.replace(/\s*Nothing was stored\.$/, "").replace(/[.;]$/, "")}`);
+        throw error;
+      }
+      const version = state.version(datasetId, number);
+      const same = proof.rowCount === version.rowCount && proof.columns.length === version.columns.length && proof.columns.every((c, i) => c.name === version.columns[i]?.name && c.dtype === version.columns[i]?.dtype);
+      if (!same || proof.checksum.bytes !== meta.fileBytes) return markDamaged(k, paths.data, "its data file does not hold the rows and columns its metadata describes");
+      await lock.run(datasetId, async () => {
+        if (!info.has(k)) return;
+        await writeFileDurably(paths.record, versionFile(version, meta, proof.checksum), root.tmp);
+        meta.checksum = proof.checksum;
+        // what was just hashed is what the proof read
+        meta.verified = undefined;
+      });
+    })().finally(() => {
+      meta.proving = undefined;
+    });
+    meta.proving = work;
+    return work;
+  }
+
+  /**
+   * Verifies what a read of a cold version will decode: the footer, then the row groups holding
+   * `rows` (or every block without `rows`). Returns what is wrong, or null.
+   */
+  async function verifyCold(meta: DataInfo & { checksum: Checksum }, file: string, rows: ReadOptions["rows"]): Promise<string | null> {
+    const verified = (meta.verified ??= new VerifiedFile(file, meta.checksum));
+    if (rows === undefined) return verified.verify();
+    const size = meta.checksum.bytes;
+    const tail = await verified.verifyRanges([tailRange(size)]);
+    if (tail) return tail;
+    if (!meta.layout) {
+      let handle;
+      try {
+        handle = await fs.open(file, "r");
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "ENOENT") return "its data file is missing";
+        throw error;
+      }
+      try {
+        const footer = await footerRange(handle, size);
+        if (typeof footer === "string") return footer;
+        const problem = await verified.verifyRanges([footer]);
+        if (problem) return problem;
+        meta.layout = await readLayout(handle, footer);
+      } finally {
+        await handle.close();
+      }
+    }
+    return verified.verifyRanges(rangesForRows(meta.layout, rows.offset, rows.limit));
+  }
+
   /** Loads a version into the cache after a cold read, if it can ever fit. */
   function loadInBackground(k: string, file: string): void {
     const meta = info.get(k);
-    if (!backgroundLoad || closed || !meta || meta.frameBytes > budgetBytes || loading.has(k) || cache.has(k)) return;
+    if (!backgroundLoad || closed || !meta || meta.damaged !== undefined || meta.frameBytes > budgetBytes || loading.has(k) || cache.has(k)) return;
     loading.add(k);
     pins.pin(k); // keeps the file in place if the version is deleted meanwhile
     track(
       (async () => {
         try {
+          // verified afresh, whatever cold pages checked before
+          if (!meta.checksum) return;
+          const fresh = new VerifiedFile(file, meta.checksum);
+          const problem = await fresh.verify();
+          if (problem) return markDamaged(k, file, problem);
+          meta.verified = fresh;
           const frame = await scanDataFile(file).collect();
-          if (info.has(k) && !closed) cache.set(k, frame, estimatedBytes(frame));
+          if (info.has(k) && !closed && meta.damaged === undefined) cache.set(k, frame, estimatedBytes(frame));
         } catch (error) {
           warn(`storage: loading ${file} into the cache failed: ${(error as Error).message}`);
         } finally {
@@ -184,12 +315,12 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
       const staged = (p: string) => path.join(staging, path.relative(final.dir, p));
       try {
         await fs.mkdir(staged(final.versions), { recursive: true });
-        const data = await writeData(first, staged(final.data));
+        const data = await takeData(first, staged(final.data));
         await writeAndSync(staged(final.claim), toJson({ pid: process.pid, claimedAt: nowIso() }), "wx");
         const createdAt = nowIso();
         const version = versionRecord(datasetId, 1, first);
         const dataset = { id: datasetId, name: meta.name, description: meta.description, createdAt, updatedAt: version.createdAt };
-        await writeAndSync(staged(final.record), versionFile(version, data));
+        await writeAndSync(staged(final.record), versionFile(version, data, first.checksum));
         await writeAndSync(staged(final.meta), toJson({ layout: LAYOUT, dataset }));
         await fsyncPath(staged(final.versions));
         await fsyncPath(staging);
@@ -198,7 +329,7 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
         const entry: DatasetEntry = { dataset, highestIssued: 1, versions: new Map([[1, version]]) };
         release();
         state.add(entry);
-        info.set(key(datasetId, 1), { ...data, hasStats: false });
+        info.set(key(datasetId, 1), { ...data, hasStats: false, checksum: first.checksum });
         return { dataset: datasetView(entry), version };
       } catch (error) {
         await removeQuietly(staging);
@@ -252,7 +383,7 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
       // data is safely on disk, so a failed upload leaves no gap.
       const tmp = tempPath(root.tmp, ".parquet");
       try {
-        const data = await writeData(next, tmp);
+        const data = await takeData(next, tmp);
         return await lock.run(datasetId, async () => {
           const entry = state.entry(datasetId);
           const number = await claimNext(datasetId, entry);
@@ -262,7 +393,7 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
             await fs.rename(tmp, paths.data);
             version = versionRecord(datasetId, number, next);
             // The metadata file is the commit point; its folder fsync also makes the claim and data durable.
-            await writeFileDurably(paths.record, versionFile(version, data), root.tmp);
+            await writeFileDurably(paths.record, versionFile(version, data, next.checksum), root.tmp);
           } catch (error) {
             // Give the number back: nothing under it was committed.
             await removeQuietly(paths.record);
@@ -273,7 +404,7 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
           }
           entry.versions.set(number, version);
           entry.dataset.updatedAt = version.createdAt;
-          info.set(key(datasetId, number), { ...data, hasStats: false });
+          info.set(key(datasetId, number), { ...data, hasStats: false, checksum: next.checksum });
           return { dataset: datasetView(entry), version };
         });
       } finally {
@@ -310,18 +441,57 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
       });
     },
 
-    async read(datasetId, selector, fn) {
+    stagingPath() {
+      return tempPath(root.tmp, ".parquet");
+    },
+
+    async read(datasetId, selector, fn, readOptions = {}) {
       const version = state.version(datasetId, selector);
       const k = key(datasetId, version.version);
       const file = pathsFor(dataDir, datasetId, version.version).data;
       pins.pin(k);
       let cold = false;
       try {
+        const meta = info.get(k);
+        if (!meta) throw notFound(`Dataset "${datasetId}" has no version ${version.version}.`);
+        if (meta.damaged === undefined && !meta.checksum) await proveOnce(k, datasetId, version.version, meta);
+        if (meta.damaged !== undefined) throw damagedError(k);
+        const checksum = meta.checksum as Checksum;
         const frame = cache.get(k);
         cold = frame === undefined;
+        if (cold) {
+          const problem = await verifyCold({ ...meta, checksum }, file, readOptions.rows).catch((error: unknown) => {
+            throw diskError(error);
+          });
+          if (problem) {
+            markDamaged(k, file, problem);
+            throw damagedError(k);
+          }
+        }
         // A cold version is scanned, so a first page reads only the row groups and columns it needs.
         const lazy = frame === undefined ? () => scanDataFile(file) : () => lazyOf(frame);
-        return await fn({ version, lazy, frame: () => frame });
+        try {
+          return await fn({
+            version,
+            lazy,
+            frame: () => frame,
+            dataFile: async () => ({ path: file, checksum }),
+            async reportDamaged(reason) {
+              markDamaged(k, file, reason);
+              return "excluded";
+            },
+          });
+        } catch (error) {
+          // the file went away under a running server (or was cut short): that version, not a 500
+          if (!(error instanceof ApiError) && cold) {
+            const problem = await parquetFileProblem(file, meta.fileBytes);
+            if (problem) {
+              markDamaged(k, file, problem);
+              throw damagedError(k);
+            }
+          }
+          throw error;
+        }
       } finally {
         pins.unpin(k);
         if (cold) loadInBackground(k, file);
@@ -331,6 +501,9 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
     async getStats(datasetId, version) {
       const k = key(datasetId, version);
       const meta = info.get(k);
+      // stats of a layout-1 version are served only once its data is proven
+      if (meta && meta.damaged === undefined && !meta.checksum) await proveOnce(k, datasetId, version, meta);
+      if (meta?.damaged !== undefined) throw damagedError(k);
       if (!meta?.hasStats) return undefined;
       if (statsCache.has(k)) return statsCache.get(k);
       const text = await readIfExists(pathsFor(dataDir, datasetId, version).stats);
@@ -361,7 +534,13 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
 
     async health() {
       let diskBytes = 0;
-      for (const meta of info.values()) diskBytes += meta.fileBytes;
+      let damaged = 0;
+      let unproven = 0;
+      for (const meta of info.values()) {
+        diskBytes += meta.fileBytes;
+        if (meta.damaged !== undefined) damaged++;
+        else if (!meta.checksum) unproven++;
+      }
       return {
         ...state.counts(),
         dataBytes: cache.bytes,
@@ -373,7 +552,8 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
           cacheHits: cache.hits,
           cacheMisses: cache.misses,
           cacheEvictions: cache.evictions,
-          excludedVersions: scan.excludedVersions,
+          excludedVersions: scan.excludedVersions + damaged,
+          unverifiedVersions: unproven,
         },
       };
     },
@@ -392,6 +572,12 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
 /** A lazy scan of one data file: the path is a file name, never a glob or a hive-partitioned folder. */
 function scanDataFile(file: string): pl.LazyDataFrame {
   return pl.scanParquet(file, { glob: false, hivePartitioning: false });
+}
+
+/** What is wrong with a data file at a glance (missing, wrong size, no magic), or null. */
+async function parquetFileProblem(file: string, expectedBytes: number): Promise<string | null> {
+  const problem = await parquetProblem(file, expectedBytes);
+  return problem === null ? null : `its ${problem}`;
 }
 
 /** A full disk is the client's 507, not a 500. */

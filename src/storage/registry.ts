@@ -6,8 +6,6 @@
 import { randomUUID } from "node:crypto";
 import { nameTaken, notFound } from "../errors.ts";
 import type { Dataset, Version } from "../types.ts";
-import { describeColumns } from "../frame/dtype.ts";
-import { frameHeight } from "../frame/safe.ts";
 import type { DatasetQuery, NewVersion, Storage, VersionSelector } from "./types.ts";
 
 export interface DatasetEntry {
@@ -136,15 +134,14 @@ export function nowIso(): string {
 }
 
 /** Builds the metadata of a version about to be committed as number `version`. */
-export function versionRecord(datasetId: string, version: number, next: NewVersion): Version {
-  const columns = describeColumns(next.frame);
+export function versionRecord(datasetId: string, version: number, next: Pick<NewVersion, "source" | "columns" | "rowCount">): Version {
   return {
     datasetId,
     version,
     createdAt: nowIso(),
     source: next.source,
-    rowCount: frameHeight(next.frame),
-    columnCount: columns.length,
-    columns,
+    rowCount: next.rowCount,
+    columnCount: next.columns.length,
+    columns: next.columns,
   };
 }

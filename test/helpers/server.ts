@@ -9,8 +9,8 @@ import { createLogger } from "../../src/log.ts";
 import { createStorage } from "../../src/storage/index.ts";
 import type { Storage } from "../../src/storage/types.ts";
 import { prepareUploadDir } from "../../src/http/upload.ts";
-import { createParser } from "../../src/sandbox/parser.ts";
-import { createQueryRunner } from "../../src/sql/runner.ts";
+import { createParser, type Parser } from "../../src/sandbox/parser.ts";
+import { createQueryWorkers, type QueryWorkers } from "../../src/sandbox/queries.ts";
 
 export type BackendName = "memory" | "local";
 export const BACKENDS: BackendName[] = ["memory", "local"];
@@ -20,6 +20,8 @@ type Env = Partial<Record<(typeof SETTINGS)[number]["env"], string>>;
 export interface TestServer {
   url: string;
   storage: Storage;
+  parser: Parser;
+  queries: QueryWorkers;
   dataDir: string;
   uploadDir: string;
   close(options?: { keepData?: boolean }): Promise<void>;
@@ -30,9 +32,9 @@ export async function startServer(backend: BackendName, env: Env = {}): Promise<
   const uploadDir = env.UPLOAD_DIR ?? (await mkdtemp(path.join(os.tmpdir(), "ds-test-uploads-")));
   const config = loadConfig({ STORAGE_BACKEND: backend, DATA_DIR: dataDir, UPLOAD_DIR: uploadDir, PORT: "0", LOG_LEVEL: "silent", ...env }, {});
   prepareUploadDir(config.uploadDir);
-  const storage = await createStorage(config);
+  const queries = createQueryWorkers(config);
+  const storage = await createStorage(config, { queries });
   const parser = createParser(config);
-  const queries = createQueryRunner(config, storage);
   const app = createApp({ config, storage, parser, queries, logger: createLogger(config.logLevel) });
   const server = await new Promise<import("node:http").Server>((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));
@@ -41,6 +43,8 @@ export async function startServer(backend: BackendName, env: Env = {}): Promise<
   return {
     url: `http://127.0.0.1:${port}`,
     storage,
+    parser,
+    queries,
     dataDir,
     uploadDir,
     async close({ keepData = false } = {}) {

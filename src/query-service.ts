@@ -1,0 +1,188 @@
+/**
+ * Where each read of a version's rows runs (docs/design.md, "Processes"):
+ * - pages without filter/sort: in the API process, an eager slice of the in-memory frame, or a
+ *   bounded lazy slice of the data file for a cold version (whose bytes storage verified first);
+ *   except for wide versions (over WIDE_COLUMNS columns), whose every page is made in a worker:
+ *   describing and converting thousands of columns costs milliseconds per column in nodejs-polars'
+ *   JS wrappers, which would hold the event loop for seconds;
+ * - filtered/sorted pages of an in-memory version: the row order comes from a query worker (and
+ *   is cached by frame/page.ts), the page is a gather in the API process (up to ORDER_ROWS_LIMIT
+ *   rows; beyond, the whole page is made in a worker);
+ * - filtered/sorted pages of a cold version: the whole page is computed and rendered in a worker;
+ * - downloads: written by a worker into a folder under UPLOAD_DIR, streamed, then removed; an
+ *   unfiltered Parquet download streams the stored data file itself (same bytes, verified block
+ *   by block as they are sent).
+ */
+import { randomUUID, webcrypto } from "node:crypto";
+import { mkdir, open, rm } from "node:fs/promises";
+import path from "node:path";
+import type { Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { versionDamaged } from "./errors.ts";
+import type { DownloadQuery } from "./frame/download.ts";
+import { readPage, type Page, type PageQuery, type RowShape } from "./frame/page.ts";
+import type { QueryWorkers } from "./sandbox/queries.ts";
+import type { DataFileRef, ReadOptions, VersionData } from "./storage/types.ts";
+
+/** What a download streams. `send` writes the body; `cleanup` runs whatever happened. */
+export interface DownloadBody {
+  contentType: string;
+  extension: string;
+  bytes: number;
+  send(dest: Writable): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+export interface QueryService {
+  /** The read options of a page request: an unfiltered page reads its rows in-process, others none. */
+  pageReadOptions(query: { offset: number; limit: number; filtered: boolean }): ReadOptions;
+  page(data: VersionData, query: PageQuery, shape: RowShape, client?: string): Promise<Page>;
+  download(data: VersionData, query: DownloadQuery, client?: string): Promise<DownloadBody>;
+}
+
+/** Versions with more columns than this have their pages made in a query worker. */
+export const WIDE_COLUMNS = 256;
+/**
+ * Past this many rows a row order (4 bytes a row) would not fit frame/page.ts's order cache
+ * (32 MiB), so it would cross the process boundary for every page: such pages are made in a worker.
+ */
+export const ORDER_ROWS_LIMIT = 8_000_000;
+
+const CONTENT_TYPES: Record<string, string> = {
+  parquet: "application/vnd.apache.parquet",
+};
+
+/** Our temp names in UPLOAD_DIR start with the kind and this process's id (cleaned at start-up). */
+function exportFolder(uploadDir: string): string {
+  return path.join(uploadDir, `upload-${process.pid}-${randomUUID()}-export`);
+}
+
+export function createQueryService(queries: QueryWorkers, options: { uploadDir: string }): QueryService {
+  return {
+    pageReadOptions({ offset, limit, filtered }) {
+      return filtered ? { rows: { offset: 0, limit: 0 } } : { rows: { offset, limit } };
+    },
+
+    async page(data, query, shape, client) {
+      const filteredOrSorted = (query.filters?.length ?? 0) > 0 || (query.sort?.length ?? 0) > 0;
+      const frame = data.frame();
+      const inWorker = data.version.columnCount > WIDE_COLUMNS || (filteredOrSorted && (!frame || data.version.rowCount > ORDER_ROWS_LIMIT));
+      if (inWorker) return queries.runOnVersion(data, "page", (file) => ({ file, version: data.version, query, shape }), { client });
+      if (!filteredOrSorted) return readPage(data.lazy(), data.version, query, shape, frame);
+      const orders = (filters: PageQuery["filters"], sort: PageQuery["sort"]) =>
+        queries.runOnVersion(data, "rowOrder", (file) => ({ file, version: data.version, filters: filters ?? [], sort: sort ?? [] }), { client });
+      return readPage(data.lazy(), data.version, query, shape, frame, orders);
+    },
+
+    async download(data, query, client) {
+      const whole = query.format === "parquet" && query.columns === undefined && (query.sort?.length ?? 0) === 0 && (query.filters?.length ?? 0) === 0;
+      if (whole) {
+        const ref = await data.dataFile();
+        const reader = await StoredFileReader.open(ref, data);
+        return { contentType: CONTENT_TYPES.parquet as string, extension: "parquet", bytes: ref.checksum.bytes, send: (dest) => reader.send(dest), cleanup: () => reader.close() };
+      }
+      const dir = exportFolder(options.uploadDir);
+      await mkdir(dir, { recursive: true });
+      const cleanup = () => rm(dir, { recursive: true, force: true });
+      try {
+        const out = await queries.runOnVersion(data, "export", (file) => ({ file, version: data.version, query, dir }), { client });
+        const handle = await open(out.path, "r");
+        const { size } = await handle.stat();
+        return {
+          contentType: out.contentType,
+          extension: out.extension,
+          bytes: size,
+          send: (dest) => pipeline(handle.createReadStream(), dest),
+          async cleanup() {
+            await handle.close().catch(() => undefined);
+            await cleanup();
+          },
+        };
+      } catch (error) {
+        await cleanup();
+        throw error;
+      }
+    },
+  };
+}
+
+/**
+ * Streams a stored data file, verifying each block against the checksum before its bytes leave
+ * the process. The first block is verified before anything is sent (a damaged file is then a
+ * clean 410); a later damaged block ends the response early (the client sees a short body, never
+ * wrong bytes) and the version is reported damaged.
+ */
+class StoredFileReader {
+  readonly #ref: DataFileRef;
+  readonly #data: VersionData;
+  readonly #handle: Awaited<ReturnType<typeof open>>;
+  #first: Buffer;
+
+  private constructor(ref: DataFileRef, data: VersionData, handle: Awaited<ReturnType<typeof open>>, first: Buffer) {
+    this.#ref = ref;
+    this.#data = data;
+    this.#handle = handle;
+    this.#first = first;
+  }
+
+  static async open(ref: DataFileRef, data: VersionData): Promise<StoredFileReader> {
+    const fail = async (reason: string): Promise<never> => {
+      await data.reportDamaged(reason);
+      const v = data.version;
+      throw versionDamaged(`Version ${v.version} of dataset "${v.datasetId}" cannot be served: ${reason}. It is kept for inspection; restore its data file from a backup or delete the version.`);
+    };
+    let handle: Awaited<ReturnType<typeof open>>;
+    try {
+      handle = await open(ref.path, "r");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return fail("its data file is missing");
+      throw error;
+    }
+    try {
+      const { size } = await handle.stat();
+      if (size !== ref.checksum.bytes) return await fail(`its data file has ${size} bytes, ${ref.checksum.bytes} expected`);
+      const first = await readBlock(handle, ref, 0);
+      if (first === null) return await fail("block 0 of its data file does not match its checksum");
+      return new StoredFileReader(ref, data, handle, first);
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  async send(dest: Writable): Promise<void> {
+    const write = (chunk: Buffer) => new Promise<void>((resolve, reject) => dest.write(chunk, (err) => (err ? reject(err) : resolve())));
+    await write(this.#first);
+    this.#first = Buffer.alloc(0);
+    for (let b = 1; b < this.#ref.checksum.blocks.length; b++) {
+      const block = await readBlock(this.#handle, this.#ref, b);
+      if (block === null) {
+        const reason = `block ${b} of its data file does not match its checksum`;
+        await this.#data.reportDamaged(reason);
+        dest.destroy(new Error(reason));
+        return;
+      }
+      await write(block);
+    }
+    dest.end();
+  }
+
+  async close(): Promise<void> {
+    await this.#handle.close().catch(() => undefined);
+  }
+}
+
+/** Block `b` of the file if it matches its checksum, else null. */
+async function readBlock(handle: Awaited<ReturnType<typeof open>>, ref: DataFileRef, b: number): Promise<Buffer | null> {
+  const { blockBytes, bytes, blocks } = ref.checksum;
+  const length = Math.min(blockBytes, bytes - b * blockBytes);
+  const buf = Buffer.alloc(Math.max(0, length));
+  let n = 0;
+  while (n < length) {
+    const { bytesRead } = await handle.read(buf, n, length - n, b * blockBytes + n);
+    if (bytesRead === 0) return null;
+    n += bytesRead;
+  }
+  const digest = Buffer.from(await webcrypto.subtle.digest("SHA-256", buf)).toString("hex");
+  return digest === blocks[b] ? buf : null;
+}
