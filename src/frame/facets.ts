@@ -109,10 +109,14 @@ async function binned(rows: pl.LazyDataFrame, ref: string, name: string, k: numb
   if (lo !== null && hi !== null && n > 0) {
     const width = (hi - lo) / k;
     const bins = width > 0 && Number.isFinite(width) ? k : 1;
-    const index = width > 0 && Number.isFinite(width) ? x.sub(pl.lit(lo)).div(pl.lit(width)).floor().clip(0, bins - 1).cast(pl.Int64) : pl.lit(0).cast(pl.Int64);
-    const counted = await rows.filter(valid).select(index.alias("b")).groupBy("b").agg(pl.len().alias("c")).collect();
-    const [bs, cs] = frameSeries(counted).map((s) => s.toArray()) as [(number | bigint)[], number[]];
-    const byBin = new Map(bs.map((b, i) => [Number(b), Number(cs[i])]));
+    let byBin: Map<number, number>;
+    if (bins === 1) byBin = new Map([[0, n]]);
+    else {
+      const index = x.sub(pl.lit(lo)).div(pl.lit(width)).floor().clip(0, bins - 1).cast(pl.Int64);
+      const counted = await rows.filter(valid).select(index.alias("b")).groupBy("b").agg(pl.len().alias("c")).collect();
+      const [bs, cs] = frameSeries(counted).map((s) => s.toArray()) as [(number | bigint)[], number[]];
+      byBin = new Map(bs.map((b, i) => [Number(b), Number(cs[i])]));
+    }
     for (let b = 0; b < bins; b++) {
       const from = bins === 1 ? lo : lo + width * b;
       const to = bins === 1 ? hi : b === bins - 1 ? hi : lo + width * (b + 1);
