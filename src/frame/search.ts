@@ -3,25 +3,27 @@
  * `ieq` filter ops and the `q=` search (rows where any String column contains the text).
  *
  * The folding rule, applied to both the column and the client's text:
- *   fold(s) = lowercase(uppercase(s)), with final sigma `ς` then read as `σ`,
+ *   fold(s) = lowercase(uppercase(s)), then final sigma `ς` → `σ` and `ß` → `ss`,
  * using Unicode's full, locale-independent case mappings (Polars' `to_uppercase`/`to_lowercase`
- * on the column, JavaScript's `toUpperCase`/`toLowerCase` on the text; the same tables, checked
- * against each other in test/search.test.ts). This is Unicode full case folding in effect:
- * `Straße` ≡ `STRASSE` ≡ `strasse`, `ﬁ` ≡ `fi`, `ſ` ≡ `s`, `Σ` ≡ `σ` ≡ `ς`, `ǅ` ≡ `ǆ`, the Kelvin
- * sign `K` ≡ `k`. There is no locale tailoring (Turkish `I`/`ı` are not paired) and no Unicode
- * normalisation of values: a precomposed `é` does not match `e` + combining accent, because
- * values are kept exactly as uploaded.
+ * on the column, JavaScript's `toUpperCase`/`toLowerCase` on the text; checked against each other
+ * in test/search-facets.test.ts). Two strings match exactly when their Unicode full case foldings
+ * (CaseFolding.txt C+F, the rule dataset names use) match, with one exception: dotless `ı`
+ * matches `i` (folding keeps it apart; uppercasing cannot). The test checks this against every
+ * code point. So `Straße` ≡ `STRASSE` ≡ `ẞ`-spellings, `ﬁ` ≡ `fi`, `ſ` ≡ `s`, `Σ` ≡ `σ` ≡ `ς`,
+ * `ǅ` ≡ `ǆ`, the Kelvin sign ≡ `k`. There is no Unicode normalisation of values: a precomposed `é`
+ * does not match `e` + combining accent, because values are kept exactly as uploaded (names are
+ * NFC-normalised, values are not).
  */
 import pl from "nodejs-polars";
 
 /** The folding rule on the client's text. */
 export function foldText(text: string): string {
-  return text.toUpperCase().toLowerCase().replaceAll("ς", "σ");
+  return text.toUpperCase().toLowerCase().replaceAll("ς", "σ").replaceAll("ß", "ss");
 }
 
 /** The folding rule on a String column. */
 export function foldExpr(col: pl.Expr): pl.Expr {
-  return col.str.toUpperCase().str.toLowerCase().str.replaceAll("ς", "σ", true);
+  return col.str.toUpperCase().str.toLowerCase().str.replaceAll("ς", "σ", true).str.replaceAll("ß", "ss", true);
 }
 
 export type FoldOp = "icontains" | "istartswith" | "iendswith" | "ieq";
