@@ -55,7 +55,7 @@ for (const backend of BACKENDS) {
       const q = "columns=s,i&sort=-i&filter=i:notnull";
       const csv = await fetch(`${base}/download?format=csv&${q}`);
       expect(csv.headers.get("content-type")).toBe("text/csv; charset=utf-8");
-      expect(await csv.text()).toBe("s,i\nc,3\na,1\n");
+      expect(await csv.text()).toBe('"s","i"\n"c",3\n"a",1\n');
       const ndjson = await fetch(`${base}/download?format=ndjson&${q}`);
       expect(ndjson.headers.get("content-type")).toMatch(/^application\/x-ndjson/);
       expect((await ndjson.text()).trim().split("\n").map((l) => JSON.parse(l))).toEqual([{ s: "c", i: 3 }, { s: "a", i: 1 }]);

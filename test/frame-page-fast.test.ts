@@ -4,7 +4,7 @@
  */
 import pl from "nodejs-polars";
 import { describe, expect, it } from "vitest";
-import { exactRowsJson, readPage } from "../src/frame/page.ts";
+import { exactRowsJson, forgetVersion, readPage } from "../src/frame/page.ts";
 import type { PageQuery, RowShape } from "../src/frame/page.ts";
 import { parseFilters, parseSort } from "../src/frame/query.ts";
 import { lazyOf } from "../src/frame/safe.ts";
@@ -160,5 +160,16 @@ describe("eager pages of filtered and sorted queries", () => {
     const sort = parseSort("x", v);
     const pages = await Promise.all(Array.from({ length: 10 }, (_, k) => readPage(lazyOf(df), v, { offset: k * 100, limit: 100, sort }, "arrays", df)));
     expect(pages.flatMap((p) => JSON.parse(p.rowsJson) as number[][]).map((r) => r[0])).toEqual(Array.from({ length: n }, (_, i) => i));
+  });
+});
+
+describe("forgetVersion", () => {
+  it("drops a deleted version's cached row orders, and pages still work after", async () => {
+    const df = pl.DataFrame({ a: [3, 1, 2] });
+    const v = versionOf(df);
+    const sorted = async () => (await readPage(lazyOf(df), v, { offset: 0, limit: 10, sort: parseSort("a", v) }, "arrays", df)).rowsJson;
+    expect(await sorted()).toBe("[[1.0],[2.0],[3.0]]");
+    forgetVersion(v.datasetId, v.version);
+    expect(await sorted()).toBe("[[1.0],[2.0],[3.0]]");
   });
 });

@@ -58,8 +58,8 @@ function expectIds(pred: (r: Row) => boolean): number[] {
 
 type Cmp = "eq" | "ne" | "gt" | "gte" | "lt" | "lte";
 function compare<T extends number | string | bigint>(a: T | null, b: T, op: Cmp): boolean {
-  if (a === null) return false;
-  if (typeof a === "number" && Number.isNaN(a)) return op === "ne" ? true : op === "gt" || op === "gte"; // Polars orders NaN above all numbers
+  // the service's rule: NaN is treated like null, so it matches no comparison
+  if (a === null || (typeof a === "number" && Number.isNaN(a))) return false;
   switch (op) {
     case "eq": return a === b;
     case "ne": return a !== b;
@@ -158,7 +158,9 @@ describe("filters", () => {
 describe("sort", () => {
   it("sorts by several keys, stable, nulls last whatever the direction", async () => {
     const nullsLast = (a: number | null, b: number | null, desc: boolean) => (a === null ? (b === null ? 0 : 1) : b === null ? -1 : desc ? b - a : a - b);
-    const byNDescThenX = [...ROWS].sort((a, b) => nullsLast(a.n, b.n, true) || nullsLast(a.x === null || Number.isNaN(a.x) ? (a.x === null ? null : Infinity) : a.x, b.x === null || Number.isNaN(b.x) ? (b.x === null ? null : Infinity) : b.x, false));
+    // NaN sorts with the nulls, last
+    const nanAsNull = (x: number | null) => (x === null || Number.isNaN(x) ? null : x);
+    const byNDescThenX = [...ROWS].sort((a, b) => nullsLast(a.n, b.n, true) || nullsLast(nanAsNull(a.x), nanAsNull(b.x), false));
     expect(await ids([], "-n,x")).toEqual(byNDescThenX.map((r) => r.id));
     // ties keep file order (stable): n = -2 for ids 1 and 6, n = 5 for 0 and 3
     const byN = [...ROWS].sort((a, b) => nullsLast(a.n, b.n, false));
@@ -190,5 +192,53 @@ describe("sort", () => {
     const v = versionOf(frame());
     expect(() => parseSort("nope", v)).toThrow(/Unknown column "nope"/);
     expect(() => parseSort("n,-n", v)).toThrow(/twice/);
+  });
+});
+
+describe("NaN is treated like null (one rule for pages, filters, sorts)", () => {
+  it("isnull finds NaN, notnull leaves it out, no comparison matches it, and sorts put it last", async () => {
+    const nan = ROWS.filter((r) => r.x !== null && Number.isNaN(r.x)).map((r) => r.id);
+    expect(nan).toEqual([5]);
+    expect(await ids(["x:isnull"])).toEqual(expectIds((r) => r.x === null || Number.isNaN(r.x)));
+    expect(await ids(["x:notnull"])).not.toContain(5);
+    for (const f of ["x:gt:0", "x:lt:1e308", "x:ne:0", "x:in:0|1"]) expect(await ids([f])).not.toContain(5);
+    const desc = await ids([], "-x");
+    expect(desc.slice(-2).sort()).toEqual(expectIds((r) => r.x === null || Number.isNaN(r.x)).sort());
+  });
+});
+
+describe("Decimal filters compare exactly", () => {
+  const texts = ["1234567890123456789012345678.0123456789", "1234567890123456789012345678.0123456788", "-0.0000000001", "0", null];
+  const df = pl.DataFrame([pl.Series("id", [0, 1, 2, 3, 4], pl.Float64).cast(pl.Int64), pl.Series("dec", texts, pl.Utf8).cast(pl.Decimal(38, 10))]);
+  const v = versionOf(df);
+  const idsOf = async (f: string[]) => (await readPage(lazyOf(df), v, { offset: 0, limit: 100, filters: parseFilters(f, v), columns: ["id"] }, "arrays")).rowsJson;
+
+  it("finds a 38-digit value by eq and orders its neighbours", async () => {
+    expect(await idsOf(["dec:eq:1234567890123456789012345678.0123456789"])).toBe("[[0]]");
+    expect(await idsOf(["dec:gt:1234567890123456789012345678.0123456788"])).toBe("[[0]]");
+    expect(await idsOf(["dec:gte:1234567890123456789012345678.0123456788"])).toBe("[[0],[1]]");
+    expect(await idsOf(["dec:lt:0"])).toBe("[[2]]");
+    expect(await idsOf(["dec:in:0|-0.0000000001|5"])).toBe("[[2],[3]]");
+  });
+
+  it("treats a value with more digits than the scale as lying between two stored values", async () => {
+    expect(await idsOf(["dec:eq:0.00000000001"])).toBe("[]");
+    expect(await idsOf(["dec:ne:0.00000000001"])).toBe("[[0],[1],[2],[3]]");
+    expect(await idsOf(["dec:gt:-0.00000000005"])).toBe("[[0],[1],[3]]");
+    expect(await idsOf(["dec:lte:-0.00000000005"])).toBe("[[2]]");
+    expect(await idsOf(["dec:lt:99999999999999999999999999999999999999999"])).toBe("[[0],[1],[2],[3]]");
+    expect(await idsOf(["dec:gt:99999999999999999999999999999999999999999"])).toBe("[]");
+  });
+});
+
+describe("in filters", () => {
+  it("takes thousands of values as one typed list", async () => {
+    const n = 5000;
+    const df = pl.DataFrame([pl.Series("k", Array.from({ length: n }, (_, i) => String(i * 3)), pl.Utf8).cast(pl.Int64)]);
+    const v = versionOf(df);
+    const values = Array.from({ length: 7900 }, (_, i) => String(i * 2));
+    const page = await readPage(lazyOf(df), v, { offset: 0, limit: 10_000, filters: parseFilters([`k:in:${values.join("|")}`], v) }, "arrays");
+    const expected = Array.from({ length: n }, (_, i) => i * 3).filter((x) => x % 2 === 0 && x < 7900 * 2);
+    expect(JSON.parse(page.rowsJson)).toEqual(expected.map((x) => [x]));
   });
 });

@@ -184,3 +184,36 @@ describe("computeStats", () => {
     expect(column(stats, "s").topValues).toEqual([{ value: "fig", count: keep.filter(Boolean).length }]);
   });
 });
+
+/** The two layouts sum in different orders: mean/std/meanLength may differ in the last bits. */
+function expectSameStats(a: { columns: ColumnStats[] }, b: { columns: ColumnStats[] }): void {
+  const rounded = (s: { columns: ColumnStats[] }) =>
+    JSON.parse(JSON.stringify(s, (key, value: unknown) => (["mean", "std", "meanLength"].includes(key) && typeof value === "number" ? Number(value.toPrecision(12)) : value)));
+  expect(rounded(a)).toEqual(rounded(b));
+}
+
+describe("computeStats: internal names and layouts", () => {
+  // names that Polars or this module use internally, or that look like our aliases
+  const NAMES = ["count", "len", "n", "v", "b", "value", "variable", "rows", "literal", "c0", "c1", "0.1:c0", "count:c0", "index", "__row", "*", "^c.*$", "2019"];
+
+  it("gives every column its own statistics whatever it is called, in both layouts", async () => {
+    const df = pl.DataFrame(NAMES.map((name, k) => (k % 2 === 0 ? pl.Series(name, [k, k + 1, k + 1, null], pl.Float64) : pl.Series(name, [`a${k}`, "b", "b", null], pl.Utf8))));
+    const v = versionOf(df);
+    const wide = await computeStats(lazyOf(df), v, undefined, { layout: "wide" });
+    const long = await computeStats(lazyOf(df), v, undefined, { layout: "long" });
+    expectSameStats(long, wide);
+    expect(wide.columns.map((c) => c.name)).toEqual(NAMES);
+    NAMES.forEach((name, k) => {
+      const c = column(wide, name);
+      expect(c.count).toBe(3);
+      if (k % 2 === 0) expect(c).toMatchObject({ min: k, max: k + 1, distinctCount: 2 });
+      else expect(c.topValues).toEqual([{ value: "b", count: 2 }, { value: `a${k}`, count: 1 }]);
+    });
+  });
+
+  it("computes the same statistics in the wide and the long layout for every kind", async () => {
+    const df = frame();
+    const v = versionOf(df);
+    expectSameStats(await computeStats(lazyOf(df), v, undefined, { layout: "long" }), await computeStats(lazyOf(df), v, undefined, { layout: "wide" }));
+  });
+});

@@ -272,14 +272,14 @@ describe("inspectUpload", () => {
     expect(report.delimiter).toBe(",");
     expect(report.rowCount).toBe(30);
     expect(report.columns[0]).toEqual({ name: "n", dtype: "String", nullCount: 1, counterexamples: ["N/A"] });
-    expect(report.preview).toHaveLength(20);
-    expect(report.preview[0]).toEqual({ n: "0", label: "x" });
+    expect(JSON.parse(report.previewJson)).toHaveLength(20);
+    expect(JSON.parse(report.previewJson)[0]).toEqual({ n: "0", label: "x" });
   });
 
   it("lists the sheets of a workbook", async () => {
     const report = await inspectUpload(fixture("two-sheets.xlsx"), opts(), LIMITS);
     expect(report.sheets).toEqual(EXPECTED["two-sheets.xlsx"]!.sheets);
     expect(report.sheet).toBe("Sales");
-    expect(report.preview[0]).toEqual({ date: "2024-01-02", item: "apple", qty: 3, price: 0.5 });
+    expect(JSON.parse(report.previewJson)[0]).toEqual({ date: "2024-01-02", item: "apple", qty: 3, price: 0.5 });
   });
 });

@@ -104,7 +104,7 @@ for (const backend of BACKENDS) {
       const csv = await post("csv");
       expect(csv.status).toBe(200);
       expect(csv.headers.get("content-disposition")).toBe('attachment; filename="query.csv"');
-      expect(await csv.text()).toBe("id,city,amount,day\n1,Paris,10.5,2024-01-01\n2,Oslo,20.0,2024-01-02\n3,Paris,30.0,2024-01-03\n4,Åre,5.0,2024-01-04\n");
+      expect(await csv.text()).toBe('"id","city","amount","day"\n1,"Paris",10.5,"2024-01-01"\n2,"Oslo",20.0,"2024-01-02"\n3,"Paris",30.0,"2024-01-03"\n4,"Åre",5.0,"2024-01-04"\n');
       const pq = await post("parquet");
       const file = path.join(dir, `q-${backend}.parquet`);
       await writeFile(file, Buffer.from(await pq.arrayBuffer()));
@@ -135,7 +135,7 @@ for (const backend of BACKENDS) {
       const stats = await getJson(`${server.url}/api/datasets/${salesId}/versions/1/stats?q=paris`);
       expect(stats.body.rowCount === 3 || stats.body.columns.find((c: { name: string }) => c.name === "id").count === 3).toBe(true);
       const dl = await fetch(`${server.url}/api/datasets/${salesId}/versions/1/download?format=csv&q=oslo&columns=id,city`);
-      expect(await dl.text()).toBe("id,city\n2,Oslo\n");
+      expect(await dl.text()).toBe('"id","city"\n2,"Oslo"\n');
       // paging a search by cursor keeps the search
       const p1 = await getJson(`${server.url}/api/datasets/${salesId}/versions/1/data?q=paris&columns=id&limit=2`);
       const p2 = await getJson(`${server.url}/api/datasets/${salesId}/versions/1/data?cursor=${p1.body.next}`);
@@ -221,7 +221,7 @@ describe("SQL is a read", () => {
     const r = await post("/api/sql", "reader");
     expect(r.status).toBe(200);
     expect(((await r.json()) as { rows: unknown }).rows).toEqual([{ s: 3 }]);
-    expect(await (await post("/api/sql/download?format=csv", "reader")).text()).toBe("s\n3\n");
+    expect(await (await post("/api/sql/download?format=csv", "reader")).text()).toBe('"s"\n3\n');
     expect((await fetch(`${server.url}/api/sql`, { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" })).status).toBe(401);
   });
 });

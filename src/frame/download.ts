@@ -6,15 +6,16 @@
  *
  * Formats:
  * - `parquet`: the version's exact dtypes and values (Categorical, Decimal, zoned Datetime, …).
- * - `csv`: header row, `,`, `"`-quoting where needed, null = empty field, empty string = `""`.
+ * - `csv`: header row, `,`, every non-numeric field `"`-quoted, null = empty field, empty string = `""`.
  *   Dates `YYYY-MM-DD`; naive datetimes exactly as in pages (`2024-01-02T03:04:05[.fff…]`) so a
  *   re-upload infers the same Datetime column; zoned datetimes in their zone with a `±HH:MM`
- *   offset (UTC as `+00:00`; pages write `Z`); decimals as written by Polars; floats in
- *   shortest round-trip form (NaN/inf as `NaN`/`inf`); List/Struct cells as their JSON text.
- * - `ndjson` (one object per line) and `json` (one array): Polars' JSON writer as is, which keeps
+ *   offset (UTC as `+00:00`; pages write `Z`); times and durations as in pages (`01:02:03.5`,
+ *   `PT1.5S`); decimals with every scale digit; floats in shortest round-trip form (NaN/±inf as
+ *   `NaN`/`inf`/`-inf`, `-0.0` kept); List/Struct cells as their JSON text; Binary as base64.
+ * - `ndjson` (one object per line) and `json` (one array): Polars' JSON writer, which keeps
  *   memory flat but has its own conventions: integers as exact JSON numbers even beyond 2^53,
  *   naive datetimes as `YYYY-MM-DD HH:MM:SS[.fff]` (space, not `T`), zoned ones with `±HH:MM`,
- *   NaN/±Infinity as null.
+ *   NaN/±Infinity as null; durations (ISO 8601, as pages) and binary (base64) are converted first.
  * - `arrow`: an Arrow IPC *file* (Feather v2). Polars streams only the file variant to disk;
  *   `pyarrow.ipc.open_file`, `pl.readIPC`, DuckDB and Arrow JS read it.
  *
@@ -33,7 +34,7 @@ import { badRequest } from "../errors.ts";
 import type { Version } from "../types.ts";
 import { datetimeParts, dtypeName } from "./dtype.ts";
 import { cached, colExpr } from "./exprcache.ts";
-import { datetimeFormat, jsonValue, TEMPORAL_FORMATS } from "./json.ts";
+import { base64Text, datetimeFormat, durationText, jsonValue, TEMPORAL_FORMATS, TIME_FORMAT } from "./json.ts";
 import { filtered, projection, schemaOf, sorted } from "./plan.ts";
 import type { Filter, SortKey } from "./query.ts";
 
@@ -100,9 +101,16 @@ function outputColumn(ref: string, name: string, dt: pl.DataType, format: Downlo
   return cached(`dl\u0000${format}\u0000${formatDatetimes}\u0000${ref}\u0000${name}\u0000${dtypeName(dt)}`, () => {
     const c = colExpr(ref);
     let out = c;
+    const text = format === "csv" || format === "ndjson" || format === "json";
     if (format === "csv" && NESTED.has(v)) {
       // the CSV writer has no nested types: their JSON text (a null stays an empty field)
       out = pl.when(c.isNull()).then(pl.lit(null).cast(pl.Utf8)).otherwise(jsonValue(c, dt)).alias(ref);
+    } else if (text && v === "Duration") {
+      // the CSV writer refuses durations; JSON gets the same ISO 8601 text as pages (`PT0S`, not `P0D`)
+      out = durationText(c, dt).alias(ref);
+    } else if (text && v === "Binary") {
+      // Polars' JSON writer aborts the process on binary values: base64 text, as in pages
+      out = base64Text(c).alias(ref);
     } else if (format === "csv" && formatDatetimes && v === "Datetime") {
       out = c.dt.strftime(datetimeFormat(dt));
     }
@@ -156,10 +164,12 @@ export async function writeDownload(lf: pl.LazyDataFrame, version: Version, q: D
         await plan
           .sinkCSV(path, {
             includeHeader: true,
-            quoteStyle: "necessary",
+            // quote every non-number: an empty string is then `""`, unlike a null (empty field)
+            quoteStyle: "non_numeric",
             nullValue: "",
             dateFormat: TEMPORAL_FORMATS.date,
             datetimeFormat: writerDatetimes ?? TEMPORAL_FORMATS.datetime,
+            timeFormat: TIME_FORMAT,
             maintainOrder: true,
           })
           .collect();

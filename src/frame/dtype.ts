@@ -2,9 +2,13 @@
  * Polars type names as the API reports them (`Int64`, `Datetime(us, UTC)`, `List(Int64)`, …) and
  * the column descriptions stored with each version.
  */
-import type pl from "nodejs-polars";
+import pl from "nodejs-polars";
+import * as DataTypeModule from "nodejs-polars/bin/datatypes/datatype.js";
 import type { ColumnInfo } from "../types.ts";
-import { frameSeries } from "./safe.ts";
+import { nativeSeries } from "./safe.ts";
+
+// the namespace behind the typings' `DataType` (not re-exported by the package's entry point)
+const DataTypeNs = DataTypeModule.DataType as unknown as { deserialize(raw: unknown): unknown };
 
 /**
  * The parts of a polars DataType this module reads. `inner` is `protected` in the typings but is
@@ -79,20 +83,58 @@ export function dtypeName(dt: pl.DataType, durationUnit?: string): string {
   }
 }
 
-/** Reads a Duration series' unit from its printed header (`[duration[μs]]`). */
-function durationUnitOf(series: pl.Series): string | undefined {
-  const header = String(series.head(0)).split("\n")[1] ?? "";
-  const m = /\[duration\[(ns|μs|ms)\]\]\s*$/.exec(header);
-  return m?.[1] === "μs" ? "us" : m?.[1];
+/** The members of a native (napi) series read here; see `NativeSeries` in safe.ts. */
+interface TypedNative {
+  readonly name: string;
+  readonly dtype: unknown;
+  nullCount(): number;
+  toString(): string;
+}
+
+/**
+ * A stand-in DataType for types nodejs-polars cannot describe to JavaScript (reading a Binary
+ * series' dtype throws "DataType Binary is not supported for JS conversion"). Only `variant` is
+ * read by this codebase; nothing ever casts to it.
+ */
+function opaque(variant: string): pl.DataType {
+  return { variant, inner: null, toString: () => variant } as unknown as pl.DataType;
+}
+
+/** The dtype from a native series' printed header (`Series: 'x' [duration[μs]]`). */
+function headerDtype(series: TypedNative): string {
+  const text = series.toString();
+  const header = text.split("\n").find((line) => line.startsWith("Series: ")) ?? "";
+  return /\[([^\]]*(?:\][^\]]*)*)\]\s*$/.exec(header)?.[1] ?? "";
+}
+
+/**
+ * DataType and API name of a native series, without building a JS Series (~0.5 ms each in
+ * nodejs-polars, which made a 1000-column schema cost a second). Duration units come from the
+ * printed header (the JS-side DataType always says `ms`); Binary, which JS cannot describe at
+ * all, becomes an opaque `Binary` type; anything else undescribable is `Unsupported`.
+ */
+export function nativeDtype(series: TypedNative): { dtype: pl.DataType; name: string } {
+  let raw: unknown;
+  try {
+    raw = series.dtype;
+  } catch {
+    const header = headerDtype(series);
+    const variant = header === "binary" ? "Binary" : "Unsupported";
+    return { dtype: opaque(variant), name: variant === "Binary" ? "Binary" : `Unsupported(${header})` };
+  }
+  const dtype = DataTypeNs.deserialize(raw) as pl.DataType;
+  if (parts(dtype).variant !== "Duration") return { dtype, name: dtypeName(dtype) };
+  const m = /duration\[(ns|μs|ms)\]/.exec(headerDtype(series));
+  const unit = m?.[1] === "μs" ? "us" : (m?.[1] ?? "us");
+  return { dtype: pl.Duration(unit as "ms" | "us" | "ns"), name: `Duration(${unit})` };
 }
 
 /** Name of a Series' dtype, with the Duration unit read reliably. */
 export function seriesDtypeName(series: pl.Series): string {
-  const dt = series.dtype;
-  return dtypeName(dt, parts(dt).variant === "Duration" ? durationUnitOf(series) : undefined);
+  return nativeDtype((series as unknown as { _s: TypedNative })._s).name;
 }
 
 /** Name, dtype and nullability (at least one null) of every column, in frame order. */
 export function describeColumns(df: pl.DataFrame): ColumnInfo[] {
-  return frameSeries(df).map((s) => ({ name: s.name, dtype: seriesDtypeName(s), nullable: s.nullCount() > 0 }));
+  return (nativeSeries(df) as unknown as TypedNative[]).map((s) => ({ name: s.name, dtype: nativeDtype(s).name, nullable: s.nullCount() > 0 }));
 }

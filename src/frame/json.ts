@@ -9,18 +9,27 @@
  * Value conventions (shared with the CSV download, see `TEMPORAL_FORMATS`):
  * - integers within ±2^53 are JSON numbers, beyond as JSON strings (Int64/UInt64 only can exceed);
  * - floats: shortest round-trip text; NaN and ±Infinity are `null`;
- * - Date `"YYYY-MM-DD"`; Time `"HH:MM:SS[.fff…]"`;
+ * - Date `"YYYY-MM-DD"`; Time `"HH:MM:SS"` plus `.fff`, `.ffffff` or `.fffffffff` when the fraction
+ *   is non-zero (so every stored digit);
  * - Datetime without zone: `"YYYY-MM-DDTHH:MM:SS"` plus `.fff`, `.ffffff` or `.fffffffff` only when
  *   the fraction is non-zero; with a zone: the wall time in that zone plus its offset (`+01:00`),
  *   or `Z` for UTC;
- * - Decimal as a JSON string (keeps every digit); Duration as an ISO 8601 duration string;
- * - List/Array as JSON arrays and Struct as objects, with these rules applied to their elements.
+ * - Decimal as a JSON string (keeps every digit); Duration as an ISO 8601 duration in seconds
+ *   (`PT1.5S`, `-PT0.001S`, `PT0S`; built here, so both page paths and the CSV writer agree);
+ * - Binary as a base64 string (RFC 4648, padded);
+ * - List/Array as JSON arrays and Struct as objects, with these rules applied to their elements
+ *   (a Parquet Map arrives as a list of `{"key", "value"}` structs and so renders as API.md says).
  */
 import pl from "nodejs-polars";
-import { datetimeParts, listInner, structFields } from "./dtype.ts";
+import { _Expr } from "nodejs-polars/bin/lazy/expr/index.js";
+import { datetimeParts, dtypeName, listInner, structFields } from "./dtype.ts";
+import { nativeSeries } from "./safe.ts";
 
 /** 2^53: the largest magnitude up to which every integer is exact as a JSON (double) number. */
 const EXACT_LIMIT = 9007199254740992;
+
+/** strftime pattern of Time values: `HH:MM:SS` plus `.fff`, `.ffffff` or `.fffffffff` when the fraction is non-zero. */
+export const TIME_FORMAT = "%H:%M:%S%.f";
 
 /** strftime patterns for temporal values; the CSV download writes the same text. */
 export const TEMPORAL_FORMATS = {
@@ -45,6 +54,55 @@ function jsonString(e: pl.Expr): pl.Expr {
 /** Polars' JSON text of a value: encode a one-field struct `{"": v}` and keep the `v` part. */
 function viaJsonEncode(e: pl.Expr): pl.Expr {
   return pl.struct([e.alias("")]).struct.jsonEncode().str.replace('^\\{"":', "").str.replace("\\}$", "");
+}
+
+/**
+ * `s.str.slice(start, length)` with an expression as `start`: nodejs-polars 0.26 passes an Expr
+ * wrapper where the native call wants the native expression, so call the native one directly.
+ */
+function strSlice(s: pl.Expr, start: pl.Expr | number, length: pl.Expr | number): pl.Expr {
+  type Native = { strSlice(a: unknown, b: unknown): unknown };
+  const native = (e: pl.Expr | number) => ((typeof e === "number" ? pl.lit(e) : e) as unknown as { _expr: Native })._expr;
+  return _Expr(native(s).strSlice(native(start), native(length))) as pl.Expr;
+}
+
+const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/**
+ * Base64 text (RFC 4648, padded) of a Binary expression, computed in Polars: the bytes as
+ * List(UInt8), each 3-byte group (at positions 0, 3, 6, …) turned into 4 alphabet characters.
+ */
+export function base64Text(e: pl.Expr): pl.Expr {
+  const b0 = pl.element().cast(pl.Int32);
+  const b1 = b0.shift(-1);
+  const b2 = b0.shift(-2);
+  const position = b0.cumCount().sub(pl.lit(1));
+  const div = (x: pl.Expr, d: number) => x.sub(x.rem(pl.lit(d))).div(pl.lit(d)).cast(pl.Int32);
+  const char = (x: pl.Expr) => strSlice(pl.lit(BASE64), x, 1);
+  const c0 = char(div(b0, 4));
+  const c1 = char(b0.rem(pl.lit(4)).mul(pl.lit(16)).add(div(b1.fillNull(pl.lit(0)), 16)));
+  const c2 = pl.when(b1.isNull()).then(pl.lit("=")).otherwise(char(b1.rem(pl.lit(16)).mul(pl.lit(4)).add(div(b2.fillNull(pl.lit(0)), 64))));
+  const c3 = pl.when(b2.isNull()).then(pl.lit("=")).otherwise(char(b2.rem(pl.lit(64))));
+  const groups = (pl.concatString([c0, c1, c2, c3], "") as pl.Expr).filter(position.rem(pl.lit(3)).eq(pl.lit(0)));
+  return e.cast(pl.List(pl.UInt8)).lst.eval(groups).lst.join("");
+}
+
+const UNIT_DIGITS = { ms: 3, us: 6, ns: 9 } as const;
+
+/**
+ * ISO 8601 text of a Duration expression in whole and fractional seconds (`PT1.5S`, `-PT2S`,
+ * `PT0S`), built from the integer's decimal text, so it is exact for every value.
+ */
+export function durationText(e: pl.Expr, dt: pl.DataType): pl.Expr {
+  const unit = /^Duration\((ms|us|ns)\)$/.exec(dtypeName(dt))?.[1] as keyof typeof UNIT_DIGITS | undefined;
+  const k = UNIT_DIGITS[unit ?? "us"];
+  const text = e.cast(pl.Int64).cast(pl.Utf8);
+  const digits = text.str.stripCharsStart(pl.lit("-")).str.zFill(k + 1);
+  const seconds = digits.str.replace(`\\d{${k}}$`, "");
+  const fraction = digits.str.extract(`(\\d{${k}})$`, 1).str.stripCharsEnd(pl.lit("0"));
+  const sign = pl.when(text.str.startsWith(pl.lit("-"))).then(pl.lit("-PT")).otherwise(pl.lit("PT"));
+  const dot = pl.when(fraction.eq(pl.lit(""))).then(pl.lit("")).otherwise(pl.concatString([pl.lit("."), fraction], "") as pl.Expr);
+  return pl.concatString([sign, seconds, dot, pl.lit("S")], "", false) as pl.Expr;
 }
 
 /** The strftime pattern for a Datetime column, honouring its zone. */
@@ -94,6 +152,11 @@ function fragment(e: pl.Expr, dt: pl.DataType): pl.Expr {
     case "Datetime":
       return quoted(e.dt.strftime(datetimeFormat(dt)));
     case "Time":
+      return quoted(e.dt.strftime(TIME_FORMAT));
+    case "Duration":
+      return quoted(durationText(e, dt));
+    case "Binary":
+      return quoted(base64Text(e));
     case "Decimal":
       return quoted(e.cast(pl.Utf8));
     case "List":
@@ -115,7 +178,7 @@ function fragment(e: pl.Expr, dt: pl.DataType): pl.Expr {
       return pl.when(e.isNull()).then(pl.lit(null).cast(pl.Utf8)).otherwise(pl.concatString(parts, "") as pl.Expr);
     }
     default:
-      // Duration (ISO 8601 text) and anything else Polars can encode
+      // anything else Polars can encode
       return viaJsonEncode(e);
   }
 }
@@ -139,4 +202,18 @@ export function jsonRow(parts: pl.Expr[], shape: "objects" | "arrays"): pl.Expr 
   const [open, close] = shape === "objects" ? ["{", "}"] : ["[", "]"];
   if (parts.length === 0) return pl.lit(open + close);
   return pl.concatString([pl.lit(open), pl.concatString(parts, ",") as pl.Expr, pl.lit(close)], "") as pl.Expr;
+}
+
+/**
+ * The rows of `lf` (columns `columns`, in frame order) as a JSON array of objects, every value
+ * rendered by `jsonValue`. Columns are renamed to positional aliases first, so names such as `*`
+ * or `^a$` (which `pl.col` reads as patterns) are safe. For small row counts (previews).
+ */
+export async function rowsJsonText(lf: pl.LazyDataFrame, columns: { name: string; dtype: pl.DataType }[]): Promise<string> {
+  if (columns.length === 0) return "[]";
+  const aliased = lf.rename(Object.fromEntries(columns.map((c, i) => [c.name, `c${i}`])));
+  const row = jsonRow(columns.map((c, i) => jsonMember(c.name, jsonValue(pl.col(`c${i}`), c.dtype))), "objects");
+  const out = await aliased.select(row.str.concat(",").alias("rows")).collect();
+  const text = (nativeSeries(out)[0]?.toArray()[0] as string | null | undefined) ?? "";
+  return `[${text}]`;
 }

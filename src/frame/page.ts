@@ -26,10 +26,10 @@ import { _DataFrame } from "nodejs-polars/bin/dataframe.js";
 import nativeBinding from "nodejs-polars/bin/native-polars.js";
 import { badRequest } from "../errors.ts";
 import type { Version } from "../types.ts";
-import { dtypeName, listInner, structFields } from "./dtype.ts";
+import { dtypeName, listInner, nativeDtype, structFields } from "./dtype.ts";
 import { cached, colExpr } from "./exprcache.ts";
-import { datetimeFormat, jsonMember, jsonRow, jsonValue, TEMPORAL_FORMATS } from "./json.ts";
-import { aliased, filtered, projection, schemaOf, sorted } from "./plan.ts";
+import { datetimeFormat, jsonMember, jsonRow, jsonValue, TEMPORAL_FORMATS, TIME_FORMAT } from "./json.ts";
+import { aliased, filtered, forgetSchema, projection, schemaOf, sorted } from "./plan.ts";
 import type { FrameSchema } from "./plan.ts";
 import type { Filter, SortKey } from "./query.ts";
 import { frameHeight, frameJsonRows, frameSeries, lazyOf, nativeSeries } from "./safe.ts";
@@ -78,10 +78,9 @@ function nativeNested(dt: pl.DataType): boolean {
 
 /**
  * Whether a column can go through the writer path (after `writerReady`), judged by dtype alone.
- * Int64/UInt64 qualify here and are checked per page for values beyond ±2^53. Arrays-shaped pages
- * re-key objects through JS, so structs (whose integer-like keys JS would reorder) are excluded.
+ * Int64/UInt64 qualify here and are checked per page for values beyond ±2^53.
  */
-function writerOk(dt: pl.DataType, shape: RowShape): boolean {
+function writerOk(dt: pl.DataType): boolean {
   const v = variantOf(dt);
   switch (v) {
     case "Int64":
@@ -91,14 +90,13 @@ function writerOk(dt: pl.DataType, shape: RowShape): boolean {
     case "Datetime":
     case "Decimal":
     case "Time":
-    case "Duration":
       return true;
     case "List":
     case "FixedSizeList":
-      return nativeNested(dt) && (shape === "objects" || !JSON.stringify(dtypeName(dt)).includes("Struct"));
     case "Struct":
-      return shape === "objects" && nativeNested(dt);
+      return nativeNested(dt);
     default:
+      // Duration and Binary take the fragments (Polars' writer panics on Binary)
       return NATIVE_LEAVES.has(v);
   }
 }
@@ -115,6 +113,8 @@ function writerReady(ref: string, dt: pl.DataType): pl.Expr {
         return c.dt.strftime(TEMPORAL_FORMATS.date);
       case "Datetime":
         return c.dt.strftime(datetimeFormat(dt));
+      case "Time":
+        return c.dt.strftime(TIME_FORMAT);
       case "Decimal":
       case "Categorical":
         return c.cast(pl.Utf8);
@@ -128,19 +128,23 @@ function writerReady(ref: string, dt: pl.DataType): pl.Expr {
 function hasInexactIntegers(columns: NativeSeries[]): boolean {
   return columns.some((s) => {
     if (s.dtype !== "Int64" && s.dtype !== "UInt64") return false;
+    const [max, min] = [s.max(), s.min()];
+    // a UInt64 max ≥ 2^63 does not convert and comes back null: null with values present is inexact
+    if ((max === null || min === null) && s.len() > s.nullCount()) return true;
     // min/max come back as doubles, rounded monotonically: >= 2^53 catches every value beyond
-    return Math.abs(Number(s.max() ?? 0)) >= EXACT_LIMIT || Math.abs(Number(s.min() ?? 0)) >= EXACT_LIMIT;
+    return Math.abs(Number(max ?? 0)) >= EXACT_LIMIT || Math.abs(Number(min ?? 0)) >= EXACT_LIMIT;
   });
 }
 
 /** Exact JSON for any dtype, built cell by cell in Polars (json.ts). */
 async function fragmentsJson(page: pl.DataFrame, names: string[], shape: RowShape): Promise<string> {
   if (frameHeight(page) === 0) return "[]";
-  const series = frameSeries(page);
+  // native series: their dtypes are readable even where a JS Series' are not (Binary)
+  const series = nativeSeries(page) as unknown as Parameters<typeof nativeDtype>[0][];
   // positional names again, whatever the page's columns are called
   const positional = lazyOf(page).rename(Object.fromEntries(series.map((s, k) => [s.name, `p${k}`])));
   const parts = series.map((s, k) => {
-    const dt = s.dtype;
+    const dt = nativeDtype(s).dtype;
     const name = names[k] ?? s.name;
     return cached(`f\u0000p${k}\u0000${dtypeName(dt)}\u0000${shape === "objects" ? name : ""}`, () => {
       const value = jsonValue(colExpr(`p${k}`), dt);
@@ -152,12 +156,59 @@ async function fragmentsJson(page: pl.DataFrame, names: string[], shape: RowShap
 }
 
 /** The writer's row objects (`text`, from a page whose columns carry the real names) in `shape`. */
-function writerJson(text: string, names: string[], shape: RowShape): string {
-  if (shape === "objects") return text;
-  // Only reached for dtypes whose values JSON.parse/stringify round-trip (no Int64 beyond 2^53,
-  // no structs); the one difference is that -0.0 becomes 0.
-  const rows = JSON.parse(text) as Record<string, unknown>[];
-  return JSON.stringify(rows.map((r) => names.map((n) => r[n] ?? null)));
+function writerJson(text: string, shape: RowShape): string {
+  return shape === "objects" ? text : objectRowsToArrays(text);
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * `[{"a":1,"b":[2]},…]` → `[[1,[2]],…]`: drops the keys of each row object and keeps every value's
+ * text exactly as written (a JSON round trip in JS would turn `-0.0` into `0` and move
+ * integer-like struct keys first). Input is Polars' JSON writer output: no whitespace, keys in
+ * column order.
+ */
+export function objectRowsToArrays(text: string): string {
+  const out: string[] = [];
+  let depth = 0;
+  let from = 0;
+  let keyNext = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === QUOTE) {
+      let j = i + 1;
+      while (text.charCodeAt(j) !== QUOTE) j += text.charCodeAt(j) === BACKSLASH ? 2 : 1;
+      if (keyNext) {
+        // drop `"key":`
+        out.push(text.slice(from, i));
+        from = j + 2;
+        keyNext = false;
+      }
+      i = j;
+    } else if (ch === 0x7b /* { */) {
+      depth++;
+      if (depth === 2) {
+        out.push(text.slice(from, i), "[");
+        from = i + 1;
+        keyNext = true;
+      }
+    } else if (ch === 0x7d /* } */) {
+      if (depth === 2) {
+        out.push(text.slice(from, i), "]");
+        from = i + 1;
+      }
+      depth--;
+    } else if (ch === 0x5b /* [ */) {
+      depth++;
+    } else if (ch === 0x5d /* ] */) {
+      depth--;
+    } else if (ch === 0x2c /* , */ && depth === 2) {
+      keyNext = true;
+    }
+  }
+  out.push(text.slice(from));
+  return out.join("");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -223,6 +274,9 @@ function nativeJsonRows(frame: NativeFrame): string {
   return Buffer.concat(chunks).toString("utf8");
 }
 
+/** Variants `writerReadyColumn` converts. */
+const CONVERTED = new Set(["Date", "Datetime", "Time", "Decimal", "Categorical"]);
+
 /** The eager counterpart of `writerReady`: the same conversions, on one page's column. */
 function writerReadyColumn(c: NativeColumn, dt: pl.DataType): NativeColumn | null {
   switch (variantOf(dt)) {
@@ -230,6 +284,8 @@ function writerReadyColumn(c: NativeColumn, dt: pl.DataType): NativeColumn | nul
       return c.strftime(TEMPORAL_FORMATS.date);
     case "Datetime":
       return c.strftime(datetimeFormat(dt));
+    case "Time":
+      return c.strftime(TIME_FORMAT);
     case "Decimal":
     case "Categorical":
       return c.cast(pl.Utf8, false);
@@ -300,6 +356,8 @@ interface OrderEntry {
   rows: Promise<Uint32Array>;
   /** Bytes of the resolved index array (0 while pending). */
   bytes: number;
+  /** `versionKey` of the version it belongs to (for `forgetVersion`). */
+  owner: string;
 }
 const orders = new Map<string, OrderEntry>();
 let orderBytes = 0;
@@ -330,7 +388,7 @@ function rowOrder(version: Version, schema: FrameSchema, lf: pl.LazyDataFrame, q
   if (hit) return hit.rows;
   const idx = rowIndexName(schema);
   const plan = sorted(filtered(lf.withRowIndex(idx), schema, q.filters), schema, q.sort).select(pl.col(idx));
-  const entry: OrderEntry = { rows: plan.collect().then((out) => indexArray(nativeSeries(out)[0] as NativeColumn)), bytes: 0 };
+  const entry: OrderEntry = { rows: plan.collect().then((out) => indexArray(nativeSeries(out)[0] as NativeColumn)), bytes: 0, owner: versionKey(version) };
   orders.set(key, entry);
   entry.rows.then(
     (rows) => {
@@ -345,6 +403,21 @@ function rowOrder(version: Version, schema: FrameSchema, lf: pl.LazyDataFrame, q
   );
   evictOrders();
   return entry.rows;
+}
+
+/**
+ * Drops everything cached about a version (row orders, integer facts, its schema): called when a
+ * version is deleted, so its row orders (up to 32 MB) do not wait for eviction.
+ */
+export function forgetVersion(datasetId: string, version: number): void {
+  const prefix = `${datasetId}\u0000${version}\u0000`;
+  for (const [key, entry] of orders) {
+    if (!entry.owner.startsWith(prefix)) continue;
+    orders.delete(key);
+    orderBytes -= entry.bytes;
+  }
+  for (const key of inexactVersions.keys()) if (key.startsWith(prefix)) inexactVersions.delete(key);
+  forgetSchema(datasetId, version);
 }
 
 /** The row index column as a Uint32Array (Polars' row index is UInt32 in this build). */
@@ -382,7 +455,7 @@ export async function readPage(lf: pl.LazyDataFrame, version: Version, q: PageQu
   const schema: FrameSchema = await schemaOf(lf, version);
   const names = projection(schema, q.columns);
   const indexes = names.map((n) => schema.indexOf.get(n) as number);
-  const useWriter = indexes.every((i) => writerOk(schema.dtypes[i] as pl.DataType, shape));
+  const useWriter = indexes.every((i) => writerOk(schema.dtypes[i] as pl.DataType));
   const mayBeInexact = useWriter ? await versionHasInexactIntegers(version, schema, lf, frame) : true;
   const columns = indexes.map((i) => ({ name: schema.names[i] as string, dtype: schema.dtypeNames[i] as string }));
   if (frame) {
@@ -399,7 +472,7 @@ export async function readPage(lf: pl.LazyDataFrame, version: Version, q: PageQu
   const filteredCount = q.filters && q.filters.length > 0;
   const [page, totalRows] = await Promise.all([plan.collect(), filteredCount ? countRows(rows) : Promise.resolve(version.rowCount)]);
   const writer = useWriter && !(mayBeInexact && hasInexactIntegers(nativeSeries(page)));
-  const rowsJson = writer ? writerJson(frameJsonRows(page), names, shape) : await fragmentsJson(page, names, shape);
+  const rowsJson = writer ? writerJson(frameJsonRows(page), shape) : await fragmentsJson(page, names, shape);
   return { columns, rowsJson, totalRows, rowCount: frameHeight(page) };
 }
 
@@ -425,11 +498,14 @@ async function eagerJson(page: NativeFrame, names: string[], indexes: number[], 
   if (!useWriter) return fragmentsJson(wrapFrame(page), names, shape);
   let ready = page;
   indexes.forEach((i, k) => {
-    const converted = writerReadyColumn(ready.column(names[k] as string), schema.dtypes[i] as pl.DataType);
+    const dt = schema.dtypes[i] as pl.DataType;
+    // only the columns that need converting cost a native call (wide frames have hundreds)
+    if (!CONVERTED.has(variantOf(dt))) return;
+    const converted = writerReadyColumn(ready.column(names[k] as string), dt);
     if (converted) ready = ready.withColumn(converted);
   });
   if (mayBeInexact && hasInexactIntegers(ready.getColumns())) return fragmentsJson(wrapFrame(ready), names, shape);
-  return writerJson(nativeJsonRows(ready), names, shape);
+  return writerJson(nativeJsonRows(ready), shape);
 }
 
 /**

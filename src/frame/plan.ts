@@ -13,12 +13,12 @@ import pl from "nodejs-polars";
 import { badRequest } from "../errors.ts";
 import { unknownColumn } from "../suggest.ts";
 import type { Version } from "../types.ts";
-import { seriesDtypeName } from "./dtype.ts";
+import { nativeDtype } from "./dtype.ts";
 import { cached, colExpr } from "./exprcache.ts";
 import { filterExpr } from "./query.ts";
 import { searchExpr } from "./search.ts";
 import type { Filter, SortKey } from "./query.ts";
-import { frameSeries } from "./safe.ts";
+import { nativeSeries } from "./safe.ts";
 
 export interface FrameSchema {
   names: string[];
@@ -49,14 +49,15 @@ export async function schemaOf(lf: pl.LazyDataFrame, version: Version): Promise<
     return hit;
   }
   const empty = await lf.limit(0).collect();
-  const series = frameSeries(empty);
+  const series = nativeSeries(empty) as unknown as Parameters<typeof nativeDtype>[0][];
   const names = series.map((s) => s.name);
+  const types = series.map((s) => nativeDtype(s));
   const direct = names.every(isPlainName);
   const refs = names.map((n, i) => (direct ? n : `c${i}`));
   const schema: FrameSchema = {
     names,
-    dtypes: series.map((s) => s.dtype),
-    dtypeNames: series.map((s) => seriesDtypeName(s)),
+    dtypes: types.map((t) => t.dtype),
+    dtypeNames: types.map((t) => t.name),
     direct,
     aliasOf: new Map(names.map((n, i) => [n, refs[i] as string])),
     refs,
@@ -65,6 +66,12 @@ export async function schemaOf(lf: pl.LazyDataFrame, version: Version): Promise<
   schemas.set(key, schema);
   if (schemas.size > SCHEMA_CACHE_SIZE) schemas.delete(schemas.keys().next().value as string);
   return schema;
+}
+
+/** Drops the cached schema of a version (see page.ts `forgetVersion`). */
+export function forgetSchema(datasetId: string, version: number): void {
+  const prefix = `${datasetId}\u0000${version}\u0000`;
+  for (const key of schemas.keys()) if (key.startsWith(prefix)) schemas.delete(key);
 }
 
 /** Whether `pl.col(name)` means exactly the column called `name` (not a wildcard or regex). */
@@ -129,11 +136,22 @@ export function filtered(lf: pl.LazyDataFrame, schema: FrameSchema, filters: Fil
   return p ? base.filter(p) : base;
 }
 
-/** Stable multi-key sort, nulls last; the input unchanged without keys. */
+/** The sort key of a column: floats with NaN as null, so NaN sorts with the nulls (last). */
+function sortKey(schema: FrameSchema, column: string): pl.Expr {
+  const ref = aliasFor(schema, column);
+  const dtype = schema.dtypeNames[schema.indexOf.get(column) as number];
+  if (dtype !== "Float32" && dtype !== "Float64") return colExpr(ref);
+  return cached(`sortkey\u0000${ref}`, () => {
+    const c = colExpr(ref);
+    return pl.when(c.isNan()).then(pl.lit(null)).otherwise(c);
+  });
+}
+
+/** Stable multi-key sort, nulls (and NaN) last; the input unchanged without keys. */
 export function sorted(lf: pl.LazyDataFrame, schema: FrameSchema, sort: SortKey[] | undefined): pl.LazyDataFrame {
   if (!sort || sort.length === 0) return lf;
   return lf.sort({
-    by: sort.map((k) => colExpr(aliasFor(schema, k.column))),
+    by: sort.map((k) => sortKey(schema, k.column)),
     descending: sort.map((k) => k.descending),
     nullsLast: true,
     maintainOrder: true,

@@ -11,8 +11,12 @@
  *   with an offset names an instant; without one it is the wall time as stored (naive columns)
  *   or a UTC time (zoned columns);
  * - String, Categorical: the text as given;
- * - Decimal: a decimal number.
- * A null matches no comparison (as in SQL); only `isnull` finds it.
+ * - Decimal: a decimal number, compared exactly in the column's scale (a value with more digits
+ *   than the scale equals nothing and orders between its neighbours).
+ * A null matches no comparison (as in SQL); only `isnull` finds it. NaN is treated the same way
+ * (pages show it as null): it matches no comparison, `isnull` finds it and `notnull` leaves it
+ * out; sorts put it with the nulls, last (see plan.ts).
+ * `in` is one `isIn` against a typed list, linear in rows plus values.
  */
 import pl from "nodejs-polars";
 import { badRequest } from "../errors.ts";
@@ -145,7 +149,7 @@ function parseFilter(text: string, version: Version): Filter {
   if (kind === "other") throw badRequest(`Filter "${text}": column "${column}" (${col.dtype}) supports only isnull and notnull.`, { filter: text });
   const values = op === "in" ? valueText.split("|") : [valueText];
   for (const v of values) {
-    if (!STRING_OPS.has(op) && literalFor(v, col.dtype) === null) {
+    if (!STRING_OPS.has(op) && !isValidValue(v, col.dtype)) {
       throw badRequest(`Filter "${text}": "${v}" is not a valid ${col.dtype} value (${expectedForm(col.dtype)}).`, { filter: text, column });
     }
   }
@@ -178,7 +182,10 @@ const DECIMAL_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)$/;
 const UNIT_PER_SECOND = { ms: 1000n, us: 1_000_000n, ns: 1_000_000_000n } as const;
 
 function daysFromCivil(y: number, m: number, d: number): number | null {
-  const ms = Date.UTC(y, m - 1, d);
+  // setUTCFullYear, not Date.UTC: Date.UTC reads years 0..99 as 1900..1999
+  const date = new Date(0);
+  date.setUTCFullYear(y, m - 1, d);
+  const ms = date.getTime();
   const back = new Date(ms);
   if (back.getUTCFullYear() !== y || back.getUTCMonth() !== m - 1 || back.getUTCDate() !== d) return null;
   return ms / 86_400_000;
@@ -190,40 +197,87 @@ function fraction(digits: string | undefined, unitsPerSecond: bigint): bigint {
   return (nanos * unitsPerSecond) / 1_000_000_000n;
 }
 
+/** Whether `text` casts to `dtype` (checked in JS: no Polars objects for a 7,900-value `in`). */
+function isValidValue(text: string, dtype: string): boolean {
+  switch (kindOf(dtype)) {
+    case "int": {
+      if (!INT_RE.test(text)) return false;
+      const n = BigInt(text);
+      const [lo, hi] = INT_RANGES[dtype] ?? [0n, 0n];
+      return n >= lo && n <= hi;
+    }
+    case "float":
+      return FLOAT_RE.test(text);
+    case "bool":
+      return text === "true" || text === "false";
+    case "string":
+      return true;
+    case "decimal":
+      return DECIMAL_RE.test(text);
+    case "date":
+    case "time":
+    case "datetime":
+      return physicalValue(text, dtype) !== null;
+    default:
+      return false;
+  }
+}
+
 /**
  * A literal expression comparable with a column of `dtype` (its physical value for temporal
  * types), or null when `text` does not cast.
  */
 function literalFor(text: string, dtype: string): pl.Expr | null {
+  if (!isValidValue(text, dtype)) return null;
   switch (kindOf(dtype)) {
-    case "int": {
-      if (!INT_RE.test(text)) return null;
-      const n = BigInt(text);
-      const [lo, hi] = INT_RANGES[dtype] ?? [0n, 0n];
-      if (n < lo || n > hi) return null;
+    case "int":
       // through a string: JS numbers would round past 2^53
-      return pl.lit(n.toString()).cast(dtypeFromName(dtype), true);
-    }
+      return pl.lit(BigInt(text).toString()).cast(dtypeFromName(dtype), true);
     case "float":
-      return FLOAT_RE.test(text) ? pl.lit(Number(text)).cast(dtypeFromName(dtype)) : null;
+      return pl.lit(Number(text)).cast(dtypeFromName(dtype));
     case "bool":
-      return text === "true" ? pl.lit(true) : text === "false" ? pl.lit(false) : null;
+      return pl.lit(text === "true");
     case "string":
       return pl.lit(text);
-    case "decimal":
-      return DECIMAL_RE.test(text) ? pl.lit(text).cast(pl.Float64, true) : null;
+    case "date":
+    case "time":
+    case "datetime": {
+      // a literal of the column's own type, from its physical value
+      const units = physicalValue(text, dtype);
+      return units === null ? null : pl.lit(units.toString()).cast(physicalType(dtype), true).cast(temporalType(dtype));
+    }
+    default:
+      return null;
+  }
+}
+
+/** The physical integer type of a temporal dtype (days as Int32, other units as Int64). */
+function physicalType(dtype: string): pl.DataType {
+  return kindOf(dtype) === "date" ? pl.Int32 : pl.Int64;
+}
+
+/** The DataType of a Date/Time/Datetime dtype name (`Datetime(ns, Europe/Paris)`). */
+function temporalType(dtype: string): pl.DataType {
+  if (dtype === "Date") return pl.Date;
+  if (dtype === "Time") return pl.Time;
+  const m = /^Datetime\((ns|us|ms)(?:, (.+))?\)$/.exec(dtype);
+  return pl.Datetime((m?.[1] ?? "us") as "ns" | "us" | "ms", m?.[2]);
+}
+
+/** The physical value of a Date (days), Time (ns) or Datetime (its unit) filter value, or null. */
+function physicalValue(text: string, dtype: string): bigint | null {
+  switch (kindOf(dtype)) {
     case "date": {
       const m = DATE_RE.exec(text);
       const days = m ? daysFromCivil(Number(m[1]), Number(m[2]), Number(m[3])) : null;
-      return days === null ? null : pl.lit(days).cast(pl.Int32);
+      return days === null ? null : BigInt(days);
     }
     case "time": {
       const m = TIME_RE.exec(text);
       if (!m) return null;
       const [h, mi, s] = [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
       if (h > 23 || mi > 59 || s > 59) return null;
-      const ns = BigInt(h * 3600 + mi * 60 + s) * 1_000_000_000n + fraction(m[4], 1_000_000_000n);
-      return pl.lit(ns.toString()).cast(pl.Int64, true);
+      return BigInt(h * 3600 + mi * 60 + s) * 1_000_000_000n + fraction(m[4], 1_000_000_000n);
     }
     case "datetime": {
       const m = DATETIME_RE.exec(text);
@@ -240,7 +294,7 @@ function literalFor(text: string, dtype: string): pl.Expr | null {
       const unit = /^Datetime\((ns|us|ms)/.exec(dtype)?.[1] as keyof typeof UNIT_PER_SECOND | undefined;
       const per = UNIT_PER_SECOND[unit ?? "us"];
       const seconds = BigInt(days) * 86_400n + BigInt(h * 3600 + mi * 60 + s - offsetMinutes * 60);
-      return pl.lit((seconds * per + fraction(m[7], per)).toString()).cast(pl.Int64, true);
+      return seconds * per + fraction(m[7], per);
     }
     default:
       return null;
@@ -256,21 +310,138 @@ function dtypeFromName(name: string): pl.DataType {
   return map[name] ?? pl.Float64;
 }
 
-/** The column as compared: physical integers for temporal types, text for categoricals. */
+/**
+ * The column as compared: temporal columns in their own type against literals of that type, text
+ * for categoricals, and NaN as null for floats (so a NaN matches no comparison, like a null).
+ *
+ * Time: Polars 0.55 pushes a Time comparison into the Parquet reader, which then compares the
+ * file's TIME(us) microseconds with the literal's nanoseconds (wrong rows on every version read
+ * from disk; found by the generative filter test). `fillNull(col)` is a no-op that the
+ * optimizer does not push into the scan.
+ */
 function comparable(col: pl.Expr, dtype: string): pl.Expr {
   switch (kindOf(dtype)) {
-    case "date":
-      return col.cast(pl.Int32);
-    case "datetime":
     case "time":
-      return col.cast(pl.Int64);
+      return col.fillNull(col);
     case "string":
       return dtype === "String" ? col : col.cast(pl.Utf8);
-    case "decimal":
-      return col.cast(pl.Float64);
+    case "float":
+      return pl.when(col.isNan()).then(pl.lit(null)).otherwise(col);
     default:
       return col;
   }
+}
+
+/** The dtype literals of `in` are listed in. */
+function listType(dtype: string): pl.DataType {
+  switch (kindOf(dtype)) {
+    case "date":
+    case "datetime":
+    case "time":
+      return temporalType(dtype);
+    case "bool":
+      return pl.Bool;
+    case "string":
+      return pl.Utf8;
+    default:
+      return dtypeFromName(dtype);
+  }
+}
+
+/** The typed values of an `in` filter as one list literal (texts already validated). */
+function inList(values: string[], dtype: string): pl.Expr {
+  const kind = kindOf(dtype);
+  if (kind === "string") return pl.lit(pl.Series("v", values, pl.Utf8));
+  if (kind === "bool") return pl.lit(pl.Series("v", values.map((v) => v === "true"), pl.Bool));
+  if (kind === "float") return pl.lit(pl.Series("v", values.map(Number), pl.Float64).cast(listType(dtype)));
+  // integers and physical temporal values as decimal text: exact beyond 2^53
+  if (kind === "int") return pl.lit(pl.Series("v", values.map((v) => BigInt(v).toString()), pl.Utf8).cast(listType(dtype), true));
+  return pl.lit(pl.Series("v", values.map((v) => physicalText(v, dtype)), pl.Utf8).cast(physicalType(dtype), true).cast(listType(dtype)));
+}
+
+/** The physical integer (as text) of a validated Date/Datetime/Time filter value. */
+function physicalText(text: string, dtype: string): string {
+  const parsed = physicalValue(text, dtype);
+  if (parsed === null) throw new Error(`unvalidated ${dtype} value ${text}`);
+  return parsed.toString();
+}
+
+// ---- Decimals: exact comparison in the column's scale -------------------------------------
+
+/** Precision and scale of a `Decimal(p, s)` dtype name. */
+function decimalParts(dtype: string): { precision: number; scale: number } {
+  const m = /^Decimal\((\d+), (\d+)\)$/.exec(dtype);
+  return { precision: Number(m?.[1] ?? 38), scale: Number(m?.[2] ?? 0) };
+}
+
+/**
+ * A decimal text as an integer count of 10^-scale units, rounded down and up (equal when the
+ * value has no more digits than the scale).
+ */
+function scaledBounds(text: string, scale: number): { floor: bigint; ceil: bigint } {
+  const negative = text.startsWith("-");
+  const body = text.replace(/^[+-]/, "");
+  const [int = "", frac = ""] = body.split(".");
+  const kept = frac.slice(0, scale).padEnd(scale, "0");
+  const dropped = frac.slice(scale);
+  const magnitude = BigInt((int || "0") + kept);
+  const inexact = /[1-9]/.test(dropped);
+  if (!negative) return { floor: magnitude, ceil: inexact ? magnitude + 1n : magnitude };
+  return { floor: inexact ? -magnitude - 1n : -magnitude, ceil: -magnitude };
+}
+
+/** `units` (10^-scale) as a literal of the column's own Decimal type, or null past its precision. */
+function decimalLiteral(units: bigint, dtype: string): pl.Expr | null {
+  const { precision, scale } = decimalParts(dtype);
+  const magnitude = units < 0n ? -units : units;
+  if (magnitude >= 10n ** BigInt(precision)) return null;
+  const digits = magnitude.toString().padStart(scale + 1, "0");
+  const text = `${units < 0n ? "-" : ""}${digits.slice(0, digits.length - scale)}${scale > 0 ? `.${digits.slice(digits.length - scale)}` : ""}`;
+  return pl.lit(text).cast(pl.Decimal(precision, scale), true);
+}
+
+/** The exact predicate `col op value` for a Decimal column. */
+function decimalComparison(col: pl.Expr, op: FilterOp, text: string, dtype: string): pl.Expr {
+  const { precision, scale } = decimalParts(dtype);
+  const { floor, ceil } = scaledBounds(text, scale);
+  const exact = floor === ceil;
+  const limit = 10n ** BigInt(precision);
+  const none = pl.lit(false);
+  const all = col.isNotNull();
+  // beyond the column's range: the value is above (or below) every stored value
+  if (floor >= limit || ceil <= -limit) {
+    const above = floor >= limit;
+    if (op === "eq") return none;
+    if (op === "ne") return all;
+    return (op === "lt" || op === "lte") === above ? all : none;
+  }
+  const lit = (units: bigint) => decimalLiteral(units, dtype) as pl.Expr;
+  switch (op) {
+    case "eq":
+      return exact ? col.eq(lit(floor)) : none;
+    case "ne":
+      return exact ? col.neq(lit(floor)) : all;
+    case "gt":
+      return col.gt(lit(floor));
+    case "gte":
+      return exact ? col.gtEq(lit(floor)) : col.gt(lit(floor));
+    case "lt":
+      return col.lt(lit(ceil));
+    default:
+      return exact ? col.ltEq(lit(ceil)) : col.lt(lit(ceil));
+  }
+}
+
+/** The values of an `in` filter on a Decimal column that the column can hold, as one list literal. */
+function decimalInList(values: string[], dtype: string): pl.Expr | null {
+  const { precision, scale } = decimalParts(dtype);
+  const texts = values.flatMap((v) => {
+    const { floor, ceil } = scaledBounds(v, scale);
+    if (floor !== ceil || (floor < 0n ? -floor : floor) >= 10n ** BigInt(precision)) return [];
+    const digits = (floor < 0n ? -floor : floor).toString().padStart(scale + 1, "0");
+    return [`${floor < 0n ? "-" : ""}${digits.slice(0, digits.length - scale)}${scale > 0 ? `.${digits.slice(digits.length - scale)}` : ""}`];
+  });
+  return texts.length === 0 ? null : pl.lit(pl.Series("v", texts, pl.Utf8).cast(pl.Decimal(precision, scale), true));
 }
 
 /**
@@ -278,11 +449,17 @@ function comparable(col: pl.Expr, dtype: string): pl.Expr {
  * how columns are referenced); `dtype` is the column's API dtype name.
  */
 export function filterExpr(f: Filter, col: pl.Expr, dtype: string): pl.Expr {
-  if (f.op === "isnull") return col.isNull();
-  if (f.op === "notnull") return col.isNotNull();
+  const float = kindOf(dtype) === "float";
+  if (f.op === "isnull") return float ? col.isNull().or(col.isNan()) : col.isNull();
+  if (f.op === "notnull") return float ? col.isNotNull().and(col.isNotNan()) : col.isNotNull();
   const c = comparable(col, dtype);
   const first = f.values[0] ?? "";
   if (FOLD_OPS.has(f.op)) return foldedMatch(c, f.op as FoldOp, first);
+  if (kindOf(dtype) === "decimal") {
+    if (f.op !== "in") return decimalComparison(c, f.op, first, dtype);
+    const list = decimalInList(f.values, dtype);
+    return list === null ? pl.lit(false) : c.isIn(list);
+  }
   switch (f.op) {
     case "contains":
       return c.str.contains(pl.lit(first), true);
@@ -290,11 +467,9 @@ export function filterExpr(f: Filter, col: pl.Expr, dtype: string): pl.Expr {
       return c.str.startsWith(pl.lit(first));
     case "endswith":
       return c.str.endsWith(pl.lit(first));
-    case "in": {
-      const lits = f.values.map((v) => literalFor(v, dtype) as pl.Expr);
-      // an OR of equalities: nulls compare to null and so never match, as for eq
-      return lits.map((l) => c.eq(l)).reduce((a, b) => a.or(b));
-    }
+    case "in":
+      // one typed list: nulls (and NaN, made null above) are in no list, as for eq
+      return c.isIn(inList(f.values, dtype));
     default: {
       const l = literalFor(first, dtype) as pl.Expr;
       switch (f.op) {

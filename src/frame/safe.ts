@@ -120,6 +120,8 @@ export interface NativeSeries {
   readonly dtype: string | { variant: string; inner: unknown };
   max(): unknown;
   min(): unknown;
+  len(): number;
+  nullCount(): number;
   toArray(): unknown[];
 }
 

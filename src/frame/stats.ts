@@ -1,29 +1,42 @@
 /**
- * Column statistics per API.md "Statistics", computed with Polars expressions off the event loop:
- * one lazy pass for every scalar aggregate of every column, then one pass for all histograms run
- * concurrently with one small group-by per string column for its top values.
+ * Column statistics per API.md "Statistics", computed with Polars off the event loop.
  *
- * Conventions (documented here because the contract leaves them open):
- * - `count` = non-null values; `distinctCount` = distinct non-null values (NaN counts as a value).
- * - Float statistics (min, max, mean, std, median, quantiles) ignore NaN, which `nanCount`
- *   reports; ±Infinity takes part, and any result that is NaN/±Infinity is `null` in JSON.
- * - `std` is the sample standard deviation (ddof 1); `median` and `quantiles` use linear
- *   interpolation between the closest ranks.
+ * Shape of the computation (why it is linear in cells with a small constant):
+ * - every column is renamed to a positional alias `c0, c1, …`, so no user name can ever meet an
+ *   internal one (`count`, `len`, `value_counts` fields, …): internal names never look like `c<n>`;
+ * - columns are grouped by dtype, and each statistic is ONE expression per dtype over `pl.all()`
+ *   of a frame holding only that group's columns, which Polars expands natively. The expressions
+ *   never mention a version's columns, so they are built once per process (building one
+ *   nodejs-polars Expr costs ~0.5 ms) and the JavaScript work per request is a few calls per group;
+ * - histograms and top values are computed in the same select from the column's own min/max
+ *   and value counts, so each column is read once (one select per dtype group, on disjoint
+ *   columns, run concurrently, plus one for the row and null counts);
+ * - frames with many columns and few rows ("wide") are unpivoted per group to long form and grouped
+ *   by column instead: Polars' planning of a select costs per expanded expression, the long form
+ *   per cell, and for short frames the latter is far cheaper. Both layouts use the same expression
+ *   builders and give the same numbers (the generative suite checks that).
+ *
+ * Conventions (the contract leaves them open; also in the README):
+ * - `count` = non-null values (NaN included); `distinctCount` = distinct non-null values.
+ * - NaN is not a number: float statistics (min, max, mean, std, median, quantiles, zeros,
+ *   histogram) leave it out and `nanCount` reports it; ±Infinity takes part except in histograms;
+ *   any result that is NaN/±Infinity is `null` in JSON.
+ * - `std` is the sample standard deviation (ddof 1); `median` and `quantiles` interpolate linearly.
  * - Int64/UInt64 `min`/`max` beyond ±2^53 are strings; Decimal `min`/`max` are strings (exact),
  *   their other statistics are computed in Float64.
  * - Histograms: numeric columns get 20 equal-width bins between the finite min and max, each bin
- *   `[edge_i, edge_i+1)` except the last, which is closed; NaN and ±Infinity are not binned; a
- *   constant column gets one bin `[v, v]`. Temporal columns get at most 20 bins of a whole
- *   number of time units (days for Date), edges serialised like page values; the last bin is
- *   closed. No values → `histogram: null`.
+ *   `[edge_i, edge_i+1)` except the last, which is closed; integer columns get whole-number bins
+ *   (a range of 1..3 gets one bin per value); NaN and ±Infinity are not binned; a constant column
+ *   gets one bin `[v, v]`. Temporal columns get at most 20 bins of a whole number of time units
+ *   (days for Date), edges rendered like page values. No values → `histogram: null`.
  * - `topValues`: at most 10, most frequent first, ties broken by value (ascending, bytewise).
- * - Categorical columns are treated as strings. List, Struct, Time, Duration, Binary: only
- *   `count`, `nullCount` and (except nested types) `distinctCount`.
+ * - Categorical columns are treated as strings. List, Struct, Binary, Time, Duration and other
+ *   types: `count`, `nullCount` and (except nested types) `distinctCount`; Time also `min`/`max`.
  */
 import pl from "nodejs-polars";
 import type { Version } from "../types.ts";
-import { datetimeFormat, TEMPORAL_FORMATS } from "./json.ts";
-import { cached, colExpr } from "./exprcache.ts";
+import { datetimeFormat, TEMPORAL_FORMATS, TIME_FORMAT } from "./json.ts";
+import { cached } from "./exprcache.ts";
 import { filtered, schemaOf } from "./plan.ts";
 import type { FrameSchema } from "./plan.ts";
 import type { Filter } from "./query.ts";
@@ -68,22 +81,51 @@ export interface VersionStats {
   columns: ColumnStats[];
 }
 
+/** How the frame is laid out for the aggregation (see the module comment); tests force either. */
+export type StatsLayout = "wide" | "long";
+
+export interface StatsOptions {
+  layout?: StatsLayout;
+}
+
 export const HISTOGRAM_BINS = 20;
 export const TOP_VALUES = 10;
 const EXACT_LIMIT = 2n ** 53n;
+/** Long layout when a frame has at least this many columns and at most this many rows. */
+const LONG_MIN_COLUMNS = 32;
+const LONG_MAX_ROWS = 4096;
 
-type Kind = "int" | "float" | "decimal" | "string" | "bool" | "temporal" | "nested" | "other";
+type Kind = "int" | "float" | "decimal" | "string" | "bool" | "temporal" | "time" | "nested" | "other";
+
+function variantOf(dt: pl.DataType): string {
+  return (dt as unknown as { variant: string }).variant;
+}
 
 function kindOf(dt: pl.DataType): Kind {
-  const v = (dt as unknown as { variant: string }).variant;
+  const v = variantOf(dt);
   if (/^U?Int(8|16|32|64)$/.test(v)) return "int";
   if (v === "Float32" || v === "Float64") return "float";
   if (v === "Decimal") return "decimal";
   if (v === "Utf8" || v === "String" || v === "Categorical" || v === "Enum") return "string";
   if (v === "Bool") return "bool";
   if (v === "Date" || v === "Datetime") return "temporal";
+  if (v === "Time") return "time";
   if (v === "List" || v === "FixedSizeList" || v === "Struct" || v === "Array") return "nested";
   return "other";
+}
+
+/** One statistic: its key and its expression over the column's values `v`. */
+interface Stat {
+  key: string;
+  /** Built the same for a plain select (one row) and a group-by over long form. */
+  build(v: pl.Expr): pl.Expr;
+}
+
+const stat = (key: string, build: (v: pl.Expr) => pl.Expr): Stat => ({ key, build });
+
+/** Counts per bin index `idx`, as a list of `{b, n}` structs (one value per column in either context). */
+function binCounts(idx: pl.Expr): pl.Expr {
+  return idx.clip(0, HISTOGRAM_BINS - 1).cast(pl.Int32).valueCounts(false, false, "n").struct.renameFields(["b", "n"]).implode();
 }
 
 const QUANTILES = [
@@ -93,61 +135,145 @@ const QUANTILES = [
   ["p95", 0.95],
 ] as const;
 
-/** The pass-one aggregates of column `i`, each aliased `${i}:${stat}`. */
-function aggregates(i: number, ref: string, dt: pl.DataType, dtypeName: string): pl.Expr[] {
-  const kind = kindOf(dt);
-  const key = (stat: string) => `stats\u0000${i}\u0000${ref}\u0000${dtypeName}\u0000${stat}`;
-  const agg = (stat: string, build: (c: pl.Expr) => pl.Expr) => cached(key(stat), () => build(colExpr(ref)).alias(`${i}:${stat}`));
-  const out = [agg("count", (c) => c.count()), agg("nullCount", (c) => c.nullCount())];
-  // strings get their distinct count from the top-values group-by (one hash pass, not two)
-  if (kind !== "nested" && kind !== "string") out.push(agg("distinct", (c) => c.dropNulls().nUnique()));
+/**
+ * The statistics of one dtype. Every expression is a function of the column's values only, so it
+ * is built once per dtype group and expanded over the group's columns by Polars.
+ */
+function statsFor(kind: Kind, dt: pl.DataType): Stat[] {
+  const out: Stat[] = [];
+  if (kind !== "nested" && kind !== "string") out.push(stat("distinct", (v) => v.dropNulls().nUnique()));
   switch (kind) {
     case "int":
     case "float":
     case "decimal": {
-      // v: the values the moments are computed on (NaN left out, decimals as Float64)
-      const v = (c: pl.Expr) => (kind === "float" ? c.filter(c.isNotNan()) : c.cast(pl.Float64));
-      const finite = (c: pl.Expr) => (kind === "float" ? c.filter(c.isFinite()) : c.cast(pl.Float64));
+      // m: the values the moments are computed on (NaN left out, decimals and integers as Float64)
+      const m = (v: pl.Expr) => (kind === "float" ? v.filter(v.isNotNan()).cast(pl.Float64) : v.cast(pl.Float64));
+      // h: the values a histogram bins (finite only)
+      const h = (v: pl.Expr) => (kind === "float" ? v.filter(v.isFinite()).cast(pl.Float64) : v.cast(pl.Float64).dropNulls());
       if (kind === "float") {
-        out.push(agg("min", (c) => v(c).min()), agg("max", (c) => v(c).max()), agg("nanCount", (c) => c.isNan().sum()));
+        out.push(stat("min", (v) => m(v).min()), stat("max", (v) => m(v).max()), stat("nanCount", (v) => v.isNan().sum()));
       } else {
-        // through text: exact for Int64 beyond 2^53 and for decimals
-        out.push(agg("min", (c) => c.min().cast(pl.Utf8)), agg("max", (c) => c.max().cast(pl.Utf8)));
+        // through text: exact for Int64/UInt64 beyond 2^53 and for decimals
+        out.push(stat("min", (v) => v.min().cast(pl.Utf8)), stat("max", (v) => v.max().cast(pl.Utf8)));
       }
       out.push(
-        agg("mean", (c) => v(c).mean()),
-        agg("std", (c) => v(c).std()),
-        agg("median", (c) => v(c).median()),
-        ...QUANTILES.map(([name, q]) => agg(name, (c) => v(c).quantile(q, "linear"))),
-        agg("zeros", (c) => c.cast(pl.Float64).eq(pl.lit(0)).sum()),
-        agg("hmin", (c) => finite(c).min()),
-        agg("hmax", (c) => finite(c).max()),
-        agg("hcount", (c) => finite(c).count()),
+        stat("mean", (v) => m(v).mean()),
+        stat("std", (v) => m(v).std()),
+        stat("median", (v) => m(v).median()),
+        ...QUANTILES.map(([name, q]) => stat(name, (v) => m(v).quantile(q, "linear"))),
+        stat("zeros", (v) => m(v).eq(pl.lit(0)).sum()),
+        stat("hmin", (v) => h(v).min()),
+        stat("hmax", (v) => h(v).max()),
+        stat("hcount", (v) => h(v).count()),
+        stat("hwidth", (v) => numericWidth(h(v), kind === "int")),
+        ...(kind === "int" ? [stat("hbins", (v) => integerBins(h(v)))] : []),
+        stat("hist", (v) => {
+          const x = h(v);
+          const w = numericWidth(x, kind === "int");
+          // a constant column has width 0: its one bin is made in JS, the counts here are unused
+          const safe = pl.when(w.gt(pl.lit(0))).then(w).otherwise(pl.lit(1));
+          return binCounts(x.sub(x.min()).div(safe).floor());
+        }),
       );
       break;
     }
     case "string": {
-      const len = (c: pl.Expr) => c.cast(pl.Utf8).str.lengths();
-      out.push(agg("minLength", (c) => len(c).min()), agg("maxLength", (c) => len(c).max()), agg("meanLength", (c) => len(c).mean()));
-      break;
-    }
-    case "bool":
-      out.push(agg("trueCount", (c) => c.sum()));
-      break;
-    case "temporal": {
-      const fmt = (dt as unknown as { variant: string }).variant === "Date" ? TEMPORAL_FORMATS.date : datetimeFormat(dt);
+      const s = (v: pl.Expr) => v.cast(pl.Utf8);
+      const len = (v: pl.Expr) => s(v).str.lengths();
       out.push(
-        agg("min", (c) => c.min().dt.strftime(fmt)),
-        agg("max", (c) => c.max().dt.strftime(fmt)),
-        agg("pmin", (c) => c.cast(pl.Int64).min().cast(pl.Utf8)),
-        agg("pmax", (c) => c.cast(pl.Int64).max().cast(pl.Utf8)),
+        stat("minLength", (v) => len(v).min()),
+        stat("maxLength", (v) => len(v).max()),
+        stat("meanLength", (v) => len(v).mean()),
+        stat("distinct", (v) => s(v).dropNulls().nUnique()),
+        stat("top", (v) => {
+          // (−count, value) structs sort ascending into most frequent first, ties by value
+          // (built per element: a struct over an expanded multi-column expression would merge them)
+          const counts = s(v).dropNulls().valueCounts(false, false, "n").struct.renameFields(["v", "n"]);
+          const e = pl.element();
+          const keyed = pl.struct([e.struct.field("n").mul(pl.lit(-1)).alias("k"), e.struct.field("v").alias("v")]);
+          return counts.implode().lst.eval(keyed).lst.sort().lst.head(TOP_VALUES);
+        }),
       );
       break;
     }
+    case "bool":
+      out.push(stat("trueCount", (v) => v.sum()));
+      break;
+    case "temporal": {
+      const fmt = variantOf(dt) === "Date" ? TEMPORAL_FORMATS.date : datetimeFormat(dt);
+      const p = (v: pl.Expr) => v.cast(pl.Int64).dropNulls();
+      out.push(
+        stat("min", (v) => v.min().dt.strftime(fmt)),
+        stat("max", (v) => v.max().dt.strftime(fmt)),
+        stat("pmin", (v) => p(v).min().cast(pl.Utf8)),
+        stat("pmax", (v) => p(v).max().cast(pl.Utf8)),
+        stat("twidth", (v) => temporalWidth(wide(p(v))).cast(pl.Utf8)),
+        stat("hist", (v) => binCounts(temporalBin(wide(p(v))))),
+      );
+      break;
+    }
+    case "time":
+      out.push(stat("min", (v) => v.min().dt.strftime(TIME_FORMAT)), stat("max", (v) => v.max().dt.strftime(TIME_FORMAT)));
+      break;
     default:
       break;
   }
   return out;
+}
+
+/**
+ * Bin width of a numeric histogram over finite values `x`: (max - min) / 20, or for integers a
+ * whole number ≥ 1 so that every bin holds the same count of possible values.
+ */
+function numericWidth(x: pl.Expr, integral: boolean): pl.Expr {
+  const range = x.max().sub(x.min());
+  // a range past the largest double (−1e308 … 1e308) is computed from the twentieths instead
+  const even = pl.when(range.isFinite()).then(range.div(pl.lit(HISTOGRAM_BINS))).otherwise(x.max().div(pl.lit(HISTOGRAM_BINS)).sub(x.min().div(pl.lit(HISTOGRAM_BINS))));
+  if (!integral) return even;
+  const w = range.add(pl.lit(1)).div(pl.lit(HISTOGRAM_BINS)).ceil().clip(1, Number.MAX_VALUE);
+  return pl.when(range.lt(pl.lit(Number.MAX_SAFE_INTEGER))).then(w).otherwise(even);
+}
+
+/** Number of whole-number bins of an integer histogram (20 or fewer; float histograms have 20). */
+function integerBins(x: pl.Expr): pl.Expr {
+  const range = x.max().sub(x.min());
+  return range.add(pl.lit(1)).div(numericWidth(x, true)).ceil();
+}
+
+/**
+ * Physical temporal values as Decimal(38, 0): a span of ns datetimes can exceed Int64 (1677 to
+ * 2262 is 1.8·10^19 ns), and the bin arithmetic must stay exact.
+ */
+const wide = (x: pl.Expr) => x.cast(pl.Decimal(38, 0));
+const decimal = (x: pl.Expr) => x.cast(pl.Int64).cast(pl.Decimal(38, 0));
+
+/**
+ * Bin width of a temporal histogram over physical values `x` (Decimal(38, 0)): the least whole
+ * number of units w ≥ 1 with 20·w ≥ max − min, exactly.
+ */
+function temporalWidth(x: pl.Expr): pl.Expr {
+  const span = x.max().sub(x.min());
+  // ceil(span / 20) = q + ceil((span − 20·q) / 20) for any q; with q the float estimate the
+  // remainder is a few units, so its float division is exact (in either direction)
+  const estimate = decimal(span.cast(pl.Float64).div(pl.lit(HISTOGRAM_BINS)).ceil());
+  const remainder = span.sub(estimate.mul(pl.lit(HISTOGRAM_BINS).cast(pl.Decimal(38, 0))));
+  const exact = estimate.add(decimal(remainder.cast(pl.Float64).div(pl.lit(HISTOGRAM_BINS)).ceil()));
+  return pl.when(exact.gtEq(pl.lit(1).cast(pl.Decimal(38, 0)))).then(exact).otherwise(pl.lit(1).cast(pl.Decimal(38, 0)));
+}
+
+/** The bin of each value: floor((x − min) / w), from a float estimate corrected exactly by ±1. */
+function temporalBin(x: pl.Expr): pl.Expr {
+  const w = temporalWidth(x);
+  const d = x.sub(x.min());
+  const m0 = decimal(d.cast(pl.Float64).div(w.cast(pl.Float64)).floor().clip(0, HISTOGRAM_BINS));
+  const one = pl.lit(1).cast(pl.Decimal(38, 0));
+  return pl
+    .when(m0.mul(w).gt(d))
+    .then(m0.sub(one))
+    .when(m0.add(one).mul(w).ltEq(d))
+    .then(m0.add(one))
+    .otherwise(m0)
+    .cast(pl.Float64);
 }
 
 /** A JSON-representable number, or null for NaN/±Infinity/missing. */
@@ -164,69 +290,153 @@ function exactInt(text: unknown): number | string | null {
   return b > EXACT_LIMIT || b < -EXACT_LIMIT ? text : Number(b);
 }
 
-/** The single-row results of a pass, by output name. */
-function rowOf(df: pl.DataFrame): Map<string, unknown> {
+/** A dtype group: columns (by index) of one dtype, and the statistics they all get. */
+interface Group {
+  indexes: number[];
+  stats: Stat[];
+}
+
+/** The positional alias of column `i`: no internal name has this form. */
+const ref = (i: number) => `c${i}`;
+
+/** Result values by (statistic, column index). */
+class Results {
+  readonly #values = new Map<string, unknown>();
+  set(key: string, i: number, value: unknown): void {
+    this.#values.set(`${key}\u0000${i}`, value);
+  }
+  get(key: string, i: number): unknown {
+    return this.#values.get(`${key}\u0000${i}`);
+  }
+}
+
+function groupsOf(schema: FrameSchema): Group[] {
+  const byType = new Map<string, number[]>();
+  schema.dtypeNames.forEach((name, i) => {
+    const list = byType.get(name);
+    if (list) list.push(i);
+    else byType.set(name, [i]);
+  });
+  return [...byType.values()].map((indexes) => {
+    const dt = schema.dtypes[indexes[0] as number] as pl.DataType;
+    return { indexes, stats: statsFor(kindOf(dt), dt) };
+  });
+}
+
+/**
+ * The built expressions of a dtype group, cached by dtype name: they are rooted in `pl.all()`
+ * (wide: over a frame holding only the group's columns) or in the long form's `value`, never in
+ * a version's column names, so they are built once per process (each nodejs-polars Expr costs
+ * ~0.5 ms to build, and a statistic is tens of them).
+ */
+function groupExprs(layout: StatsLayout, dtypeName: string, stats: Stat[]): pl.Expr[] {
+  // wide: each statistic packed into one struct with a field per column (named by its alias), so
+  // the answer reaches JS as one value per statistic, not one Series per (statistic, column)
+  return stats.map((s, k) =>
+    cached(`stats\u0000${layout}\u0000${dtypeName}\u0000${s.key}`, () => (layout === "wide" ? pl.struct([s.build(pl.all())]) : s.build(pl.col("value"))).alias(`s${k}`)),
+  );
+}
+
+const COUNTS = () => [
+  cached("stats\u0000rows", () => pl.len().alias("rows")),
+  cached("stats\u0000count", () => pl.struct([pl.all().count()]).alias("count")),
+  cached("stats\u0000nulls", () => pl.struct([pl.all().nullCount()]).alias("nullCount")),
+];
+
+/** The single value of each column of a one-row result, by name. */
+function oneRow(df: pl.DataFrame): Map<string, unknown> {
   return new Map(nativeSeries(df).map((s) => [s.name, s.toArray()[0]]));
 }
 
-interface BinPlan {
-  i: number;
-  ref: string;
-  kind: "numeric" | "temporal";
-  lo: number | bigint;
-  width: number | bigint;
-  bins: number;
-}
-
-/** The bin index expression of a planned histogram (pass two). */
-function binCounts(p: BinPlan, dt: pl.DataType): pl.Expr {
-  const c = colExpr(p.ref);
-  let idx: pl.Expr;
-  if (p.kind === "numeric") {
-    const v = kindOf(dt) === "float" ? c.filter(c.isFinite()) : c.cast(pl.Float64).dropNulls();
-    idx = v.sub(pl.lit(Number(p.lo))).div(pl.lit(Number(p.width))).floor();
-  } else {
-    // exact integer arithmetic: (x - lo) - (x - lo) % width is a multiple m·width with m ≤ 20,
-    // so the float division is within rounding of m and round() recovers it
-    const diff = c.cast(pl.Int64).dropNulls().sub(pl.lit(String(p.lo)).cast(pl.Int64));
-    const width = pl.lit(String(p.width)).cast(pl.Int64);
-    idx = diff.sub(diff.rem(width)).cast(pl.Float64).div(width.cast(pl.Float64)).round(0);
+/** Row count and per-column count/nullCount, in one select over every column. */
+async function counts(rows: pl.LazyDataFrame, width: number, results: Results): Promise<number> {
+  const row = oneRow(await rows.select(COUNTS()).collect());
+  const count = (row.get("count") ?? {}) as Record<string, unknown>;
+  const nulls = (row.get("nullCount") ?? {}) as Record<string, unknown>;
+  for (let i = 0; i < width; i++) {
+    results.set("count", i, count[ref(i)]);
+    results.set("nullCount", i, nulls[ref(i)]);
   }
-  return idx.clip(0, p.bins - 1).cast(pl.Int32).valueCounts().implode().alias(`h${p.i}`);
+  return Number(row.get("rows") ?? 0);
 }
 
-/** Plans a numeric histogram from the finite min/max, or a one-bin/empty histogram. */
-function numericPlan(i: number, ref: string, row: Map<string, unknown>, integral: boolean): BinPlan | Histogram | null {
-  const lo = num(row.get(`${i}:hmin`));
-  const hi = num(row.get(`${i}:hmax`));
-  const n = Number(row.get(`${i}:hcount`) ?? 0);
+/** Per group: one select over the group's columns, every statistic expanded over them by Polars. */
+async function wideGroup(rows: pl.LazyDataFrame, g: Group, dtypeName: string, results: Results): Promise<void> {
+  const row = oneRow(await rows.select(pl.col(g.indexes.map(ref))).select(groupExprs("wide", dtypeName, g.stats)).collect());
+  g.stats.forEach((s, k) => {
+    const fields = (row.get(`s${k}`) ?? {}) as Record<string, unknown>;
+    for (const i of g.indexes) results.set(s.key, i, fields[ref(i)]);
+  });
+}
+
+/** Per group: unpivot to (column, value) and aggregate by column. */
+async function longGroup(rows: pl.LazyDataFrame, g: Group, dtypeName: string, results: Results): Promise<void> {
+  const refs = g.indexes.map(ref);
+  const out = await rows
+    .select(pl.col(refs))
+    .unpivot([], refs, { variableName: "variable", valueName: "value" })
+    .groupBy("variable")
+    .agg(...groupExprs("long", dtypeName, g.stats))
+    .collect();
+  const [variable, ...columns] = nativeSeries(out).map((s) => s.toArray());
+  (variable ?? []).forEach((name, row) => {
+    const i = Number(String(name).slice(1));
+    g.stats.forEach((s, k) => results.set(s.key, i, columns[k]?.[row]));
+  });
+}
+
+/** Every statistic of every column: counts in one select, each dtype group in its own (concurrently). */
+async function aggregates(rows: pl.LazyDataFrame, schema: FrameSchema, groups: Group[], layout: StatsLayout, results: Results): Promise<number> {
+  const perGroup = groups
+    .filter((g) => g.stats.length > 0)
+    .map((g) => (layout === "long" ? longGroup : wideGroup)(rows, g, schema.dtypeNames[g.indexes[0] as number] ?? "", results));
+  const [rowCount] = await Promise.all([counts(rows, schema.names.length, results), ...perGroup]);
+  return rowCount;
+}
+
+/** Bin counts from the `{b, n}` list of a histogram aggregate; indexes past `bins` fold into the last. */
+function countsOf(list: unknown, bins: number): number[] {
+  const counts = new Array<number>(bins).fill(0);
+  for (const r of (list ?? []) as { b: number | null; n: number | bigint }[]) {
+    if (r.b === null || r.b === undefined) continue;
+    const bin = Math.min(bins - 1, Math.max(0, Number(r.b)));
+    counts[bin] = (counts[bin] ?? 0) + Number(r.n);
+  }
+  return counts;
+}
+
+function numericHistogram(results: Results, i: number, integral: boolean): Histogram | null {
+  const lo = num(results.get("hmin", i));
+  const hi = num(results.get("hmax", i));
+  const n = Number(results.get("hcount", i) ?? 0);
   if (lo === null || hi === null || n === 0) return null;
   if (lo === hi) return { edges: [lo, hi], counts: [n] };
-  if (integral && hi - lo < Number.MAX_SAFE_INTEGER) {
-    // Whole-number bins for integers: every bin holds the same count of possible values, and a
-    // small range gets one bin per value (1..3 → [1,2) [2,3) [3,4]) instead of 20 mostly empty ones.
-    const width = Math.max(1, Math.ceil((hi - lo + 1) / HISTOGRAM_BINS));
-    return { i, ref, kind: "numeric", lo, width, bins: Math.ceil((hi - lo + 1) / width) };
-  }
-  return { i, ref, kind: "numeric", lo, width: (hi - lo) / HISTOGRAM_BINS, bins: HISTOGRAM_BINS };
+  const w = Number(results.get("hwidth", i));
+  const whole = integral && hi - lo < Number.MAX_SAFE_INTEGER;
+  const bins = whole ? Number(results.get("hbins", i)) : HISTOGRAM_BINS;
+  // Float bins: the first and last edges are the min and max themselves (lo + 20·w can round
+  // past the max), inner edges are shown to 12 significant digits (1.7, not 1.7000000000000002).
+  const edges = Array.from({ length: bins + 1 }, (_, k) => (whole || k === 0 ? lo + k * w : k === bins ? hi : Number((lo + k * w).toPrecision(12))));
+  return { edges, counts: countsOf(results.get("hist", i), bins) };
 }
 
-function temporalPlan(i: number, ref: string, row: Map<string, unknown>, count: number): BinPlan | { lo: bigint; edges: bigint[]; counts: number[] } | null {
-  const pmin = row.get(`${i}:pmin`);
-  const pmax = row.get(`${i}:pmax`);
+/** A temporal histogram with its edges as physical values (formatted afterwards, per dtype). */
+function temporalHistogram(results: Results, i: number, count: number): { edges: bigint[]; counts: number[] } | null {
+  const pmin = results.get("pmin", i);
+  const pmax = results.get("pmax", i);
   if (typeof pmin !== "string" || typeof pmax !== "string" || count === 0) return null;
   const lo = BigInt(pmin);
   const hi = BigInt(pmax);
-  if (lo === hi) return { lo, edges: [lo, hi], counts: [count] };
-  const span = hi - lo;
-  const width = (span + BigInt(HISTOGRAM_BINS) - 1n) / BigInt(HISTOGRAM_BINS);
-  const bins = Number((span + width - 1n) / width);
-  return { i, ref, kind: "temporal", lo, width, bins };
+  if (lo === hi) return { edges: [lo, hi], counts: [count] };
+  const w = BigInt(String(results.get("twidth", i)));
+  const bins = Number((hi - lo + w - 1n) / w);
+  return { edges: Array.from({ length: bins + 1 }, (_, k) => lo + BigInt(k) * w), counts: countsOf(results.get("hist", i), bins) };
 }
 
-/** Temporal edges (physical integers) formatted like page values, through Polars. */
+/** Temporal edges (physical integers) rendered like page values: one Polars call per dtype. */
 async function formatEdges(edges: bigint[], dt: pl.DataType): Promise<string[]> {
-  const isDate = (dt as unknown as { variant: string }).variant === "Date";
+  if (edges.length === 0) return [];
+  const isDate = variantOf(dt) === "Date";
   const physical = pl.Series("e", edges.map(String), pl.Utf8).cast(pl.Int64);
   const typed = isDate ? physical.cast(pl.Int32).cast(pl.Date) : physical.cast(dt);
   const out = await pl
@@ -237,101 +447,43 @@ async function formatEdges(edges: bigint[], dt: pl.DataType): Promise<string[]> 
   return (frameSeries(out)[0]?.toArray() ?? []) as string[];
 }
 
-function countsOf(plan: BinPlan, rows: unknown): number[] {
-  const counts = new Array<number>(plan.bins).fill(0);
-  for (const r of (rows ?? []) as Record<string, unknown>[]) {
-    const values = Object.values(r);
-    const bin = Number(values[0]);
-    if (bin >= 0 && bin < plan.bins) counts[bin] = Number(values[1] ?? 0);
-  }
-  return counts;
-}
-
-/** The most frequent values of a string column and its number of distinct non-null values. */
-async function topValues(lf: pl.LazyDataFrame, ref: string): Promise<{ top: TopValue[]; distinct: number }> {
-  const out = await lf
-    .select(colExpr(ref).cast(pl.Utf8).alias("v"))
-    .dropNulls()
-    .groupBy("v")
-    .agg(pl.len().alias("n"))
-    // the number of groups, broadcast before the head keeps only 10 of them
-    .withColumns(pl.len().alias("groups"))
-    .sort(["n", "v"], [true, false])
-    .head(TOP_VALUES)
-    .collect();
-  const [values, counts, groups] = nativeSeries(out).map((s) => s.toArray());
-  return {
-    top: (values ?? []).map((v, k) => ({ value: String(v), count: Number(counts?.[k] ?? 0) })),
-    distinct: Number(groups?.[0] ?? 0),
-  };
+function layoutFor(options: StatsOptions, width: number, rowsAtMost: number): StatsLayout {
+  if (options.layout) return options.layout;
+  return width >= LONG_MIN_COLUMNS && rowsAtMost <= LONG_MAX_ROWS ? "long" : "wide";
 }
 
 /**
  * Statistics of a version, or of the rows matching `filters` (from `parseFilters`). Never blocks
  * the event loop on data work; the result is JSON-ready.
  */
-export async function computeStats(lf: pl.LazyDataFrame, version: Version, filters?: Filter[]): Promise<VersionStats> {
+export async function computeStats(lf: pl.LazyDataFrame, version: Version, filters?: Filter[], options: StatsOptions = {}): Promise<VersionStats> {
   const schema: FrameSchema = await schemaOf(lf, version);
-  const rows = filtered(lf, schema, filters);
-  const exprs = schema.dtypes.flatMap((dt, i) => aggregates(i, schema.refs[i] as string, dt, schema.dtypeNames[i] ?? ""));
-  const stringColumns = schema.dtypes.map((dt, i) => (kindOf(dt) === "string" ? i : -1)).filter((i) => i >= 0);
-  // top values need nothing from the first pass: start them together
-  const topsPending = Promise.all(stringColumns.map((i) => topValues(rows, schema.refs[i] as string)));
-  topsPending.catch(() => undefined);
-  const first = rowOf(await rows.select(pl.len().alias("rows"), ...exprs).collect());
-  const rowCount = Number(first.get("rows") ?? 0);
+  const width = schema.names.length;
+  // positional aliases for every column (rename takes names literally, in one call)
+  const rows = filtered(lf, schema, filters).rename(Object.fromEntries(schema.refs.map((r, i) => [r, ref(i)])));
+  const groups = groupsOf(schema);
+  const results = new Results();
+  const layout = layoutFor(options, width, version.rowCount);
+  const rowCount = width === 0 ? version.rowCount : await aggregates(rows, schema, groups, layout, results);
 
-  const plans: BinPlan[] = [];
-  const histograms = new Map<number, Histogram | null>();
-  const temporalEdges = new Map<number, bigint[]>();
-  schema.dtypes.forEach((dt, i) => {
-    const kind = kindOf(dt);
-    if (kind === "int" || kind === "float" || kind === "decimal") {
-      const p = numericPlan(i, schema.refs[i] as string, first, kind === "int");
-      if (p && "bins" in p) plans.push(p);
-      else histograms.set(i, p);
-    } else if (kind === "temporal") {
-      const p = temporalPlan(i, schema.refs[i] as string, first, Number(first.get(`${i}:count`) ?? 0));
-      if (p === null) histograms.set(i, null);
-      else if ("bins" in p) plans.push(p);
-      else {
-        temporalEdges.set(i, p.edges);
-        histograms.set(i, { edges: [], counts: p.counts });
-      }
-    }
-  });
+  // temporal edges: collected per dtype, formatted in one call each
+  const temporal = new Map<string, { dt: pl.DataType; edges: bigint[]; owners: { h: Histogram; from: number; n: number }[] }>();
+  const histogramOf = (i: number, kind: Kind, count: number): Histogram | null => {
+    if (kind !== "temporal") return numericHistogram(results, i, kind === "int");
+    const t = temporalHistogram(results, i, count);
+    if (!t) return null;
+    const name = schema.dtypeNames[i] ?? "";
+    const entry = temporal.get(name) ?? { dt: schema.dtypes[i] as pl.DataType, edges: [], owners: [] };
+    temporal.set(name, entry);
+    const h: Histogram = { edges: [], counts: t.counts };
+    entry.owners.push({ h, from: entry.edges.length, n: t.edges.length });
+    entry.edges.push(...t.edges);
+    return h;
+  };
 
-  const [binned, tops] = await Promise.all([
-    plans.length > 0 ? rows.select(...plans.map((p) => binCounts(p, schema.dtypes[p.i] as pl.DataType))).collect().then(rowOf) : Promise.resolve(new Map<string, unknown>()),
-    topsPending,
-  ]);
-  for (const p of plans) {
-    const counts = countsOf(p, binned.get(`h${p.i}`));
-    if (p.kind === "numeric") {
-      const lo = Number(p.lo);
-      const w = Number(p.width);
-      const hi = num(first.get(`${p.i}:hmax`));
-      const integral = kindOf(schema.dtypes[p.i] as pl.DataType) === "int";
-      // Float bins: the last edge is the max itself, not lo + 20·w, which can round past it, and
-      // edges are shown to 12 significant digits (1.7, not 1.7000000000000002).
-      const edges = Array.from({ length: p.bins + 1 }, (_, k) => (integral ? lo + k * w : k === p.bins ? hi : Number((lo + k * w).toPrecision(12))));
-      histograms.set(p.i, { edges, counts });
-    } else {
-      const lo = p.lo as bigint;
-      const w = p.width as bigint;
-      temporalEdges.set(p.i, Array.from({ length: p.bins + 1 }, (_, k) => lo + BigInt(k) * w));
-      histograms.set(p.i, { edges: [], counts });
-    }
-  }
-  for (const [i, edges] of temporalEdges) {
-    const h = histograms.get(i);
-    if (h) h.edges = await formatEdges(edges, schema.dtypes[i] as pl.DataType);
-  }
-
-  const topByColumn = new Map(stringColumns.map((i, k) => [i, tops[k]]));
-  const columns = schema.names.map((name, i) => {
+  const columns = schema.names.map((name, i): ColumnStats => {
     const dt = schema.dtypes[i] as pl.DataType;
-    const get = (stat: string) => first.get(`${i}:${stat}`);
+    const get = (key: string) => results.get(key, i);
     const kind = kindOf(dt);
     const count = Number(get("count") ?? 0);
     const base: ColumnStats = {
@@ -339,7 +491,7 @@ export async function computeStats(lf: pl.LazyDataFrame, version: Version, filte
       dtype: schema.dtypeNames[i] ?? "",
       count,
       nullCount: Number(get("nullCount") ?? 0),
-      distinctCount: kind === "nested" ? null : kind === "string" ? (topByColumn.get(i)?.distinct ?? 0) : Number(get("distinct") ?? 0),
+      distinctCount: kind === "nested" ? null : Number(get("distinct") ?? 0),
     };
     switch (kind) {
       case "int":
@@ -353,7 +505,7 @@ export async function computeStats(lf: pl.LazyDataFrame, version: Version, filte
           std: num(get("std")),
           median: num(get("median")),
           quantiles: { p05: num(get("p05")), p25: num(get("p25")), p75: num(get("p75")), p95: num(get("p95")) },
-          histogram: histograms.get(i) ?? null,
+          histogram: histogramOf(i, kind, count),
           zeros: Number(get("zeros") ?? 0),
           ...(kind === "float" ? { nanCount: Number(get("nanCount") ?? 0) } : {}),
         };
@@ -363,17 +515,23 @@ export async function computeStats(lf: pl.LazyDataFrame, version: Version, filte
           minLength: num(get("minLength")),
           maxLength: num(get("maxLength")),
           meanLength: num(get("meanLength")),
-          topValues: topByColumn.get(i)?.top ?? [],
+          topValues: ((get("top") ?? []) as { k: unknown; v: unknown }[]).map((t) => ({ value: String(t.v), count: -Number(t.k) })),
         };
       case "bool": {
         const trueCount = Number(get("trueCount") ?? 0);
         return { ...base, trueCount, falseCount: count - trueCount };
       }
       case "temporal":
-        return { ...base, min: (get("min") as string | null) ?? null, max: (get("max") as string | null) ?? null, histogram: histograms.get(i) ?? null };
+        return { ...base, min: (get("min") as string | null) ?? null, max: (get("max") as string | null) ?? null, histogram: histogramOf(i, kind, count) };
+      case "time":
+        return { ...base, min: (get("min") as string | null) ?? null, max: (get("max") as string | null) ?? null };
       default:
         return base;
     }
   });
+  for (const { dt, edges, owners } of temporal.values()) {
+    const text = await formatEdges(edges, dt);
+    for (const o of owners) o.h.edges = text.slice(o.from, o.from + o.n);
+  }
   return { rowCount, columns };
 }

@@ -7,9 +7,9 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import pl from "nodejs-polars";
-import { describeColumns } from "../frame/dtype.ts";
-import { jsonMember, jsonRow, jsonValue } from "../frame/json.ts";
-import { frameHeight, frameSeries, lazyOf } from "../frame/safe.ts";
+import { describeColumns, nativeDtype } from "../frame/dtype.ts";
+import { rowsJsonText } from "../frame/json.ts";
+import { frameHeight, frameSeries, lazyOf, nativeSeries } from "../frame/safe.ts";
 import type { SheetInfo, SourceInfo } from "../types.ts";
 import { parseCsv } from "./csv.ts";
 import { detectFormat } from "./detect.ts";
@@ -71,7 +71,12 @@ export interface InspectReport {
   sheet: string | null;
   rowCount: number;
   columns: { name: string; dtype: string; nullCount: number; counterexamples: string[] }[];
-  preview: Record<string, unknown>[];
+  /**
+   * JSON text of the first rows (an array of row objects), rendered like pages. Kept as text to
+   * the response (routes/datasets.ts splices it in): parsing it in JS would turn `-0.0` into `0` and put
+   * integer-like keys first.
+   */
+  previewJson: string;
   /** Everything ingest would record in the version's `source` (notes, renamed columns, skipped rows). */
   source: SourceInfo;
 }
@@ -85,8 +90,7 @@ export async function inspectUpload(file: UploadedFile, options: ParseOptions, l
   const described = describeColumns(frame);
   const nullCounts = frameSeries(frame).map((s) => s.nullCount());
   const examples = new Map((parsed.report ?? []).map((r) => [r.name, r.counterexamples]));
-  const dtypes = frameSeries(frame).map((s) => ({ name: s.name, dtype: s.dtype }));
-  const rows = (await lazyOf(frame).head(PREVIEW_ROWS).select(jsonRow(dtypes.map((c) => jsonMember(c.name, jsonValue(pl.col(c.name), c.dtype))), "objects").alias("row")).collect()).toRecords() as { row: string }[];
+  const previewJson = await rowsJsonText(lazyOf(frame).head(PREVIEW_ROWS), nativeSeries(frame).map((s) => ({ name: s.name, dtype: nativeDtype(s).dtype })));
   return {
     format: source.format,
     encoding: source.encoding ?? null,
@@ -96,7 +100,7 @@ export async function inspectUpload(file: UploadedFile, options: ParseOptions, l
     sheet: source.sheet,
     rowCount: frameHeight(frame),
     columns: described.map((c, i) => ({ name: c.name, dtype: c.dtype, nullCount: nullCounts[i] ?? 0, counterexamples: examples.get(c.name) ?? [] })),
-    preview: rows.map((r) => JSON.parse(r.row) as Record<string, unknown>),
+    previewJson,
     source,
   };
 }

@@ -1,6 +1,6 @@
 /** Files in: a new dataset (upload), a dry run (inspect), a new version of a dataset. */
 import { ApiError, badRequest, nameTaken } from "../errors.ts";
-import type { UploadedFile } from "../ingest/index.ts";
+import type { InspectReport, UploadedFile } from "../ingest/index.ts";
 import { parseOptionsFrom, type ParseOptions } from "../ingest/options.ts";
 import * as S from "../schemas.ts";
 import type { NewVersion } from "../storage/types.ts";
@@ -69,7 +69,11 @@ export const inspectUpload = defineRoute({
   file: FILE,
   responses: { 200: json(S.Inspect, "What the file holds: format, columns with inferred types and counterexamples, a preview.") },
   errors: UPLOAD_ERRORS,
-  handler: async ({ form: { name: _name, description: _description, ...options }, file }, { deps }) => deps.parser.inspect(file, parseOptionsFrom(options)),
+  handler: async ({ form: { name: _name, description: _description, ...options }, file }, { deps, res }) => {
+    // the preview arrives as JSON text and is spliced in as is (-0.0 and key order kept)
+    const { previewJson, ...report } = (await deps.parser.inspect(file, parseOptionsFrom(options))) as InspectReport;
+    res.type("application/json").send(`${JSON.stringify(report).slice(0, -1)},"preview":${previewJson}}`);
+  },
 });
 
 const BELONGS_TO_DATASET = "it belongs to the dataset, not to a version: change it with PATCH /api/datasets/{datasetId}";
