@@ -23,6 +23,7 @@ import type { SqlJobTable } from "../jobs/sql.ts";
 import type { DownloadBody } from "../query-service.ts";
 import type { QueryWorkers } from "../sandbox/queries.ts";
 import type { Spool, SpoolFile } from "../spool.ts";
+import { VerifiedFile } from "../storage/checksum.ts";
 import type { Storage, VersionData } from "../storage/types.ts";
 import type { Version } from "../types.ts";
 import type { PreparedSql, SqlTable } from "./prepare.ts";
@@ -159,17 +160,32 @@ export function createSqlService(queries: QueryWorkers, storage: Storage, option
         return await fn(pinned.map((p) => p.job));
       } catch (err) {
         if (!(err instanceof ApiError) || err.code !== "VERSION_DAMAGED" || err.extra.table !== undefined) throw err;
-        const sha256 = err.extra.sha256;
-        const hit = pinned.find((p) => p.job.file.checksum.sha256 === sha256);
-        if (!hit) throw err;
-        const outcome = await hit.data.reportDamaged(err.message);
-        if (outcome === "repaired" && attempt === 0) {
-          hit.job = { ...hit.job, file: await hit.data.dataFile() };
+        const hits = await damagedAmong(pinned, err.extra.sha256);
+        if (hits.length === 0) throw err;
+        const outcomes = await Promise.all(hits.map((hit) => hit.data.reportDamaged(err.message)));
+        const excluded = hits.find((_, i) => outcomes[i] === "excluded");
+        if (!excluded && attempt === 0) {
+          for (const hit of hits) hit.job = { ...hit.job, file: await hit.data.dataFile() };
           continue;
         }
-        throw damagedTable(hit.table, err.message);
+        throw damagedTable((excluded ?? hits[0]!).table, err.message);
       }
     }
+  }
+
+  /**
+   * The tables whose data file is the damaged one a worker named by its checksum. Versions with
+   * equal content have equal checksums (one dataset uploaded twice): those files are verified
+   * here (hashing runs on libuv's thread pool) to find the damaged ones.
+   */
+  async function damagedAmong(pinned: Pinned[], sha256: unknown): Promise<Pinned[]> {
+    const hits = pinned.filter((p) => p.job.file.checksum.sha256 === sha256);
+    const paths = [...new Set(hits.map((p) => p.job.file.path))];
+    if (paths.length <= 1) return hits;
+    const problems = await Promise.all(paths.map((file) => new VerifiedFile(file, hits.find((p) => p.job.file.path === file)!.job.file.checksum).verify()));
+    const damaged = new Set(paths.filter((_, i) => problems[i] !== null));
+    // none damaged now (rewritten meanwhile): report the first, as before
+    return damaged.size > 0 ? hits.filter((p) => damaged.has(p.job.file.path)) : hits.slice(0, 1);
   }
 
   const keyOf = (prepared: PreparedSql) => sha(JSON.stringify([prepared.sql, prepared.tables.map((t) => [t.internal, t.datasetId, t.version.version, t.version.createdAt])]));
