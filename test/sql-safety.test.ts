@@ -119,6 +119,19 @@ describe("file-reading functions are refused, however they are written", () => {
     }
   });
 
+  it("column names after a dataset's alias are refused (Polars would keep the old names); a subquery's are applied", async () => {
+    // raw Polars: the list is silently dropped
+    const ctx = pl.SQLContext({ t: pl.DataFrame({ id: [1] }) });
+    expect((await ctx.execute("SELECT * FROM t AS x(renamed)").collect()).columns).toEqual(["id"]);
+    for (const q of ["SELECT * FROM sales AS t(a, b, c)", 'SELECT a FROM "sales@1" t(a)', "SELECT * FROM people p JOIN sales AS s(x) ON p.id = s.x"]) {
+      const err = await refusal(prepareSql(storage, q));
+      expect(err.status, q).toBe(400);
+      expect(err.message, q).toMatch(/Column names after a table's alias .* are not supported: write FROM \(SELECT \* FROM "(sales|sales@1)"\) AS t\(a, …\)/);
+    }
+    const r = await runSql(storage, "SELECT * FROM (SELECT id, city FROM sales) AS t(a, b) ORDER BY a");
+    expect(r.columns).toEqual(["a", "b"]);
+  });
+
   it("functions outside the allow-list are refused, with the function named", async () => {
     for (const fn of ["read_csv", "read_text", "pg_read_file", "load_extension", "getenv", "system", "sleep", "current_setting", "nope"]) {
       const err = await refusal(prepareSql(storage, `SELECT ${fn}('x') FROM sales`));

@@ -171,6 +171,11 @@ class Checker {
         }
         const modifiers = ["with_hints", "version", "with_ordinality", "partitions", "json_path", "sample", "index_hints"].filter((k) => present(value[k]));
         if (modifiers.length > 0) refuse(`Table modifiers (${modifiers.join(", ")}) are not supported.`);
+        // Polars drops the column list of an aliased table (`sales AS t(a, b)` keeps the old names); a subquery's list it applies
+        if (isObject(value.alias) && present(value.alias.columns)) {
+          const quoted = `"${nameText(value.name).replaceAll('"', '""')}"`;
+          refuse(`Column names after a table's alias (FROM ${quoted} AS t(a, …)) are not supported: write FROM (SELECT * FROM ${quoted}) AS t(a, …), or rename columns in SELECT with AS.`);
+        }
         const name = ident.value as string;
         if (scope.some((s) => s.has(name))) return;
         this.tables.push({ name, span: ident.span as Span, aliased: present(value.alias) });
