@@ -132,6 +132,16 @@ describe("file-reading functions are refused, however they are written", () => {
     expect(r.columns).toEqual(["a", "b"]);
   });
 
+  it("a string in FROM is refused even when a dataset has that name; the name in double quotes is the dataset", async () => {
+    const own = await makeStorage("memory");
+    await putDataset(own, "/etc/passwd", pl.DataFrame({ a: [7] }));
+    const err = await refusal(prepareSql(own, "SELECT * FROM '/etc/passwd'"));
+    expect(err.status).toBe(400);
+    expect(err.message).toBe(`'/etc/passwd' in FROM is a string, not a table name: write dataset names bare or in double quotes ("/etc/passwd").`);
+    expect((await runSql(own, 'SELECT * FROM "/etc/passwd"')).toRecords()).toEqual([{ a: 7 }]);
+    await own.close();
+  });
+
   it("functions outside the allow-list are refused, with the function named", async () => {
     for (const fn of ["read_csv", "read_text", "pg_read_file", "load_extension", "getenv", "system", "sleep", "current_setting", "nope"]) {
       const err = await refusal(prepareSql(storage, `SELECT ${fn}('x') FROM sales`));

@@ -169,6 +169,10 @@ class Checker {
         if (!ident) {
           refuse(`"${nameText(value.name)}" is not a dataset name: write one name, quoted when it has dots or other punctuation ("my.data", "sales@3").`);
         }
+        // a string in FROM (DuckDB reads it as a file path) has no place in the text to rewrite
+        if (ident.quote_style === "'") {
+          refuse(`'${ident.value as string}' in FROM is a string, not a table name: write dataset names bare or in double quotes ("${(ident.value as string).replaceAll('"', '""')}").`);
+        }
         const modifiers = ["with_hints", "version", "with_ordinality", "partitions", "json_path", "sample", "index_hints"].filter((k) => present(value[k]));
         if (modifiers.length > 0) refuse(`Table modifiers (${modifiers.join(", ")}) are not supported.`);
         // Polars drops the column list of an aliased table (`sales AS t(a, b)` keeps the old names); a subquery's list it applies

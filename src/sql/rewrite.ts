@@ -4,6 +4,7 @@
  * `"sales@3".city` still resolve). Spans come from the parser and count lines and characters
  * (code points), 1-based.
  */
+import { badRequest } from "../errors.ts";
 import type { Location, TableRef } from "./check.ts";
 
 /** String offsets (UTF-16) of parser locations in `text`. */
@@ -34,7 +35,7 @@ export function rewriteTables(text: string, refs: TableRef[], internalOf: (ref: 
   const edits = refs.map((ref) => {
     const start = at.get(`${ref.span.start.line}:${ref.span.start.column}`);
     const end = at.get(`${ref.span.end.line}:${ref.span.end.column}`);
-    if (start === undefined || end === undefined) throw new Error("table reference outside the query text");
+    if (start === undefined || end === undefined) throw badRequest("This query could not be checked; rewrite it more plainly.", { parameter: "query" });
     const written = text.slice(start, end);
     return { start, end, replacement: ref.aliased ? internalOf(ref) : `${internalOf(ref)} AS ${written}` };
   });
