@@ -9,7 +9,7 @@ import path from "node:path";
 import fc from "fast-check";
 import pl from "nodejs-polars";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sqlFrame } from "../src/sql/execute.ts";
+import { sqlError, sqlFrame } from "../src/sql/execute.ts";
 import { prepareSql } from "../src/sql/prepare.ts";
 import type { Storage } from "../src/storage/types.ts";
 import { makeStorage, putDataset, refusal, runSql } from "./sql-helpers.ts";
@@ -140,6 +140,16 @@ describe("file-reading functions are refused, however they are written", () => {
     expect(err.message).toBe(`'/etc/passwd' in FROM is a string, not a table name: write dataset names bare or in double quotes ("/etc/passwd").`);
     expect((await runSql(own, 'SELECT * FROM "/etc/passwd"')).toRecords()).toEqual([{ a: 7 }]);
     await own.close();
+  });
+
+  it("Polars' errors are quoted without its plan or file paths, and words joined by slashes stay", async () => {
+    const limit = await refusal(runSql(storage, "SELECT id FROM sales LIMIT 'x'"));
+    expect(limit.message).toBe("The query could not be run: non-numeric arguments for LIMIT/OFFSET/FETCH are not supported");
+    const compare = await refusal(runSql(storage, "SELECT * FROM sales s JOIN people p ON s.id = p.name"));
+    expect(compare.message).toMatch(/^The query could not be run: datatypes of join keys don't match/);
+    expect(compare.message).not.toMatch(/Resolved plan|SCAN|__ds|<file>|\/tmp\//);
+    const path = await refusal(Promise.reject(sqlError(new Error(`failed to read ${dir}/secret.csv: no`), [])));
+    expect(path.message).toBe("The query could not be run: failed to read <file>: no");
   });
 
   it("functions outside the allow-list are refused, with the function named", async () => {

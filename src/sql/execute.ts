@@ -39,8 +39,11 @@ function columnList(sources: SqlSource[]): string {
 function userWords(message: string, sources: SqlSource[]): string {
   let text = message;
   for (const s of [...sources].sort((a, b) => b.internal.length - a.internal.length)) text = text.split(s.internal).join(s.label);
-  const first = text.replace(/\r/g, "").split("\n").filter((l) => l.trim() !== "").slice(0, 2).join(" ");
-  return first.replace(/(?:\/[\w.@+-]+){2,}/g, "<file>").slice(0, 400);
+  // the plan Polars appends names internal frames and files: the message ends before it
+  const [lead = ""] = text.replace(/\r/g, "").split(/\s*Resolved plan until failure:/);
+  const first = lead.split("\n").filter((l) => l.trim() !== "").slice(0, 2).join(" ");
+  // paths (never words joined by slashes, such as LIMIT/FETCH or date/datetime/time)
+  return first.replace(/(?<!\w)(?:\/[\w.@+-]+){2,}/g, "<file>").slice(0, 400);
 }
 
 /**
