@@ -88,6 +88,11 @@ const shapes: fc.Arbitrary<Shape>[] = [
   fc.tuple(agg, num).map(([f1, c]) => ({ sql: `SELECT g, ${f1} AS m FROM a GROUP BY g HAVING count(*) > ${Math.abs(c) % 4}`, ordered: false })),
   fc.constantFrom("JOIN", "LEFT JOIN").map((j) => ({ sql: `SELECT a.id, a.x, b.y FROM a ${j} b ON a.id = b.id`, ordered: false })),
   fc.constant({ sql: `SELECT a.g, count(*) AS n, sum(b.y) AS sy FROM a JOIN b ON a.id = b.id GROUP BY a.g`, ordered: false }),
+  // inequality joins (Polars plans them as IEJOIN, which its streaming sink cannot run)
+  // (outer, semi and anti joins take equalities only: sql-safety checks that the rest is refused)
+  cmp.filter((op) => op !== "=").map((op) => ({ sql: `SELECT a.id, a.x, b.id AS bid, b.y FROM a JOIN b ON a.x ${op} b.y`, ordered: false })),
+  fc.constant({ sql: `SELECT a.id, b.id AS bid FROM a JOIN b ON a.id = b.id AND a.x > b.y`, ordered: false }),
+  fc.constantFrom("LEFT JOIN", "RIGHT JOIN", "FULL JOIN").map((j) => ({ sql: `SELECT a.id, a.x, b.id AS bid, b.y FROM a ${j} b ON a.id = b.id AND a.x = b.y`, ordered: false })),
   fc.constant({ sql: `SELECT id, g, row_number() OVER (PARTITION BY g ORDER BY id) AS rn FROM a`, ordered: false }),
   fc.constantFrom("sum(x)", "max(x)", "min(f)", "count(x)").map((w) => ({ sql: `SELECT id, ${w} OVER (PARTITION BY g) AS w FROM a`, ordered: false })),
   fc.constant({ sql: `SELECT id, x, rank() OVER (ORDER BY x) AS r, dense_rank() OVER (ORDER BY x) AS dr FROM a WHERE x IS NOT NULL`, ordered: false }),

@@ -153,6 +153,28 @@ describe("file-reading functions are refused, however they are written", () => {
     expect(path.message).toBe("The query could not be run: failed to read <file>: no");
   });
 
+  it("outer, semi and anti joins take equalities only (Polars filters other conditions after the join)", async () => {
+    // raw Polars: a LEFT JOIN on an inequality loses the rows without a match
+    const ctx = pl.SQLContext({ a: pl.DataFrame({ id: [1, 2], x: [5, 0] }), b: pl.DataFrame({ y: [3] }) });
+    expect((await ctx.execute("SELECT a.id FROM a LEFT JOIN b ON a.x < b.y").collect()).height).toBe(1);
+    for (const [q, join] of [
+      ["SELECT * FROM sales s LEFT JOIN people p ON s.id < p.id", "LEFT JOIN"],
+      ["SELECT * FROM sales s LEFT OUTER JOIN people p ON s.id = p.id AND s.amount > 3", "LEFT JOIN"],
+      ["SELECT * FROM sales s RIGHT JOIN people p ON s.id = p.id OR s.id = 1", "RIGHT JOIN"],
+      ["SELECT * FROM sales s FULL JOIN people p ON (s.id = p.id AND p.name <> 'x')", "FULL JOIN"],
+      ["SELECT * FROM sales s SEMI JOIN people p ON s.id > p.id", "SEMI JOIN"],
+      ["SELECT * FROM sales s LEFT ANTI JOIN people p ON s.id = p.id AND s.id > p.id", "LEFT ANTI JOIN"],
+    ] as const) {
+      const err = await refusal(prepareSql(storage, q));
+      expect(err.message, q).toMatch(new RegExp(`^${join} … ON takes only equalities joined by AND`));
+    }
+    const constant = await refusal(runSql(storage, "SELECT s.id FROM sales s JOIN people p ON true"));
+    expect(constant.message).toMatch(/^This join condition is not supported: compare the two tables' columns/);
+    for (const q of ["SELECT s.id FROM sales s LEFT JOIN people p ON s.id = p.id AND (s.amount = p.id + 0)", "SELECT s.id FROM sales s JOIN people p ON s.id < p.id", "SELECT id FROM sales LEFT JOIN people USING (id)"]) {
+      expect((await runSql(storage, q)).height, q).toBeGreaterThan(0);
+    }
+  });
+
   it("functions outside the allow-list are refused, with the function named", async () => {
     for (const fn of ["read_csv", "read_text", "pg_read_file", "load_extension", "getenv", "system", "sleep", "current_setting", "nope"]) {
       const err = await refusal(prepareSql(storage, `SELECT ${fn}('x') FROM sales`));

@@ -92,6 +92,23 @@ function nameText(name: unknown): string {
   }).join(".");
 }
 
+/** Join operators whose ON condition Polars evaluates as written (inner joins). */
+const INNER_JOINS = new Set(["Join", "Inner", "CrossJoin"]);
+
+/** Whether `expr` is equalities joined by AND (`a.id = b.id AND (a.k = b.k)`). */
+function equalitiesOnly(expr: unknown): boolean {
+  const [kind, value] = variantOf(expr);
+  if (kind === "Nested") return equalitiesOnly(value);
+  if (kind !== "BinaryOp" || !isObject(value)) return false;
+  if (value.op === "And") return equalitiesOnly(value.left) && equalitiesOnly(value.right);
+  return value.op === "Eq";
+}
+
+/** `LeftOuter` → `LEFT JOIN`, for messages. */
+function joinWords(kind: string): string {
+  return `${words(kind.replace(/Outer$/, ""))} JOIN`;
+}
+
 class Checker {
   readonly tables: TableRef[] = [];
 
@@ -202,6 +219,23 @@ class Checker {
     }
   }
 
+  /**
+   * Outer, semi and anti joins: Polars joins on the equalities of ON and applies any other
+   * condition as a filter after the join, which drops the rows such a join must keep (or keeps
+   * duplicates a semi join must not): only equalities joined by AND are accepted there.
+   */
+  joinOperator(op: unknown): void {
+    const [kind, constraint] = variantOf(op);
+    if (INNER_JOINS.has(kind)) return;
+    const [how, on] = variantOf(constraint);
+    if (how === "On" && !equalitiesOnly(on)) {
+      refuse(
+        `${joinWords(kind)} … ON takes only equalities joined by AND (ON a.id = b.id AND a.k = b.k): other conditions would be applied after the join and change its answer. Filter a table in a subquery first (… ${joinWords(kind)} (SELECT * FROM b WHERE y > 3) AS b ON a.id = b.id), or use JOIN with WHERE.`,
+        { join: kind },
+      );
+    }
+  }
+
   func(fn: AstNode, scope: Scope): void {
     const ident = singleIdent(fn.name);
     const text = nameText(fn.name);
@@ -225,6 +259,10 @@ class Checker {
     }
     for (const [key, value] of Object.entries(node)) {
       if (key === "relation") this.tableFactor(value, scope);
+      else if (key === "join_operator") {
+        this.joinOperator(value);
+        this.visit(value, scope);
+      }
       else if (key === "Function" && isObject(value) && "name" in value) this.func(value, scope);
       else this.visit(value, scope);
     }

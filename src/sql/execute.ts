@@ -59,6 +59,9 @@ export function sqlError(err: unknown, sources: SqlSource[]): ApiError {
     const what = name === undefined ? "The query names an unknown column" : `Unknown column "${userWords(name, sources)}"`;
     return badRequest(`${what}. Columns: ${columnList(sources)}.`, { parameter: "query", ...(name === undefined ? {} : { column: name }) });
   }
+  if (/unsupported SQL join constraint/.test(raw)) {
+    return badRequest("This join condition is not supported: compare the two tables' columns (ON a.id = b.id, ON a.x < b.y), without parentheses around the whole condition; for every pair of rows use CROSS JOIN.", { parameter: "query" });
+  }
   return badRequest(`The query could not be run: ${userWords(raw.replace(/^[A-Za-z]+Error:\s*/, ""), sources)}`, { parameter: "query" });
 }
 

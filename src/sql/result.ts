@@ -36,7 +36,11 @@ export interface ResultPage {
 export async function materialize(lf: pl.LazyDataFrame, file: string): Promise<void> {
   const partial = `${file}.part`;
   try {
-    await lf.sinkParquet(partial, { compression: "zstd", maintainOrder: true }).collect();
+    // The streaming engine (sinks) cannot run an inequality join (`ON a.x < b.y` plans as an
+    // IEJOIN; lowering it panics): such a query is computed in memory (QUERY_MEMORY_MB still caps
+    // it), then written.
+    const source = /\bIEJOIN\b/.test(lf.describeOptimizedPlan()) ? (await lf.collect()).lazy() : lf;
+    await source.sinkParquet(partial, { compression: "zstd", maintainOrder: true }).collect();
     await rename(partial, file);
   } finally {
     await rm(partial, { force: true });
