@@ -236,6 +236,14 @@ class Checker {
     }
   }
 
+  /** Polars orders nulls first inside OVER (…) whatever the query says: NULLS LAST there would be ignored. */
+  windowSpec(spec: AstNode): void {
+    const keys = Array.isArray(spec.order_by) ? spec.order_by : [];
+    if (keys.some((k) => isObject(k) && isObject(k.options) && k.options.nulls_first === false)) {
+      refuse("NULLS LAST inside OVER (…) is not supported: window functions order nulls first. Leave the nulls out (WHERE x IS NOT NULL) or order by coalesce(x, …).");
+    }
+  }
+
   func(fn: AstNode, scope: Scope): void {
     const ident = singleIdent(fn.name);
     const text = nameText(fn.name);
@@ -259,7 +267,10 @@ class Checker {
     }
     for (const [key, value] of Object.entries(node)) {
       if (key === "relation") this.tableFactor(value, scope);
-      else if (key === "join_operator") {
+      else if (key === "WindowSpec" && isObject(value)) {
+        this.windowSpec(value);
+        this.visit(value, scope);
+      } else if (key === "join_operator") {
         this.joinOperator(value);
         this.visit(value, scope);
       }
