@@ -54,7 +54,7 @@ export function histogramChart(edges: (number | string | null)[], counts: number
   const midFits = k >= 2 && width(0) + width(mid) / 2 + 8 < mid * bw && width(k) + width(mid) / 2 + 8 < (k - mid) * bw;
   const labelAt = midFits ? [0, mid, k] : [0, k];
   const xLabels = labelAt.map((i, j) =>
-    s("g", null, s("line", { class: "axis", x1: m.l + i * bw, x2: m.l + i * bw, y1: m.t + ih, y2: m.t + ih + 4 }), s("text", { x: m.l + i * bw, y: m.t + ih + 16, "text-anchor": j === 0 ? "start" : j === labelAt.length - 1 ? "end" : "middle" }, opts.formatEdge(edges[i] ?? null))),
+    s("g", { class: "x-label" }, s("line", { class: "axis", x1: m.l + i * bw, x2: m.l + i * bw, y1: m.t + ih, y2: m.t + ih + 4 }), s("text", { x: m.l + i * bw, y: m.t + ih + 16, "text-anchor": j === 0 ? "start" : j === labelAt.length - 1 ? "end" : "middle" }, opts.formatEdge(edges[i] ?? null))),
   );
 
   return s(

@@ -79,10 +79,16 @@ export function downloadMenu(o: DownloadMenuOptions): HTMLElement {
       ),
     );
   };
-  const menu = h(
+  // Opening the menu ticks "as shown" when the screen differs from the whole version (the click runs before the menu opens).
+  const opened = () => {
+    if (menu.open) return;
+    asShown.checked = o.isShown?.() ?? false;
+    render();
+  };
+  const menu: HTMLDetailsElement = h(
     "details",
     { class: "menu download-menu" },
-    h("summary", { class: "button small" }, o.label ?? "Download"),
+    h("summary", { class: "button small", onclick: opened }, o.label ?? "Download"),
     h(
       "div",
       { class: "menu-body" },
@@ -92,11 +98,6 @@ export function downloadMenu(o: DownloadMenuOptions): HTMLElement {
       messages,
     ),
   );
-  menu.addEventListener("toggle", () => {
-    if (!menu.open) return;
-    asShown.checked = o.isShown?.() ?? false;
-    render();
-  });
   asShown.addEventListener("change", render);
   render();
   return menu;

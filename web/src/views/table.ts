@@ -254,10 +254,11 @@ export function dataTable(o: DataTableOptions): DataTable {
     const from = page.totalRows === 0 ? 0 : page.offset + 1;
     const to = page.offset + page.rows.length;
     const filtered = state.filters.length > 0;
+    const n = toColumnFilters(state.filters).size; // "between" is one filter to a person, two to the API
     mount(
       summary,
       page.totalRows === 0 ? "No rows" : h("span", null, "Rows ", h("strong", null, `${count(from)}–${count(to)}`), " of ", h("strong", { class: "total-rows" }, count(page.totalRows))),
-      filtered ? h("span", { class: "muted" }, ` matching ${state.filters.length === 1 ? "the filter" : `${state.filters.length} filters`}`) : null,
+      filtered ? h("span", { class: "muted" }, ` matching ${n === 1 ? "the filter" : `${n} filters`}`) : null,
     );
     const pages = Math.max(1, Math.ceil(page.totalRows / state.limit));
     pageLabel.textContent = `Page ${count(state.page)} of ${count(pages)}`;
