@@ -139,13 +139,19 @@ export function uploadCard(opts: UploadCardOptions): HTMLElement {
     return select;
   };
 
-  const renderPreview = (r: Inspect) => {
-    const isCsv = r.format === "csv" || r.format === "tsv";
-    const isExcel = r.format === "xlsx" || r.format === "xlsm" || r.format === "xls";
+  /** The options that apply to a format (by the server's verdict, or before it by the file's name). */
+  const showOptionsFor = (format: string) => {
+    const isCsv = format === "csv" || format === "tsv";
+    const isExcel = format === "xlsx" || format === "xlsm" || format === "xls";
     csvOptions.hidden = !isCsv;
     excelOptions.hidden = !isExcel;
     commonOptions.hidden = !(isCsv || isExcel);
     options.hidden = !(isCsv || isExcel);
+  };
+
+  const renderPreview = (r: Inspect) => {
+    const isExcel = r.format === "xlsx" || r.format === "xlsm" || r.format === "xls";
+    showOptionsFor(r.format);
     if (isExcel && r.sheets) {
       const keep = sheet.value;
       mount(sheet, h("option", { value: "" }, "First sheet with data"), r.sheets.map((s) => h("option", { value: s.name, selected: s.name === keep }, `${s.name} (${plural(s.rows, "row")} × ${s.columns})`)));
@@ -236,6 +242,9 @@ export function uploadCard(opts: UploadCardOptions): HTMLElement {
     fileMeta.textContent = `${bytes(f.size)} · click to choose another file`;
     drop.classList.add("has-file");
     previewButton.hidden = f.size <= AUTO_PREVIEW_BYTES;
+    // Shown before the first answer too: a file the defaults cannot read (another delimiter, no header) is fixed here.
+    const ext = /\.([^.]+)$/.exec(f.name)?.[1]?.toLowerCase() ?? "";
+    showOptionsFor(ext === "parquet" ? "parquet" : ["xlsx", "xlsm", "xls"].includes(ext) ? ext : "csv");
     if (f.size <= AUTO_PREVIEW_BYTES) void inspect();
   };
   fileInput.addEventListener("change", () => pick(fileInput.files?.[0] ?? null));
