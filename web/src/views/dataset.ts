@@ -7,6 +7,7 @@ import { api, ApiError, call, type DatasetDetail, type VersionSummary } from "..
 import { h, mount } from "../dom.ts";
 import { ago, bytes, count, dateTime, formatLabel, plural } from "../format.ts";
 import { compareHref, go, versionHref } from "../router.ts";
+import { apiMenu } from "../request.ts";
 import { badge, breadcrumbs, confirmDialog, emptyState, errorBanner, fact, loading } from "../ui.ts";
 import { uploadCard } from "./upload.ts";
 
@@ -132,7 +133,7 @@ export async function renderDataset(root: HTMLElement, id: string, signal: Abort
         crumbName.textContent = saved.name;
         document.title = `${saved.name} · Datasets`;
       }),
-      h("div", { class: "head-actions" }, compare, d.latestVersion ? h("a", { class: "button primary", href: versionHref(d.id, d.latestVersion) }, "Open latest version") : null),
+      h("div", { class: "head-actions" }, apiMenu(() => ({ method: "GET", path: `/api/datasets/${encodeURIComponent(id)}` })), compare, d.latestVersion ? h("a", { class: "button primary", href: versionHref(d.id, d.latestVersion) }, "Open latest version") : null),
     ),
     messages,
     h(
