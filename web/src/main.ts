@@ -52,8 +52,9 @@ function render(force = false): void {
       break;
     case "compare":
     case "sql":
-      document.title = "Not available";
-      mount(app, emptyState("Not available yet", "This service does not have this view yet.", h("a", { class: "button", href: "#/" }, "Back to datasets")));
+      // Routes of views whose API is not on this server yet (compare, SQL): nothing links to them.
+      document.title = "Not found";
+      mount(app, emptyState("Page not found", "This service does not have this view.", h("a", { class: "button", href: "#/" }, "Back to datasets")));
       break;
     case "notFound":
       document.title = "Not found";
