@@ -394,6 +394,34 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     await shot("16-inspect-counterexamples.png", true);
   });
 
+  it("reads a messy CSV with the new options (skip rows, comments, null texts, decimal comma) and says so in notes", { timeout: 60_000 }, async () => {
+    const file = path.join(dir, "report.csv");
+    await writeFile(file, "Quarterly report\n# exported by hand\nid;amount;note\n1;1,5;N/A\n2;2,25;ok\n# a comment line\n3;-;fine\n");
+    await page.goto(`${server.url}/`);
+    await page.setInputFiles("input[type=file]", file);
+    // The defaults cannot read it (a title line): the preview says why, and the options are there to fix it.
+    await page.locator(".upload-card .banner-error").waitFor();
+    await page.getByLabel("Rows to skip at the top").fill("1");
+    await page.getByLabel("Comment lines start with").fill("#");
+    await page.getByLabel("Also read as null").fill("N/A,-");
+    await page.getByLabel("Delimiter", { exact: true }).selectOption(";");
+    await page.getByText("Decimal comma (1,5 is 1.5)").click();
+    await page.getByLabel("Also read as null").press("Tab");
+    const amount = page.locator(".inspect-columns tr[data-column=amount]");
+    await amount.locator(".badge", { hasText: "Float64" }).waitFor();
+    expect(await page.locator(".inspect .inspect-rows").textContent()).toBe("3 rows");
+    expect(await amount.locator("td.num").textContent()).toBe("1");
+    expect(await page.locator(".inspect-columns tr[data-column=note] td.num").textContent()).toBe("1");
+    await shot("18b-inspect-options.png", true);
+    await page.getByRole("button", { name: "Upload", exact: true }).click();
+    await page.waitForURL(/versions\/1$/);
+    const id = /datasets\/([^/]+)\//.exec(page.url())![1]!;
+    const rows = (await getJson(`${server.url}/api/datasets/${id}/versions/1/data`)).body.rows;
+    expect(rows).toEqual([{ id: 1, amount: 1.5, note: null }, { id: 2, amount: 2.25, note: "ok" }, { id: 3, amount: null, note: "fine" }]);
+    await page.locator(".notes li").first().waitFor();
+    await shot("18c-version-notes-options.png");
+  });
+
   it("uploading a taken name is a 409 with a way forward", { timeout: 60_000 }, async () => {
     await page.goto(`${server.url}/#/`);
     await page.locator(".list-card tbody tr", { hasText: "People renamed" }).waitFor();

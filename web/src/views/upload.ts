@@ -23,7 +23,7 @@ export interface UploadCardOptions {
 export const ACCEPT = ".csv,.tsv,.txt,.tab,.xlsx,.xlsm,.xls,.parquet";
 /** Files up to this size are previewed as soon as they are picked (the preview sends the file once). */
 const AUTO_PREVIEW_BYTES = 25 * 1024 * 1024;
-const TYPES = ["String", "Int64", "Float64", "Boolean", "Date", "Datetime"] as const;
+const TYPES = ["String", "Int64", "Float64", "Boolean", "Date", "Datetime", "Time", "Duration"] as const;
 const ENCODINGS = ["utf-8", "windows-1252", "utf-16le", "utf-16be", "iso-8859-15", "macintosh"];
 const DELIMITERS: [string, string][] = [[",", "comma ,"], [";", "semicolon ;"], ["tab", "tab"], ["|", "pipe |"]];
 
@@ -54,6 +54,12 @@ export function uploadCard(opts: UploadCardOptions): HTMLElement {
   const encoding = h("select", { name: "encoding", "aria-label": "Encoding" }, h("option", { value: "" }, "Detected"), ENCODINGS.map((e) => h("option", { value: e }, e)));
   const header = h("input", { type: "checkbox", name: "header", checked: true });
   const onBadRows = h("select", { name: "onBadRows", "aria-label": "Rows with the wrong number of fields" }, h("option", { value: "fail" }, "Refuse the file"), h("option", { value: "skip" }, "Leave them out and list them"));
+  const skipRows = h("input", { type: "number", name: "skipRows", min: 0, step: 1, placeholder: "0", "aria-label": "Rows to skip at the top" });
+  const headerRow = h("input", { type: "number", name: "headerRow", min: 1, step: 1, placeholder: "1", "aria-label": "Header row" });
+  const commentPrefix = h("input", { type: "text", name: "commentPrefix", maxlength: 8, placeholder: "e.g. #", autocomplete: "off", "aria-label": "Comment lines start with" });
+  const nullValues = h("input", { type: "text", name: "nullValues", placeholder: "e.g. N/A,-,NULL", autocomplete: "off", "aria-label": "Also read as null" });
+  const decimalComma = h("input", { type: "checkbox", name: "decimalComma" });
+  const quoting = h("select", { name: "quoting", "aria-label": "Quotes" }, h("option", { value: "strict" }, "Standard (RFC 4180)"), h("option", { value: "lenient" }, "Lenient (a stray quote is text)"), h("option", { value: "none" }, "None (quotes are text)"));
 
   const submit = h("button", { class: "button primary", type: "submit", disabled: true }, forVersion ? "Upload version" : "Upload");
   const previewButton = h("button", { class: "button", type: "button", hidden: true, onclick: () => void inspect() }, "Preview");
@@ -64,9 +70,25 @@ export function uploadCard(opts: UploadCardOptions): HTMLElement {
   const messages = h("div", { class: "upload-messages" });
   const preview = h("div", { class: "inspect", hidden: true });
 
-  const csvOptions = h("div", { class: "field-grid options-csv" }, field("Delimiter", delimiter), field("Encoding", encoding), field("Rows with the wrong number of fields", onBadRows));
+  const csvOptions = h(
+    "div",
+    { class: "field-grid options-csv" },
+    field("Delimiter", delimiter),
+    field("Encoding", encoding),
+    field("Rows with the wrong number of fields", onBadRows),
+    field("Quotes", quoting),
+    field("Comment lines start with", commentPrefix, "Left out and counted in a note"),
+    h("label", { class: "check" }, decimalComma, h("span", null, "Decimal comma (1,5 is 1.5)")),
+  );
   const excelOptions = h("div", { class: "field-grid options-excel" }, field("Sheet", sheet));
-  const commonOptions = h("div", { class: "field-grid" }, h("label", { class: "check" }, header, h("span", null, "The first row names the columns")));
+  const commonOptions = h(
+    "div",
+    { class: "field-grid" },
+    field("Rows to skip at the top", skipRows, "Title rows above the header"),
+    field("Header row", headerRow, "1-based; the rows above it are left out"),
+    field("Also read as null", nullValues, "Exact texts, comma-separated"),
+    h("label", { class: "check" }, header, h("span", null, "The first row names the columns")),
+  );
   const options = h("div", { class: "parse-options", hidden: true }, h("div", { class: "options-title" }, "How to read it"), excelOptions, csvOptions, commonOptions);
 
   /** The form fields the options stand for. */
@@ -78,6 +100,12 @@ export function uploadCard(opts: UploadCardOptions): HTMLElement {
     if (!header.checked) f.header = "false";
     if (onBadRows.value === "skip") f.onBadRows = "skip";
     if (types.size > 0) f.schema = JSON.stringify(Object.fromEntries(types));
+    if (skipRows.value) f.skipRows = skipRows.value;
+    if (headerRow.value) f.headerRow = headerRow.value;
+    if (commentPrefix.value) f.commentPrefix = commentPrefix.value;
+    if (nullValues.value.trim()) f.nullValues = nullValues.value.trim();
+    if (decimalComma.checked) f.decimalComma = "true";
+    if (quoting.value !== "strict") f.quoting = quoting.value as OptionFields["quoting"];
     return f;
   };
   const formFor = (withNameFields: boolean): FormData => {
@@ -242,7 +270,7 @@ export function uploadCard(opts: UploadCardOptions): HTMLElement {
     fileMeta.textContent = `${bytes(f.size)} · click to choose another file`;
     drop.classList.add("has-file");
     previewButton.hidden = f.size <= AUTO_PREVIEW_BYTES;
-    // Shown before the first answer too: a file the defaults cannot read (another delimiter, no header) is fixed here.
+    // Shown before the first answer too: a file the defaults cannot read (title rows, another delimiter) is fixed here.
     const ext = /\.([^.]+)$/.exec(f.name)?.[1]?.toLowerCase() ?? "";
     showOptionsFor(ext === "parquet" ? "parquet" : ["xlsx", "xlsm", "xls"].includes(ext) ? ext : "csv");
     if (f.size <= AUTO_PREVIEW_BYTES) void inspect();
@@ -259,7 +287,7 @@ export function uploadCard(opts: UploadCardOptions): HTMLElement {
     const f = e.dataTransfer?.files[0];
     if (f) pick(f);
   });
-  for (const control of [sheet, delimiter, encoding, header, onBadRows]) control.addEventListener("change", () => void inspect());
+  for (const control of [sheet, delimiter, encoding, header, onBadRows, skipRows, headerRow, commentPrefix, nullValues, decimalComma, quoting]) control.addEventListener("change", () => void inspect());
 
   /** Sends the chosen file to `path`. */
   const send = async (path: string, withNameFields: boolean) => {
