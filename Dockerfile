@@ -28,6 +28,8 @@ COPY --from=build /app/web/dist ./web/dist
 COPY src ./src
 COPY client ./client
 COPY bin ./bin
+# The postgres backend applies these at start-up (STORAGE_BACKEND=postgres).
+COPY migrations ./migrations
 COPY LICENSE README.md ./
 RUN mkdir -p /data && chown node:node /data
 USER node

@@ -4,7 +4,6 @@
  *   npx dataset-service upload data/*.csv --name sales     # first file creates "sales", the rest add versions
  *   npx dataset-service list
  *   npx dataset-service download sales --format parquet -o sales.parquet
- *   npx dataset-service diff sales --from 1 --to latest --key id
  *
  * The server comes from --server or $DATASET_SERVICE (default http://127.0.0.1:3000), a bearer token
  * from --token or $DATASET_SERVICE_TOKEN. Errors are the server's problem details in one line, exit 1.
