@@ -174,7 +174,7 @@ async function download(g: Globals, ref: string, o: DownloadOpts): Promise<void>
 }
 
 const program = new Command("dataset-service")
-  .description("Upload, list, download and compare the datasets of a dataset service.")
+  .description("Upload, list and download the datasets of a dataset service.")
   .option("-s, --server <url>", "the service's URL (or $DATASET_SERVICE)", process.env.DATASET_SERVICE ?? "http://127.0.0.1:3000")
   .option("-t, --token <token>", "bearer token, when the service has API_TOKENS (or $DATASET_SERVICE_TOKEN)")
   .option("--progress", "progress bars even when stderr is not a terminal")
