@@ -140,7 +140,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Per-column statistics, of the whole version or of the rows that pass filters
+         * Per-column statistics, of the whole version or of the rows that pass filters and search
          * @description Computed in a query worker. Whole-version statistics are computed once (in the background after upload) and kept; a filtered subset's are computed on first request and cached.
          */
         get: operations["getStats"];
@@ -181,11 +181,71 @@ export interface paths {
         };
         /**
          * The whole version as a file (CSV, Parquet, NDJSON, JSON or Arrow)
-         * @description `columns`, `sort` and `filter` apply as for `/data`. Parquet keeps every value and type exactly.
+         * @description `columns`, `sort`, `filter` and `q` apply as for `/data`. Parquet keeps every value and type exactly.
          */
         get: operations["downloadVersion"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/datasets/{datasetId}/versions/{version}/facets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Top values with counts for chosen columns, under filters and search
+         * @description Values are ordered by count, most frequent first (ties by value ascending, nulls last); null is a value like any other, so the listed counts plus `otherCount` equal `totalRows`. `bins` counts numeric columns in equal-width bins instead.
+         */
+        get: operations["getFacets"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sql": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A read-only SQL query over datasets and versions: one page of its result
+         * @description Tables are dataset names (the latest version) or `"name@N"` (version N). Only `SELECT`/`WITH` queries; file-reading functions, other table functions and every other statement are refused (400). The answer is shaped like a `/data` page; `next` is pinned to the query and to the numbered versions it resolved. Past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB the query is stopped: 422 QUERY_LIMIT.
+         */
+        post: operations["runSql"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sql/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The whole result of a read-only SQL query as a file (CSV, Parquet, NDJSON, JSON or Arrow)
+         * @description The same queries and rules as `POST /api/sql`; the file holds every row of the result. Parquet keeps every value and type exactly.
+         */
+        post: operations["downloadSql"];
         delete?: never;
         options?: never;
         head?: never;
@@ -506,6 +566,81 @@ export interface components {
             name: string;
             dtype: string;
         };
+        Facets: {
+            datasetId: string;
+            version: number;
+            facets: {
+                name: string;
+                /** @description Present when the column was counted in bins: how many. */
+                bins?: number;
+                /** @description Most frequent first (ties by value, nulls last); with bins, in bin order, then nulls. */
+                values: components["schemas"]["FacetValue"][];
+                /** @description Rows whose value is not listed. */
+                otherCount: number;
+                /** @description Distinct values among the rows (null counts as one). */
+                distinctCount: number;
+            }[];
+            /** @description Rows that pass the filters and search. */
+            totalRows: number;
+        };
+        /** @description A value (or, with bins, `{from, to}`; null for nulls) and how many rows hold it. */
+        FacetValue: {
+            /** @description A cell: Int64 beyond ±2^53 as a string, Date as YYYY-MM-DD, Datetime as ISO 8601, NaN/±Infinity as null. */
+            value?: unknown;
+            count: number;
+        };
+        SqlPage: {
+            /** @description The query in canonical form (comments dropped, spacing normalised). */
+            query: string;
+            /** @description The numbered version each table name resolved to. */
+            tables: {
+                name: string;
+                datasetId: string;
+                version: number;
+            }[];
+            offset: number;
+            limit: number;
+            /** @description Rows in the whole result. */
+            totalRows: number;
+            columns: components["schemas"]["PageColumn"][];
+            rows: ({
+                [key: string]: unknown;
+            } | unknown[])[];
+            /** @description Cursor of the next page (send it as `cursor`); null on the last page. */
+            next: string | null;
+        };
+        /**
+         * @example {
+         *       "query": "SELECT city, count(*) AS n FROM sales GROUP BY city ORDER BY n DESC",
+         *       "limit": 100
+         *     }
+         */
+        SqlRequest: {
+            /** @description One read-only SELECT or WITH query. Tables are dataset names (latest version) or `"name@N"` (version N). Required unless `cursor` is sent. */
+            query?: string;
+            /** @description Rows per page, 1–10,000. Default 100. */
+            limit?: number;
+            /** @description Rows to skip. Default 0. */
+            offset?: number;
+            /**
+             * @description `arrays`: rows as arrays in `columns` order.
+             * @enum {string}
+             */
+            format?: "objects" | "arrays";
+            /** @description The `next` value of a previous answer: the same query on the same versions, next page. Send it alone, or with the same query, limit and format. */
+            cursor?: string;
+        };
+        /**
+         * @example {
+         *       "query": "SELECT * FROM sales WHERE amount > 10"
+         *     }
+         */
+        SqlDownloadRequest: {
+            /** @description One read-only SELECT or WITH query. Tables are dataset names (latest version) or `"name@N"` (version N). Required unless `cursor` is sent. */
+            query?: string;
+            /** @description The `next` value of a previous answer: the same query on the same versions, next page. Send it alone, or with the same query, limit and format. */
+            cursor?: string;
+        };
         /** @description Backends add their own figures (local: diskBytes, cachedBytes, cacheHits, …). */
         Health: {
             /** @enum {string} */
@@ -718,7 +853,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description UNPARSEABLE_FILE (`detail` names the line, sheet or column; a value outside what can be rendered names its `column` and `row`), PARSE_LIMIT (parsing ran past its time or memory limit) or QUERY_LIMIT (statistics, a filter/sort or an export ran past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB). */
+            /** @description UNPARSEABLE_FILE (`detail` names the line, sheet or column; a value outside what can be rendered names its `column` and `row`), PARSE_LIMIT (parsing ran past its time or memory limit) or QUERY_LIMIT (statistics, a filter/sort, an export, facets or an SQL query ran past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -917,7 +1052,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description UNPARSEABLE_FILE (`detail` names the line, sheet or column; a value outside what can be rendered names its `column` and `row`), PARSE_LIMIT (parsing ran past its time or memory limit) or QUERY_LIMIT (statistics, a filter/sort or an export ran past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB). */
+            /** @description UNPARSEABLE_FILE (`detail` names the line, sheet or column; a value outside what can be rendered names its `column` and `row`), PARSE_LIMIT (parsing ran past its time or memory limit) or QUERY_LIMIT (statistics, a filter/sort, an export, facets or an SQL query ran past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1450,7 +1585,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description UNPARSEABLE_FILE (`detail` names the line, sheet or column; a value outside what can be rendered names its `column` and `row`), PARSE_LIMIT (parsing ran past its time or memory limit) or QUERY_LIMIT (statistics, a filter/sort or an export ran past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB). */
+            /** @description UNPARSEABLE_FILE (`detail` names the line, sheet or column; a value outside what can be rendered names its `column` and `row`), PARSE_LIMIT (parsing ran past its time or memory limit) or QUERY_LIMIT (statistics, a filter/sort, an export, facets or an SQL query ran past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1719,8 +1854,10 @@ export interface operations {
     getStats: {
         parameters: {
             query?: {
-                /** @description `column:op:value`, repeatable; every filter must hold. Ops: `eq`, `ne`, `gt`, `gte`, `lt`, `lte`, `contains`, `startswith`, `endswith`, `in`, `isnull`, `notnull`. Comparisons use the column's type (`Date` values look like `2024-01-31`; `Boolean` is `true` or `false`); `in` takes values separated by `|`; `isnull`/`notnull` take no value. A null matches no comparison. Example: `city:eq:Paris`. */
+                /** @description `column:op:value`, repeatable; every filter must hold. Ops: `eq`, `ne`, `gt`, `gte`, `lt`, `lte`, `contains`, `startswith`, `endswith`, `in`, `isnull`, `notnull`, `icontains`, `istartswith`, `iendswith`, `ieq`. Comparisons use the column's type (`Date` values look like `2024-01-31`; `Boolean` is `true` or `false`); `in` takes values separated by `|`; `isnull`/`notnull` take no value. A null matches no comparison. Example: `city:eq:Paris`. */
                 filter?: string[];
+                /** @description Search: rows where any String column contains this text, ignoring case (Unicode full case folding; see the README's folding rule). Empty: no search. */
+                q?: string;
             };
             header?: {
                 /** @description An ETag from an earlier answer: 304 when it is still current. */
@@ -1793,7 +1930,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description UNPARSEABLE_FILE (`detail` names the line, sheet or column; a value outside what can be rendered names its `column` and `row`), PARSE_LIMIT (parsing ran past its time or memory limit) or QUERY_LIMIT (statistics, a filter/sort or an export ran past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB). */
+            /** @description UNPARSEABLE_FILE (`detail` names the line, sheet or column; a value outside what can be rendered names its `column` and `row`), PARSE_LIMIT (parsing ran past its time or memory limit) or QUERY_LIMIT (statistics, a filter/sort, an export, facets or an SQL query ran past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1835,8 +1972,10 @@ export interface operations {
                 columns?: string;
                 /** @description `a,-b`: ascending `a`, then descending `b`; nulls last; ties keep file order. Default: file order. */
                 sort?: string;
-                /** @description `column:op:value`, repeatable; every filter must hold. Ops: `eq`, `ne`, `gt`, `gte`, `lt`, `lte`, `contains`, `startswith`, `endswith`, `in`, `isnull`, `notnull`. Comparisons use the column's type (`Date` values look like `2024-01-31`; `Boolean` is `true` or `false`); `in` takes values separated by `|`; `isnull`/`notnull` take no value. A null matches no comparison. Example: `city:eq:Paris`. */
+                /** @description `column:op:value`, repeatable; every filter must hold. Ops: `eq`, `ne`, `gt`, `gte`, `lt`, `lte`, `contains`, `startswith`, `endswith`, `in`, `isnull`, `notnull`, `icontains`, `istartswith`, `iendswith`, `ieq`. Comparisons use the column's type (`Date` values look like `2024-01-31`; `Boolean` is `true` or `false`); `in` takes values separated by `|`; `isnull`/`notnull` take no value. A null matches no comparison. Example: `city:eq:Paris`. */
                 filter?: string[];
+                /** @description Search: rows where any String column contains this text, ignoring case (Unicode full case folding; see the README's folding rule). Empty: no search. */
+                q?: string;
                 /** @description `arrays`: each row as an array in `columns` order instead of an object. */
                 format?: "objects" | "arrays";
                 /** @description The `next` value of a previous page. The other parameters then come from the cursor: send it alone, or with the same ones. */
@@ -1914,7 +2053,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description UNPARSEABLE_FILE (`detail` names the line, sheet or column; a value outside what can be rendered names its `column` and `row`), PARSE_LIMIT (parsing ran past its time or memory limit) or QUERY_LIMIT (statistics, a filter/sort or an export ran past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB). */
+            /** @description UNPARSEABLE_FILE (`detail` names the line, sheet or column; a value outside what can be rendered names its `column` and `row`), PARSE_LIMIT (parsing ran past its time or memory limit) or QUERY_LIMIT (statistics, a filter/sort, an export, facets or an SQL query ran past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1954,8 +2093,10 @@ export interface operations {
                 columns?: string;
                 /** @description `a,-b`: ascending `a`, then descending `b`; nulls last; ties keep file order. Default: file order. */
                 sort?: string;
-                /** @description `column:op:value`, repeatable; every filter must hold. Ops: `eq`, `ne`, `gt`, `gte`, `lt`, `lte`, `contains`, `startswith`, `endswith`, `in`, `isnull`, `notnull`. Comparisons use the column's type (`Date` values look like `2024-01-31`; `Boolean` is `true` or `false`); `in` takes values separated by `|`; `isnull`/`notnull` take no value. A null matches no comparison. Example: `city:eq:Paris`. */
+                /** @description `column:op:value`, repeatable; every filter must hold. Ops: `eq`, `ne`, `gt`, `gte`, `lt`, `lte`, `contains`, `startswith`, `endswith`, `in`, `isnull`, `notnull`, `icontains`, `istartswith`, `iendswith`, `ieq`. Comparisons use the column's type (`Date` values look like `2024-01-31`; `Boolean` is `true` or `false`); `in` takes values separated by `|`; `isnull`/`notnull` take no value. A null matches no comparison. Example: `city:eq:Paris`. */
                 filter?: string[];
+                /** @description Search: rows where any String column contains this text, ignoring case (Unicode full case folding; see the README's folding rule). Empty: no search. */
+                q?: string;
             };
             header?: {
                 /** @description An ETag from an earlier answer: 304 when it is still current. */
@@ -2035,7 +2176,335 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description UNPARSEABLE_FILE (`detail` names the line, sheet or column; a value outside what can be rendered names its `column` and `row`), PARSE_LIMIT (parsing ran past its time or memory limit) or QUERY_LIMIT (statistics, a filter/sort or an export ran past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB). */
+            /** @description UNPARSEABLE_FILE (`detail` names the line, sheet or column; a value outside what can be rendered names its `column` and `row`), PARSE_LIMIT (parsing ran past its time or memory limit) or QUERY_LIMIT (statistics, a filter/sort, an export, facets or an SQL query ran past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RATE_LIMITED: too many requests, uploads at once, connections or invalid tokens from this client. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description BUSY: every parser (or query worker) is busy, or the server is receiving its maximum of uploads (MAX_UPLOADS). */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description STORAGE_FULL: storing this would exceed the memory or disk budget, the disk is full, or (downloads) the spool is full. */
+            507: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getFacets: {
+        parameters: {
+            query?: {
+                /** @description The columns to count values of: `city,category` (required). */
+                columns?: string;
+                /** @description Values listed per column. Default 10. */
+                limit?: number;
+                /** @description `column:op:value`, repeatable; every filter must hold. Ops: `eq`, `ne`, `gt`, `gte`, `lt`, `lte`, `contains`, `startswith`, `endswith`, `in`, `isnull`, `notnull`, `icontains`, `istartswith`, `iendswith`, `ieq`. Comparisons use the column's type (`Date` values look like `2024-01-31`; `Boolean` is `true` or `false`); `in` takes values separated by `|`; `isnull`/`notnull` take no value. A null matches no comparison. Example: `city:eq:Paris`. */
+                filter?: string[];
+                /** @description Search: rows where any String column contains this text, ignoring case (Unicode full case folding; see the README's folding rule). Empty: no search. */
+                q?: string;
+                /** @description `k` (every numeric column asked for) or `column:k` (repeatable): count in k equal-width bins, 1–1000. */
+                bins?: string[];
+            };
+            header?: {
+                /** @description An ETag from an earlier answer: 304 when it is still current. */
+                "If-None-Match"?: string;
+            };
+            path: {
+                /** @description The dataset's id (server-made, URL-safe; e.g. from the upload's answer or `GET /api/datasets?name=…`). Not its name. */
+                datasetId: string;
+                /** @description A version number, or `latest` for the highest one. */
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Facets, in the order of `columns`. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Facets"];
+                };
+            };
+            /** @description Not modified: the `If-None-Match` ETag is current. */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description BAD_REQUEST: an unknown or malformed parameter, form field or JSON field, an unknown column or a bad filter. `detail` names it and says how to fix it (`parameter`, `didYouMean`, `columns`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing or invalid bearer token (only when API_TOKENS is set). */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description NOT_FOUND: unknown dataset or version (a dataset's name used as its id is pointed to `?name=`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VERSION_DAMAGED: the version's data file is missing or fails its checksum (or, written by an earlier build, holds values that cannot be served). It is never served; its metadata stays; restore the file from a backup or delete the version. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNPARSEABLE_FILE (`detail` names the line, sheet or column; a value outside what can be rendered names its `column` and `row`), PARSE_LIMIT (parsing ran past its time or memory limit) or QUERY_LIMIT (statistics, a filter/sort, an export, facets or an SQL query ran past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RATE_LIMITED: too many requests, uploads at once, connections or invalid tokens from this client. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description BUSY: every parser (or query worker) is busy, or the server is receiving its maximum of uploads (MAX_UPLOADS). */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    runSql: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SqlRequest"];
+            };
+        };
+        responses: {
+            /** @description A page of the query's result. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SqlPage"];
+                };
+            };
+            /** @description BAD_REQUEST: an unknown or malformed parameter, form field or JSON field, an unknown column or a bad filter. `detail` names it and says how to fix it (`parameter`, `didYouMean`, `columns`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing or invalid bearer token (only when API_TOKENS is set). */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description FORBIDDEN: the token's role may only read. */
+            403: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VERSION_DAMAGED: the version's data file is missing or fails its checksum (or, written by an earlier build, holds values that cannot be served). It is never served; its metadata stays; restore the file from a backup or delete the version. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNPARSEABLE_FILE (`detail` names the line, sheet or column; a value outside what can be rendered names its `column` and `row`), PARSE_LIMIT (parsing ran past its time or memory limit) or QUERY_LIMIT (statistics, a filter/sort, an export, facets or an SQL query ran past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RATE_LIMITED: too many requests, uploads at once, connections or invalid tokens from this client. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description BUSY: every parser (or query worker) is busy, or the server is receiving its maximum of uploads (MAX_UPLOADS). */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description STORAGE_FULL: storing this would exceed the memory or disk budget, the disk is full, or (downloads) the spool is full. */
+            507: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    downloadSql: {
+        parameters: {
+            query?: {
+                /** @description File format. */
+                format?: "csv" | "parquet" | "ndjson" | "json" | "arrow";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SqlDownloadRequest"];
+            };
+        };
+        responses: {
+            /** @description The file, as an attachment (`query.<ext>`). */
+            200: {
+                headers: {
+                    "Content-Disposition": components["headers"]["Content-Disposition"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/vnd.apache.parquet": Blob;
+                    "application/x-ndjson": string;
+                    "application/json": {
+                        [key: string]: unknown;
+                    }[];
+                    "application/vnd.apache.arrow.file": Blob;
+                };
+            };
+            /** @description BAD_REQUEST: an unknown or malformed parameter, form field or JSON field, an unknown column or a bad filter. `detail` names it and says how to fix it (`parameter`, `didYouMean`, `columns`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing or invalid bearer token (only when API_TOKENS is set). */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description FORBIDDEN: the token's role may only read. */
+            403: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VERSION_DAMAGED: the version's data file is missing or fails its checksum (or, written by an earlier build, holds values that cannot be served). It is never served; its metadata stays; restore the file from a backup or delete the version. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNPARSEABLE_FILE (`detail` names the line, sheet or column; a value outside what can be rendered names its `column` and `row`), PARSE_LIMIT (parsing ran past its time or memory limit) or QUERY_LIMIT (statistics, a filter/sort, an export, facets or an SQL query ran past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB). */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -24,6 +24,7 @@ import { createQueryService } from "./query-service.ts";
 import { identifyClients } from "./sandbox/client.ts";
 import type { Parser } from "./sandbox/parser.ts";
 import type { QueryWorkers } from "./sandbox/queries.ts";
+import { createSqlService } from "./sql/service.ts";
 import { createStatsService } from "./stats-service.ts";
 import { createMemoryGuard, releasingMemory } from "./memory-guard.ts";
 import { createSpool, type Spool } from "./spool.ts";
@@ -49,6 +50,7 @@ export function createApp({ config, storage: backend, logger, parser, queries, s
   const metrics = createMetrics(storage);
   const stats = createStatsService(storage, queries);
   const reads = createQueryService(queries, { spool });
+  const sql = createSqlService(queries, storage, { spool });
   app.disable("x-powered-by");
   app.set("etag", false);
   app.set("query parser", "simple");
@@ -85,7 +87,7 @@ export function createApp({ config, storage: backend, logger, parser, queries, s
   // /metrics: METRICS_TOKEN when set, else any API token when API_TOKENS is set, else open.
   const metricsAuth = requireToken(config.metricsToken ? new Map([[config.metricsToken, "read" as const]]) : config.apiTokens, guesses);
   const uploadSlots = createUploadSlots({ total: config.maxUploads, perClient: config.maxUploadsPerClient });
-  mountRoutes(ROUTES, { config, storage, parser, stats, reads, metrics, openapi, spool, memory, uploadSlots }, { app, api, metricsAuth });
+  mountRoutes(ROUTES, { config, storage, parser, stats, reads, sql, metrics, openapi, spool, memory, uploadSlots }, { app, api, metricsAuth });
   api.use(notFoundHandler);
   app.use("/api", api);
 

@@ -142,6 +142,54 @@ export const Page = z
   })
   .openapi("Page");
 
+export const FacetValue = z.object({ value: cell, count: z.number().int() }).openapi("FacetValue", { description: "A value (or, with bins, `{from, to}`; null for nulls) and how many rows hold it." });
+export const Facets = z
+  .object({
+    datasetId: z.string(),
+    version: z.number().int(),
+    facets: z.array(
+      z.object({
+        name: z.string(),
+        bins: z.number().int().optional().openapi({ description: "Present when the column was counted in bins: how many." }),
+        values: z.array(FacetValue).openapi({ description: "Most frequent first (ties by value, nulls last); with bins, in bin order, then nulls." }),
+        otherCount: z.number().int().openapi({ description: "Rows whose value is not listed." }),
+        distinctCount: z.number().int().openapi({ description: "Distinct values among the rows (null counts as one)." }),
+      }),
+    ),
+    totalRows: z.number().int().openapi({ description: "Rows that pass the filters and search." }),
+  })
+  .openapi("Facets");
+
+export const SqlRequest = z
+  .object({
+    query: z.string().max(50_000, { error: "must be at most 50000 characters long" }).optional().openapi({ description: 'One read-only SELECT or WITH query. Tables are dataset names (latest version) or `"name@N"` (version N). Required unless `cursor` is sent.' }),
+    limit: z.number().int().min(1).max(10_000).optional().openapi({ description: "Rows per page, 1–10,000. Default 100." }),
+    offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().openapi({ description: "Rows to skip. Default 0." }),
+    format: z.enum(["objects", "arrays"]).optional().openapi({ description: "`arrays`: rows as arrays in `columns` order." }),
+    cursor: z.string().max(200_000).optional().openapi({ description: "The `next` value of a previous answer: the same query on the same versions, next page. Send it alone, or with the same query, limit and format." }),
+  })
+  .openapi("SqlRequest", { example: { query: "SELECT city, count(*) AS n FROM sales GROUP BY city ORDER BY n DESC", limit: 100 } });
+
+export const SqlDownloadRequest = z
+  .object({
+    query: SqlRequest.shape.query,
+    cursor: SqlRequest.shape.cursor,
+  })
+  .openapi("SqlDownloadRequest", { example: { query: "SELECT * FROM sales WHERE amount > 10" } });
+
+export const SqlPage = z
+  .object({
+    query: z.string().openapi({ description: "The query in canonical form (comments dropped, spacing normalised)." }),
+    tables: z.array(z.object({ name: z.string(), datasetId: z.string(), version: z.number().int() })).openapi({ description: "The numbered version each table name resolved to." }),
+    offset: z.number().int(),
+    limit: z.number().int(),
+    totalRows: z.number().int().openapi({ description: "Rows in the whole result." }),
+    columns: z.array(PageColumn),
+    rows: z.array(z.union([z.record(z.string(), cell), z.array(cell)])),
+    next: z.string().nullable().openapi({ description: "Cursor of the next page (send it as `cursor`); null on the last page." }),
+  })
+  .openapi("SqlPage");
+
 export const Inspect = z
   .object({
     format: z.string(),

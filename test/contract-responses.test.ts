@@ -187,6 +187,19 @@ describe("declared responses match real answers", () => {
     await check(server, "getData", { params: v1, query: [["filter", "score:gt:high"]] }, 400);
     await check(server, "getStats", { params: v1, query: [["filter", "Score:gt:1"]] }, 400);
     await check(server, "downloadVersion", { params: v1, query: [["format", "xlsx"]] }, 400);
+
+    await check(server, "getFacets", { params: v1, query: [["columns", "name,score"], ["bins", "score:2"], ["q", "a"]] }, 200);
+    const facets = await fetch(`${server.url}/api/datasets/${id}/versions/1/facets?columns=name`);
+    await facets.arrayBuffer();
+    await check(server, "getFacets", { params: v1, query: [["columns", "name"]], headers: { "If-None-Match": facets.headers.get("etag")! } }, 304);
+    await check(server, "getFacets", { params: missing, query: [["columns", "name"]] }, 404);
+    await check(server, "getFacets", { params: v1, query: [["columns", "nope"]] }, 400);
+    const sqlPage = await check(server, "runSql", { body: { query: 'SELECT name, score FROM "responses@1" ORDER BY id', limit: 2 } }, 200);
+    await check(server, "runSql", { body: { cursor: sqlPage.next } }, 200);
+    await check(server, "runSql", { body: { query: "SELECT * FROM read_csv('/etc/passwd')" } }, 400);
+    await check(server, "runSql", { body: { qurey: "SELECT 1" } }, 400);
+    for (const format of ["csv", "parquet", "ndjson", "json", "arrow"]) await check(server, "downloadSql", { query: [["format", format]], body: { query: "SELECT * FROM responses" } }, 200);
+    await check(server, "downloadSql", { body: { query: "DROP TABLE responses" } }, 400);
     await check(server, "deleteVersion", { params: { datasetId: id, version: "2" } }, 204);
     await check(server, "deleteVersion", { params: { datasetId: id, version: "2" } }, 404);
     await check(server, "deleteVersion", { params: v1, query: [["force", "1"]] }, 400);

@@ -16,6 +16,7 @@ import type { Version } from "../types.ts";
 import { nativeDtype } from "./dtype.ts";
 import { cached, colExpr } from "./exprcache.ts";
 import { filterExpr } from "./query.ts";
+import { searchExpr } from "./search.ts";
 import type { Filter, SortKey } from "./query.ts";
 import { nativeSeries } from "./safe.ts";
 
@@ -107,6 +108,15 @@ export function aliased(lf: pl.LazyDataFrame, schema: FrameSchema): pl.LazyDataF
 export function predicate(schema: FrameSchema, filters: Filter[] | undefined): pl.Expr | null {
   if (!filters || filters.length === 0) return null;
   const parts = filters.map((f) => {
+    if (f.op === "search") {
+      // q=: every text column of the version (Categorical compared as its text)
+      const text = schema.refs.flatMap((ref, i) => {
+        const dt = schema.dtypeNames[i] ?? "";
+        if (dt === "String") return [colExpr(ref)];
+        return dt === "Categorical" || dt.startsWith("Enum") ? [colExpr(ref).cast(pl.Utf8)] : [];
+      });
+      return { key: `search\u0000${schema.refs.join("\u0000")}\u0001${schema.dtypeNames.join("\u0000")}\u0001${f.values[0] ?? ""}`, build: () => searchExpr(text, f.values[0] ?? "") };
+    }
     const i = schema.indexOf.get(f.column);
     if (i === undefined) throw unknownColumn(f.column, schema.names, { lead: `Filter "${f.raw}" names unknown column "${f.column}".`, extra: { filter: f.raw } });
     const dtype = schema.dtypeNames[i] ?? "";

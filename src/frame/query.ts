@@ -22,9 +22,11 @@ import pl from "nodejs-polars";
 import { badRequest } from "../errors.ts";
 import { unknownColumn } from "../suggest.ts";
 import type { Version } from "../types.ts";
+import { foldedMatch, type FoldOp } from "./search.ts";
 
-export const FILTER_OPS = ["eq", "ne", "gt", "gte", "lt", "lte", "contains", "startswith", "endswith", "in", "isnull", "notnull"] as const;
-export type FilterOp = (typeof FILTER_OPS)[number];
+export const FILTER_OPS = ["eq", "ne", "gt", "gte", "lt", "lte", "contains", "startswith", "endswith", "in", "isnull", "notnull", "icontains", "istartswith", "iendswith", "ieq"] as const;
+/** `search` is `q=` (any String column icontains the value); made by `searchFilter`, never parsed from `filter=`. */
+export type FilterOp = (typeof FILTER_OPS)[number] | "search";
 
 /** A validated filter: the column exists, the op applies to its dtype, the values cast. */
 export interface Filter {
@@ -41,7 +43,14 @@ export interface SortKey {
   descending: boolean;
 }
 
-const STRING_OPS = new Set<FilterOp>(["contains", "startswith", "endswith"]);
+const STRING_OPS = new Set<FilterOp>(["contains", "startswith", "endswith", "icontains", "istartswith", "iendswith", "ieq"]);
+/** Case-insensitive ops (search.ts documents the folding rule). */
+const FOLD_OPS = new Set<FilterOp>(["icontains", "istartswith", "iendswith", "ieq"]);
+
+/** The `q=` search as a filter: rows where any String column contains `text`, case-insensitively. */
+export function searchFilter(text: string): Filter {
+  return { raw: `\u0000q:${text}`, column: "", op: "search", values: [text] };
+}
 const INT_RANGES: Record<string, [bigint, bigint]> = {
   Int8: [-(2n ** 7n), 2n ** 7n - 1n],
   Int16: [-(2n ** 15n), 2n ** 15n - 1n],
@@ -107,6 +116,12 @@ export function expectedForm(dtype: string): string {
  */
 export function parseFilters(raw: string[], version: Version): Filter[] {
   return raw.map((text) => parseFilter(text, version));
+}
+
+/** `filter=` parameters plus the `q=` search (when non-empty), all of which must hold. */
+export function parseFiltersAndSearch(raw: string[], q: string | undefined, version: Version): Filter[] {
+  const filters = parseFilters(raw, version);
+  return q === undefined || q === "" ? filters : [...filters, searchFilter(q)];
 }
 
 function parseFilter(text: string, version: Version): Filter {
@@ -439,6 +454,7 @@ export function filterExpr(f: Filter, col: pl.Expr, dtype: string): pl.Expr {
   if (f.op === "notnull") return float ? col.isNotNull().and(col.isNotNan()) : col.isNotNull();
   const c = comparable(col, dtype);
   const first = f.values[0] ?? "";
+  if (FOLD_OPS.has(f.op)) return foldedMatch(c, f.op as FoldOp, first);
   if (kindOf(dtype) === "decimal") {
     if (f.op !== "in") return decimalComparison(c, f.op, first, dtype);
     const list = decimalInList(f.values, dtype);

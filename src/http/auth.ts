@@ -8,12 +8,19 @@
  * nothing about its guesses (a correct one is refused like the others).
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { RequestHandler } from "express";
+import type { Request, RequestHandler } from "express";
 import type { Role } from "../config.ts";
 import { ApiError } from "../errors.ts";
 import { clientAddress } from "./connections.ts";
 
 const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+/** POST routes (under /api) that only read: SQL queries send their text in a body. */
+const READ_ONLY_POSTS = new Set(["/sql", "/sql/download"]);
+
+/** Whether a request only reads (for roles and rate limits). */
+export function isReadRequest(req: Request): boolean {
+  return READ_METHODS.has(req.method) || (req.method === "POST" && READ_ONLY_POSTS.has(req.path));
+}
 const REALM = 'Bearer realm="dataset-service"';
 /** Clients remembered at once; past it, expired entries are dropped first. */
 const MAX_TRACKED = 10_000;
@@ -82,7 +89,7 @@ export function requireToken(tokens: ReadonlyMap<string, Role> | null, guesses: 
       fail(client, now);
       throw new ApiError(401, "UNAUTHORIZED", "The bearer token is not valid.", {}, { "WWW-Authenticate": `${REALM}, error="invalid_token"` });
     }
-    if (role === "read" && !READ_METHODS.has(req.method)) {
+    if (role === "read" && !isReadRequest(req)) {
       throw new ApiError(403, "FORBIDDEN", "This token may only read; changing data needs a token with role write.", {}, { "WWW-Authenticate": `${REALM}, error="insufficient_scope"` });
     }
     next();

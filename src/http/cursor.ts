@@ -14,6 +14,8 @@ const CursorState = z.object({
   sort: z.string().optional(),
   filters: z.array(z.string()),
   format: z.enum(["objects", "arrays"]).optional(),
+  /** The `q=` search text. */
+  q: z.string().optional(),
 });
 export type CursorState = z.output<typeof CursorState>;
 

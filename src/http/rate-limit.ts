@@ -2,19 +2,19 @@
 import type { RequestHandler } from "express";
 import { rateLimit } from "express-rate-limit";
 import { ApiError } from "../errors.ts";
+import { isReadRequest } from "./auth.ts";
 import { sendProblem } from "./problem.ts";
 
-const WRITE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 export function rateLimits(options: { windowMs: number; reads: number; writes: number }): RequestHandler[] {
-  const limiter = (limit: number, kind: string, applies: (method: string) => boolean): RequestHandler => {
+  const limiter = (limit: number, kind: string, applies: (req: Parameters<typeof isReadRequest>[0]) => boolean): RequestHandler => {
     if (limit === 0) return (_req, _res, next) => next();
     return rateLimit({
       windowMs: options.windowMs,
       limit,
       standardHeaders: "draft-7",
       legacyHeaders: false,
-      skip: (req) => !applies(req.method),
+      skip: (req) => !applies(req),
       handler: (req, res, _next, opts) => {
         const reset = (req as { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
         const retryAfter = Math.max(1, Math.ceil(((reset?.getTime() ?? Date.now() + opts.windowMs) - Date.now()) / 1000));
@@ -23,7 +23,7 @@ export function rateLimits(options: { windowMs: number; reads: number; writes: n
     });
   };
   return [
-    limiter(options.writes, "uploads and changes", (m) => WRITE_METHODS.has(m)),
-    limiter(options.reads, "reads", (m) => !WRITE_METHODS.has(m)),
+    limiter(options.writes, "uploads and changes", (req) => !isReadRequest(req)),
+    limiter(options.reads, "reads", (req) => isReadRequest(req)),
   ];
 }

@@ -15,9 +15,11 @@
  *    exclusion come with it.
  */
 import { exportJob } from "./export.ts";
+import { facetsJob } from "./facets.ts";
 import { pageJob } from "./page.ts";
 import { proveStoredJob } from "./prove-stored.ts";
 import { rowOrderJob } from "./row-order.ts";
+import { sqlDownloadJob, sqlPageJob } from "./sql.ts";
 import { statsJob } from "./stats.ts";
 
 export const JOBS = {
@@ -26,6 +28,9 @@ export const JOBS = {
   page: pageJob,
   export: exportJob,
   proveStored: proveStoredJob,
+  facets: facetsJob,
+  sqlPage: sqlPageJob,
+  sqlDownload: sqlDownloadJob,
 } as const;
 
 export type JobKind = keyof typeof JOBS;

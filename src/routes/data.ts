@@ -1,7 +1,7 @@
 /** Rows of a version: paged JSON, by offset or by cursor. */
 import { z } from "zod";
 import { badRequest } from "../errors.ts";
-import { parseFilters, parseSort } from "../frame/query.ts";
+import { parseFiltersAndSearch, parseSort } from "../frame/query.ts";
 import { canonicalQuery, notModified } from "../http/caching.ts";
 import { decodeCursor, encodeCursor, type CursorState } from "../http/cursor.ts";
 import { text } from "../http/params.ts";
@@ -9,7 +9,7 @@ import { clientKey } from "../sandbox/client.ts";
 import * as S from "../schemas.ts";
 import type { VersionSelector } from "../storage/types.ts";
 import { defineRoute, json, notModified as notModifiedResponse } from "./define.ts";
-import { columns, filter, offset, pageLimit, rowShape, sort, VersionPath } from "./fields.ts";
+import { columns, filter, offset, pageLimit, q, rowShape, sort, VersionPath } from "./fields.ts";
 
 const DataQuery = z.object({
   offset,
@@ -17,6 +17,7 @@ const DataQuery = z.object({
   columns,
   sort,
   filter,
+  q,
   format: rowShape,
   cursor: text({ description: "The `next` value of a previous page. The other parameters then come from the cursor: send it alone, or with the same ones.", maxLength: 200_000 }),
 });
@@ -26,13 +27,13 @@ const given = (v: unknown): boolean => v !== undefined && v !== "";
 
 /** The page request, from the query string or from a cursor (which then must not be contradicted). */
 function pageRequest(query: DataQuery, sent: Record<string, unknown>, datasetId: string, selector: VersionSelector): { selector: VersionSelector; state: Omit<CursorState, "version"> } {
-  const fromQuery = { datasetId, offset: query.offset, limit: query.limit, columns: query.columns, sort: query.sort, filters: query.filter, format: query.format };
+  const fromQuery = { datasetId, offset: query.offset, limit: query.limit, columns: query.columns, sort: query.sort, filters: query.filter, format: query.format, q: query.q };
   if (query.cursor === undefined) return { selector, state: fromQuery };
   const cursor = decodeCursor(query.cursor);
   const mismatch =
     cursor.datasetId !== datasetId ||
     (selector !== "latest" && selector !== cursor.version) ||
-    (["columns", "sort", "format"] as const).some((k) => fromQuery[k] !== undefined && fromQuery[k] !== (cursor[k] ?? (k === "format" ? "objects" : undefined))) ||
+    (["columns", "sort", "format", "q"] as const).some((k) => fromQuery[k] !== undefined && fromQuery[k] !== (cursor[k] ?? (k === "format" ? "objects" : undefined))) ||
     (fromQuery.filters.length > 0 && fromQuery.filters.join("\n") !== cursor.filters.join("\n")) ||
     (given(sent.limit) && fromQuery.limit !== cursor.limit) ||
     given(sent.offset);
@@ -64,7 +65,7 @@ export const getData = defineRoute({
         limit: state.limit,
         columns: state.columns === undefined ? undefined : state.columns.split(","),
         sort: parseSort(state.sort ?? "", v),
-        filters: parseFilters(state.filters, v),
+        filters: parseFiltersAndSearch(state.filters, state.q, v),
       };
       if (notModified(req, res, params.version, v, "data", canonicalQuery(req))) return undefined;
       const page = await reads.page(data, pageQuery, state.format === "arrays" ? "arrays" : "objects", clientKey(req));

@@ -37,6 +37,7 @@ import type { Metrics } from "../metrics.ts";
 import type { QueryService } from "../query-service.ts";
 import type { Parser } from "../sandbox/parser.ts";
 import type { Spool } from "../spool.ts";
+import type { SqlService } from "../sql/service.ts";
 import type { StatsService } from "../stats-service.ts";
 import type { Storage } from "../storage/types.ts";
 
@@ -48,6 +49,8 @@ export interface RouteDeps {
   stats: StatsService;
   /** Where reads of rows run: in-process pages, query-worker orders, pages and exports (src/query-service.ts). */
   reads: QueryService;
+  /** SQL queries and facets, run in query workers (src/sql/service.ts). */
+  sql: SqlService;
   metrics: Metrics;
   /** The OpenAPI document (built once from the route definitions). */
   openapi: object;
@@ -64,6 +67,7 @@ export const TAGS = {
   datasets: "Datasets: upload, list, rename, delete",
   versions: "Versions of a dataset: add, list, read, delete",
   data: "What a version holds: schema, statistics, rows, downloads",
+  sql: "Read-only SQL over datasets and versions",
   operations: "Health, metrics and this document",
 } as const;
 export type Tag = keyof typeof TAGS;
@@ -114,7 +118,7 @@ export const ERRORS: Record<number, { description: string; headers?: readonly He
   413: { description: "FILE_TOO_LARGE: over MAX_UPLOAD_BYTES, or a row, column or decompressed-size limit." },
   415: { description: "UNSUPPORTED_FORMAT: not CSV/TSV, Excel (.xlsx .xlsm .xls) or Parquet, judged by content and name." },
   410: { description: "VERSION_DAMAGED: the version's data file is missing or fails its checksum (or, written by an earlier build, holds values that cannot be served). It is never served; its metadata stays; restore the file from a backup or delete the version." },
-  422: { description: "UNPARSEABLE_FILE (`detail` names the line, sheet or column; a value outside what can be rendered names its `column` and `row`), PARSE_LIMIT (parsing ran past its time or memory limit) or QUERY_LIMIT (statistics, a filter/sort or an export ran past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB)." },
+  422: { description: "UNPARSEABLE_FILE (`detail` names the line, sheet or column; a value outside what can be rendered names its `column` and `row`), PARSE_LIMIT (parsing ran past its time or memory limit) or QUERY_LIMIT (statistics, a filter/sort, an export, facets or an SQL query ran past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB)." },
   429: { description: "RATE_LIMITED: too many requests, uploads at once, connections or invalid tokens from this client.", headers: ["Retry-After"] },
   503: { description: "BUSY: every parser (or query worker) is busy, or the server is receiving its maximum of uploads (MAX_UPLOADS).", headers: ["Retry-After"] },
   507: { description: "STORAGE_FULL: storing this would exceed the memory or disk budget, the disk is full, or (downloads) the spool is full.", headers: ["Retry-After"] },

@@ -6,13 +6,13 @@
  */
 import { z } from "zod";
 import { CONTENT_TYPES, type DownloadFormat } from "../frame/download.ts";
-import { parseFilters, parseSort } from "../frame/query.ts";
+import { parseFiltersAndSearch, parseSort } from "../frame/query.ts";
 import { notModified } from "../http/caching.ts";
 import { clientKey } from "../sandbox/client.ts";
 import { NO_ROWS } from "../stats-service.ts";
 import type { Version } from "../types.ts";
 import { defineRoute, notModified as notModifiedResponse } from "./define.ts";
-import { columns, downloadFormat, filter, sort, VersionPath } from "./fields.ts";
+import { columns, downloadFormat, filter, q, sort, VersionPath } from "./fields.ts";
 
 const binary = z.string().openapi({ format: "binary" });
 
@@ -45,9 +45,9 @@ export const downloadVersion = defineRoute({
   operationId: "downloadVersion",
   tags: ["data"],
   summary: "The whole version as a file (CSV, Parquet, NDJSON, JSON or Arrow)",
-  description: "`columns`, `sort` and `filter` apply as for `/data`. Parquet keeps every value and type exactly.",
+  description: "`columns`, `sort`, `filter` and `q` apply as for `/data`. Parquet keeps every value and type exactly.",
   params: VersionPath,
-  query: z.object({ format: downloadFormat, columns, sort, filter }),
+  query: z.object({ format: downloadFormat, columns, sort, filter, q }),
   headers: z.object({ "If-None-Match": z.string().optional().openapi({ description: "An ETag from an earlier answer: 304 when it is still current." }) }),
   responses: {
     200: {
@@ -71,7 +71,7 @@ export const downloadVersion = defineRoute({
             format: query.format ?? defaultFormat(v),
             columns: query.columns === undefined ? undefined : query.columns.split(","),
             sort: parseSort(query.sort ?? "", v),
-            filters: parseFilters(query.filter, v),
+            filters: parseFiltersAndSearch(query.filter, query.q, v),
           },
           clientKey(req),
         );

@@ -24,6 +24,10 @@ export const filter = repeated({
     "Comparisons use the column's type (`Date` values look like `2024-01-31`; `Boolean` is `true` or `false`); `in` takes values separated by `|`; " +
     "`isnull`/`notnull` take no value. A null matches no comparison. Example: `city:eq:Paris`.",
 });
+export const q = text({
+  description: "Search: rows where any String column contains this text, ignoring case (Unicode full case folding; see the README's folding rule). Empty: no search.",
+  maxLength: 10_000,
+});
 export const rowShape = oneOf(["objects", "arrays"], { description: "`arrays`: each row as an array in `columns` order instead of an object.", default: "objects" });
 export const downloadFormat = oneOf(DOWNLOAD_FORMATS, {
   description: "File format. Default: `csv` for CSV/TSV sources, `parquet` for Parquet and Excel sources. `arrow` is an Arrow IPC file (Feather v2).",

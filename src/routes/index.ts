@@ -6,7 +6,9 @@ import type { Route } from "./define.ts";
 import { deleteDataset, getDataset, listDatasets, updateDataset } from "./datasets.ts";
 import { getData } from "./data.ts";
 import { downloadVersion } from "./download.ts";
+import { getFacets } from "./facets.ts";
 import { health, liveness, metrics, openapi } from "./operations.ts";
+import { downloadSql, runSql } from "./sql.ts";
 import { addVersion, inspectUpload, uploadDataset } from "./uploads.ts";
 import { deleteVersion, getSchema, getStats, getVersion, listVersions } from "./versions.ts";
 
@@ -25,6 +27,9 @@ export const ROUTES: readonly Route[] = [
   getStats,
   getData,
   downloadVersion,
+  getFacets,
+  runSql,
+  downloadSql,
   health,
   liveness,
   metrics,

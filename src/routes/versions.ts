@@ -1,12 +1,12 @@
 /** Versions of a dataset: listing, metadata, schema, statistics and deletion. */
 import { z } from "zod";
-import { parseFilters } from "../frame/query.ts";
+import { parseFiltersAndSearch } from "../frame/query.ts";
 import { clientKey } from "../sandbox/client.ts";
 import { notModified } from "../http/caching.ts";
 import * as S from "../schemas.ts";
 import { summarize } from "../types.ts";
 import { defineRoute, json, noContent, notModified as notModifiedResponse } from "./define.ts";
-import { DatasetPath, filter, VersionPath } from "./fields.ts";
+import { DatasetPath, filter, q, VersionPath } from "./fields.ts";
 
 const CACHED = ["ETag", "Cache-Control"] as const;
 const conditional = z.object({ "If-None-Match": z.string().optional().openapi({ description: "An ETag from an earlier answer: 304 when it is still current." }) });
@@ -74,17 +74,17 @@ export const getStats = defineRoute({
   path: "/api/datasets/{datasetId}/versions/{version}/stats",
   operationId: "getStats",
   tags: ["data"],
-  summary: "Per-column statistics, of the whole version or of the rows that pass filters",
+  summary: "Per-column statistics, of the whole version or of the rows that pass filters and search",
   description: "Computed in a query worker. Whole-version statistics are computed once (in the background after upload) and kept; a filtered subset's are computed on first request and cached.",
   params: VersionPath,
-  query: z.object({ filter }),
+  query: z.object({ filter, q }),
   hints: { columns: "statistics always cover every column; pick the ones you need from `columns` in the answer" },
   headers: conditional,
   responses: { 200: json(S.Stats, "Statistics by column, in column order.", CACHED), 304: notModifiedResponse },
   errors: [410, 422, 503],
   handler: async ({ params, query }, { req, res, deps: { storage, stats } }) => {
     const v = await storage.getVersion(params.datasetId, params.version);
-    const filters = parseFilters(query.filter, v);
+    const filters = parseFiltersAndSearch(query.filter, query.q, v);
     if (notModified(req, res, params.version, v, "stats")) return undefined;
     return filters.length === 0 ? stats.get(v.datasetId, v.version, clientKey(req)) : stats.filtered(v.datasetId, v.version, filters, clientKey(req));
   },
