@@ -17,6 +17,7 @@ export type ErrorCode =
   | "RATE_LIMITED"
   | "BUSY"
   | "STORAGE_FULL"
+  | "INVALID_ARCHIVE"
   | "INTERNAL";
 
 const TITLES: Record<ErrorCode, string> = {
@@ -33,6 +34,7 @@ const TITLES: Record<ErrorCode, string> = {
   RATE_LIMITED: "Too many requests",
   BUSY: "Busy",
   STORAGE_FULL: "Storage full",
+  INVALID_ARCHIVE: "Invalid archive",
   INTERNAL: "Internal server error",
 };
 
@@ -67,6 +69,8 @@ export const parseLimit = (detail: string) => new ApiError(422, "PARSE_LIMIT", d
 export const busy = (retryAfterSeconds: number) =>
   new ApiError(503, "BUSY", `Every parser is busy; retry in ${retryAfterSeconds} s.`, {}, { "Retry-After": String(retryAfterSeconds) });
 export const storageFull = (detail: string) => new ApiError(507, "STORAGE_FULL", detail);
+/** An import archive that is damaged, edited, truncated, foreign or hostile: nothing was stored. */
+export const invalidArchive = (detail: string, extra?: Record<string, unknown>) => new ApiError(422, "INVALID_ARCHIVE", detail, extra);
 
 /**
  * Parser messages can be huge (polars has produced a 63 MB one) and can carry file-system

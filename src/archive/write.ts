@@ -1,0 +1,93 @@
+/**
+ * Writes a dataset archive (format.ts) as a tar stream. Every file is hashed before the stream
+ * starts, so the manifest can come first; the Parquet files are then streamed from disk with
+ * backpressure, never held in memory. Entry times are the versions' own, so exporting the same
+ * dataset twice gives the same bytes (apart from `exportedAt`).
+ */
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import tar from "tar-stream";
+import type { Dataset, Version } from "../types.ts";
+import { ARCHIVE_FORMAT, ARCHIVE_FORMAT_VERSION, entryName, MANIFEST_NAME, type Manifest } from "./format.ts";
+
+export interface ArchiveVersion {
+  version: Version;
+  /** The statistics body (GET …/stats). */
+  stats: unknown;
+  /** The version's rows as a Parquet file. */
+  dataFile: string;
+}
+
+export interface ArchiveInput {
+  dataset: Dataset;
+  /** Highest version number ever issued (deleted ones included). */
+  highestIssued: number;
+  versions: ArchiveVersion[];
+}
+
+async function fileDigest(file: string): Promise<{ size: number; sha256: string }> {
+  const hash = createHash("sha256");
+  let size = 0;
+  for await (const chunk of createReadStream(file)) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  const onDisk = (await stat(file)).size;
+  if (onDisk !== size) throw new Error(`data file changed while it was hashed (${size} vs ${onDisk} bytes)`);
+  return { size, sha256: hash.digest("hex") };
+}
+
+const digest = (buf: Buffer) => ({ size: buf.length, sha256: createHash("sha256").update(buf).digest("hex") });
+const json = (v: unknown) => Buffer.from(`${JSON.stringify(v)}\n`, "utf8");
+
+/** The archive as a readable tar stream; errors while streaming destroy the stream. */
+export async function writeArchive(input: ArchiveInput): Promise<Readable> {
+  const versions = [...input.versions].sort((a, b) => a.version.version - b.version.version);
+  const prepared = await Promise.all(
+    versions.map(async (v) => {
+      const meta = json(v.version);
+      const stats = json(v.stats);
+      return { v, meta, stats, data: await fileDigest(v.dataFile) };
+    }),
+  );
+  const d = input.dataset;
+  const manifest: Manifest = {
+    format: ARCHIVE_FORMAT,
+    formatVersion: ARCHIVE_FORMAT_VERSION,
+    exportedAt: new Date().toISOString(),
+    dataset: { id: d.id, name: d.name, description: d.description, createdAt: d.createdAt, updatedAt: d.updatedAt, highestIssued: input.highestIssued },
+    versions: prepared.map(({ v, meta, stats, data }) => {
+      const n = v.version.version;
+      return {
+        version: n,
+        files: {
+          version: { name: entryName(n, "version"), ...digest(meta) },
+          stats: { name: entryName(n, "stats"), ...digest(stats) },
+          data: { name: entryName(n, "data"), ...data },
+        },
+      };
+    }),
+  };
+
+  const pack = tar.pack();
+  const add = (name: string, body: Buffer, mtime: Date) =>
+    new Promise<void>((resolve, reject) => pack.entry({ name, size: body.length, mode: 0o644, mtime }, body, (err) => (err ? reject(err) : resolve())));
+
+  void (async () => {
+    await add(MANIFEST_NAME, json(manifest), new Date(d.updatedAt));
+    for (const { v, meta, stats, data } of prepared) {
+      const n = v.version.version;
+      const mtime = new Date(v.version.createdAt);
+      await add(entryName(n, "version"), meta, mtime);
+      await add(entryName(n, "stats"), stats, mtime);
+      const entry = pack.entry({ name: entryName(n, "data"), size: data.size, mode: 0o644, mtime });
+      await pipeline(createReadStream(v.dataFile), entry);
+    }
+    pack.finalize();
+  })().catch((err: unknown) => pack.destroy(err instanceof Error ? err : new Error(String(err))));
+  // tar-stream's pack is a streamx stream: hand out a Node Readable (errors carry over)
+  return Readable.from(pack);
+}
