@@ -6,7 +6,7 @@ import type pl from "nodejs-polars";
 import { storageFull } from "../errors.ts";
 import { estimatedBytes, lazyOf } from "../frame/safe.ts";
 import type { Dataset, Version } from "../types.ts";
-import { datasetView, nowIso, RegistryState, registryReads, sortedVersions, versionRecord } from "./registry.ts";
+import { assertImportNumbering, datasetView, importedRecord, nowIso, RegistryState, registryReads, sortedVersions, versionRecord } from "./registry.ts";
 import type { NewVersion, Storage, VersionSelector } from "./types.ts";
 
 interface Held {
@@ -22,8 +22,8 @@ export function createMemoryStorage(options: { budgetBytes: number }): Storage {
   const key = (datasetId: string, version: number) => `${datasetId}/${version}`;
 
   /** Reserves room for `next` or throws 507; synchronous so concurrent commits can't both fit. */
-  function admit(next: NewVersion): number {
-    const bytes = estimatedBytes(next.frame);
+  function admit(next: NewVersion | NewVersion[]): number {
+    const bytes = (Array.isArray(next) ? next : [next]).reduce((sum, v) => sum + estimatedBytes(v.frame), 0);
     if (heldBytes + bytes > options.budgetBytes) {
       throw storageFull(
         `Storing this version needs about ${bytes} bytes; ${heldBytes} of the ${options.budgetBytes}-byte memory budget are in use. Delete versions or raise MEMORY_BUDGET_BYTES.`,
@@ -61,6 +61,23 @@ export function createMemoryStorage(options: { budgetBytes: number }): Storage {
       state.add(entry);
       const version = commit(entry.dataset.id, first, bytes);
       return { dataset: datasetView(entry), version };
+    },
+
+    async importDataset(meta, versions) {
+      assertImportNumbering(meta, versions);
+      state.assertNameFree(meta.name);
+      admit(versions);
+      const id = state.newDatasetId();
+      const entry = { dataset: { id, name: meta.name, description: meta.description, createdAt: meta.createdAt, updatedAt: meta.updatedAt }, highestIssued: meta.highestIssued, versions: new Map<number, Version>() };
+      const records = versions.map((v) => importedRecord(id, v));
+      state.add(entry);
+      versions.forEach((v, i) => {
+        const bytes = estimatedBytes(v.frame);
+        entry.versions.set(v.version, records[i] as Version);
+        data.set(key(id, v.version), { frame: v.frame, bytes });
+        heldBytes += bytes;
+      });
+      return { dataset: datasetView(entry), versions: records };
     },
 
     ...registryReads(state),
