@@ -17,8 +17,10 @@ import { requestLog } from "./http/request-log.ts";
 import type { Logger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
 import { buildOpenApiDocument } from "./openapi.ts";
+import { archiveRoutes } from "./routes/archive.ts";
 import { dataRoutes } from "./routes/data.ts";
 import { datasetRoutes } from "./routes/datasets.ts";
+import { diffRoutes } from "./routes/diff.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { versionRoutes } from "./routes/versions.ts";
 import type { Parser } from "./sandbox/parser.ts";
@@ -70,6 +72,7 @@ export function createApp({ config, storage, logger, parser }: AppDeps): Express
   api.use(...rateLimits({ windowMs: config.rateLimitWindowMs, reads: config.rateLimitReads, writes: config.rateLimitUploads }));
   api.use(express.json({ limit: "64kb" }));
   api.use(healthRoutes({ storage }));
+  api.use(archiveRoutes({ storage, stats, parser, upload: { uploadDir: config.uploadDir, maxUploadBytes: config.maxUploadBytes } }));
   api.use(datasetRoutes({
     storage,
     upload: { uploadDir: config.uploadDir, maxUploadBytes: config.maxUploadBytes },
@@ -79,6 +82,7 @@ export function createApp({ config, storage, logger, parser }: AppDeps): Express
   }));
   api.use(versionRoutes({ storage, stats }));
   api.use(dataRoutes({ storage }));
+  api.use(diffRoutes({ storage, stats }));
   api.use(notFoundHandler);
   app.use("/api", api);
 

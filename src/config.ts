@@ -30,6 +30,7 @@ export interface Config {
   readonly corsOrigins: readonly string[];
   readonly logLevel: string;
   readonly shutdownGraceMs: number;
+  readonly demo: boolean;
 }
 
 interface Setting<K extends keyof Config> {
@@ -102,6 +103,7 @@ export const SETTINGS = [
   { env: "CORS_ORIGINS", key: "corsOrigins", default: "", help: "Comma-separated origins allowed to call the API from a browser (`*` for any); unset allows same-origin only.", parse: list },
   { env: "LOG_LEVEL", key: "logLevel", default: "info", help: "pino log level: fatal, error, warn, info, debug, trace or silent.", parse: oneOf("fatal", "error", "warn", "info", "debug", "trace", "silent") },
   { env: "SHUTDOWN_GRACE_MS", key: "shutdownGraceMs", default: "10000", help: "On SIGTERM/SIGINT, how long in-flight requests may finish before the process exits.", parse: integer(0) },
+  { env: "DEMO", key: "demo", default: "0", help: "`1`: load the demo datasets (scripts/demo.ts) through the API after start-up; datasets whose names exist are left alone.", parse: (raw: string) => oneOf("0", "1", "true", "false")(raw) === "1" || raw.trim().toLowerCase() === "true" },
 ] as const satisfies readonly Setting<keyof Config>[];
 
 /**

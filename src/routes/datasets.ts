@@ -1,14 +1,14 @@
 /** Datasets: upload, inspect, list, read, rename/describe, delete, and adding versions. */
 import { Router, type Request } from "express";
 import { ApiError, badRequest, nameTaken } from "../errors.ts";
-import type { UploadedFile } from "../ingest/index.ts";
+import { sha256File, type UploadedFile } from "../ingest/index.ts";
 import { parseOptionsFrom, type ParseOptions } from "../ingest/options.ts";
 import { validate } from "../http/validate.ts";
 import { DatasetListQuery, DatasetPatch } from "../schemas.ts";
 import { formFields, receiveUpload, uploadedFile, type UploadLimits } from "../http/upload.ts";
 import type { Parser } from "../sandbox/parser.ts";
 import type { NewVersion, Storage } from "../storage/types.ts";
-import { summarize, type Version } from "../types.ts";
+import { summarize, type Dataset, type Version } from "../types.ts";
 
 export interface DatasetRouteDeps {
   storage: Storage;
@@ -18,6 +18,27 @@ export interface DatasetRouteDeps {
   onUpload?: (format: string, outcome: string, bytes: number, rows: number) => void;
   /** Told of every version stored (statistics start computing in the background). */
   onStored?: (datasetId: string, version: number) => void;
+}
+
+/** The `ifChanged` form field: "true"/"false" (default false). */
+function ifChangedField(raw: string | undefined): boolean {
+  if (raw === undefined) return false;
+  const v = raw.trim().toLowerCase();
+  if (v === "true" || v === "1") return true;
+  if (v === "false" || v === "0" || v === "") return false;
+  throw badRequest(`The form field "ifChanged" must be true or false; got ${JSON.stringify(raw.slice(0, 40))}.`);
+}
+
+/**
+ * With `ifChanged=true`: the dataset's latest version when the upload's bytes (SHA-256) equal
+ * the bytes it was made from, else null. A dataset without versions has nothing to equal.
+ */
+async function sameAsLatest(storage: Storage, datasetId: string, file: UploadedFile): Promise<{ dataset: Dataset; version: Version } | null> {
+  const dataset = await storage.getDataset(datasetId);
+  if (dataset.latestVersion === null) return null;
+  const latest = await storage.getVersion(datasetId, dataset.latestVersion);
+  if (latest.source.sha256 !== (await sha256File(file.path))) return null;
+  return { dataset, version: latest };
 }
 
 /** The file name without its last extension: "sales.2024.csv" → "sales.2024". */
@@ -48,13 +69,21 @@ export function datasetRoutes({ storage, upload, parser, onUpload = () => {}, on
 
   router.post("/datasets/upload", receive, async (req, res) => {
     const file = uploadedFile(req);
-    const { name: rawName, description: rawDescription, ...rest } = formFields(req);
+    const { name: rawName, description: rawDescription, ifChanged: rawIfChanged, ...rest } = formFields(req);
+    const ifChanged = ifChangedField(rawIfChanged);
     const meta = validate(DatasetPatch, { name: rawName ?? defaultName(file.originalName), description: rawDescription ?? "" }, "form");
     const name = meta.name ?? "";
     const description = meta.description ?? "";
     const options = parseOptionsFrom(rest);
     // Fail fast on a taken name before spending time parsing; checked again at commit.
     const existing = await storage.findByName(name);
+    if (existing && ifChanged) {
+      const same = await sameAsLatest(storage, existing.id, file);
+      if (same) {
+        res.status(200).json({ ...same, unchanged: true });
+        return;
+      }
+    }
     if (existing) throw nameTaken(existing.name, existing.id);
     const created = await ingestAndStore(file, options, (parsed) => storage.createDataset({ name, description }, parsed));
     res.status(201).location(`/api/datasets/${created.dataset.id}`).json(created);
@@ -95,9 +124,16 @@ export function datasetRoutes({ storage, upload, parser, onUpload = () => {}, on
     next();
   }, receive, async (req: Request<{ datasetId: string }>, res) => {
     const file = uploadedFile(req);
-    const { name, description, ...rest } = formFields(req);
+    const { name, description, ifChanged: rawIfChanged, ...rest } = formFields(req);
     if (name !== undefined || description !== undefined) {
       throw badRequest('"name" and "description" belong to the dataset: change them with PATCH /api/datasets/{datasetId}.');
+    }
+    if (ifChangedField(rawIfChanged)) {
+      const same = await sameAsLatest(storage, req.params.datasetId, file);
+      if (same) {
+        res.status(200).json({ ...same, unchanged: true });
+        return;
+      }
     }
     const created = await ingestAndStore(file, parseOptionsFrom(rest), (parsed) => storage.addVersion(req.params.datasetId, parsed));
     res.status(201).location(`/api/datasets/${created.dataset.id}/versions/${created.version.version}`).json(created);
