@@ -201,7 +201,9 @@ export async function readArchive(file: string, dir: string): Promise<VerifiedAr
   const versions = manifest.versions.map((v): VerifiedVersion => {
     const versionName = entryName(v.version, "version");
     const statsName = entryName(v.version, "stats");
-    const meta = VersionFile.safeParse(parseJson(json.get(versionName) as Buffer, versionName));
+    // validated, but kept as written: zod's output would reorder the source's keys
+    const rawMeta = parseJson(json.get(versionName) as Buffer, versionName);
+    const meta = VersionFile.safeParse(rawMeta);
     if (!meta.success) throw invalidArchive(`Entry ${shown(versionName)} is not a valid version object (${zodProblem(meta.error)}).`);
     const stats = StatsFile.safeParse(parseJson(json.get(statsName) as Buffer, statsName));
     if (!stats.success) throw invalidArchive(`Entry ${shown(statsName)} is not a valid statistics object (${zodProblem(stats.error)}).`);
@@ -211,7 +213,7 @@ export async function readArchive(file: string, dir: string): Promise<VerifiedAr
     if (stats.data.rowCount !== meta.data.rowCount || statNames.length !== meta.data.columns.length || statNames.some((n, i) => n !== meta.data.columns[i]?.name)) {
       throw invalidArchive(`Version ${v.version}'s statistics do not describe its columns and rows.`);
     }
-    return { version: meta.data, stats: stats.data, dataFile: path.join(dir, `v${v.version}.parquet`) };
+    return { version: rawMeta as typeof meta.data, stats: stats.data, dataFile: path.join(dir, `v${v.version}.parquet`) };
   });
   return { manifest, versions };
 }

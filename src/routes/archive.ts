@@ -48,7 +48,7 @@ export function archiveRoutes({ storage, stats, parser, upload }: ArchiveRouteDe
         await storage.read(dataset.id, v.version, (data) => data.lazy().sinkParquet(dataFile, { compression: "zstd" }).collect());
         parts.push({ version: v, stats: await stats.get(dataset.id, v.version), dataFile });
       }
-      const highestIssued = Math.max(...versions.map((v) => v.version));
+      const highestIssued = await storage.highestIssued(dataset.id);
       const tar = await writeArchive({ dataset, highestIssued, versions: parts });
       res.status(200);
       res.setHeader("Content-Type", "application/x-tar");

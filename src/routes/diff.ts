@@ -100,12 +100,13 @@ export function diffRoutes({ storage, stats }: { storage: Storage; stats: StatsS
     strictParams(req, SUMMARY_PARAMS);
     const pair = await pairOf(req.params.datasetId, versionQuery(req, "from"), versionQuery(req, "to"));
     const key = keyColumns(req, pair.from, pair.to);
-    if (cached(req, res, pair, "diff")) return;
+    // computed (or taken from the cache) before caching headers are set, so an error is never cacheable
     const [result, fromStats, toStats] = await Promise.all([
       diffOf(pair, key),
       stats.get(pair.from.datasetId, pair.from.version),
       stats.get(pair.to.datasetId, pair.to.version),
     ]);
+    if (cached(req, res, pair, "diff")) return;
     res.json({
       datasetId: pair.to.datasetId,
       from: pair.from.version,
@@ -143,8 +144,8 @@ export function diffRoutes({ storage, stats }: { storage: Storage; stats: StatsS
       };
     }
     const pair: Pair = { from: await storage.getVersion(datasetId, state.from), to: await storage.getVersion(datasetId, state.to), viaLatest: state.viaLatest };
-    if (cached(req, res, pair, "diff-rows")) return;
     const result = await diffOf(pair, state.key);
+    if (cached(req, res, pair, "diff-rows")) return;
     const page = await storage.read(datasetId, state.from, (a) =>
       storage.read(datasetId, state.to, (b) => diffRowsPage(a.lazy(), b.lazy(), result, state.kind, state.offset, state.limit)),
     );

@@ -108,11 +108,12 @@ export class RegistryState {
 }
 
 /** The dataset reads every backend answers straight from the registry state. */
-export function registryReads(state: RegistryState): Pick<Storage, "findByName" | "listDatasets" | "getDataset"> {
+export function registryReads(state: RegistryState): Pick<Storage, "findByName" | "listDatasets" | "getDataset" | "highestIssued"> {
   return {
     findByName: async (name) => state.datasetByName(name),
     listDatasets: async (query) => state.list(query),
     getDataset: async (datasetId) => state.dataset(datasetId),
+    highestIssued: async (datasetId) => state.entry(datasetId).highestIssued,
   };
 }
 

@@ -66,6 +66,8 @@ export interface Storage {
    * `meta.highestIssued`), all or nothing: nothing is visible until every version is stored.
    */
   importDataset(meta: ImportedDataset, versions: ImportedVersion[]): Promise<{ dataset: Dataset; versions: Version[] }>;
+  /** The highest version number ever issued in the dataset, deleted versions included (export keeps it). */
+  highestIssued(datasetId: string): Promise<number>;
   findByName(name: string): Promise<Dataset | null>;
   listDatasets(query: DatasetQuery): Promise<{ items: Dataset[]; total: number }>;
   getDataset(datasetId: string): Promise<Dataset>;
