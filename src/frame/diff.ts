@@ -253,6 +253,8 @@ function keyedDiff(from: Side, to: Side, keys: Pair[], pairs: Pair[]): pl.LazyDa
     rightOn: keys.map((_, j) => `_kb${j}`),
     nullsEqual: true,
     coalesce: false,
+    // uniqueness is checked inside the join (nulls count as equal); the caller names a duplicate
+    validate: "1:1",
   });
   const anyChanged = compared.length === 0 ? pl.lit(false) : pl.anyHorizontal(compared.map((p) => differs(from.refs[p.a] as string, to.refs[p.b] as string, p.cmp)));
   const kind = pl
@@ -304,15 +306,21 @@ export async function diffFrames(
 ): Promise<DiffResult> {
   const [from, to] = await Promise.all([sideOf(fromLf, "a"), sideOf(toLf, "b")]);
   const { schema, pairs } = schemaDiff(from, to);
-  let differing: pl.LazyDataFrame;
+  let positions: DiffPositions;
   if (key.length > 0) {
     const keys = keyPairs(key, pairs, from, to);
-    await Promise.all([assertUniqueKey(from, keys, "from", labels.from), assertUniqueKey(to, keys, "to", labels.to)]);
-    differing = keyedDiff(from, to, keys, pairs);
+    try {
+      positions = await positionsOf(keyedDiff(from, to, keys, pairs));
+    } catch (err) {
+      if (!/1:1 validation/.test(String(err))) throw err;
+      // only now pay for finding which key repeats, to name it
+      await assertUniqueKey(from, keys, "from", labels.from);
+      await assertUniqueKey(to, keys, "to", labels.to);
+      throw err;
+    }
   } else {
-    differing = multisetDiff(from, to, pairs);
+    positions = await positionsOf(multisetDiff(from, to, pairs));
   }
-  const positions = await positionsOf(differing);
   const changed = positions.changedTo.length;
   const removed = positions.removed.length;
   return {
