@@ -28,6 +28,24 @@ const UPLOAD_ERRORS = {
 };
 const uploadBody = { body: { content: { "multipart/form-data": { schema: S.UploadForm } } } };
 
+const DiffQuery = z.object({
+  from: z.string().optional().openapi({ description: "Version number or `latest`; default: the version before `to`." }),
+  to: z.string().optional().openapi({ description: "Version number or `latest` (default)." }),
+  key: z.string().optional().openapi({ description: "Key column(s), repeatable or `a,b`; without it rows match as whole-row multisets." }),
+});
+const pairOf = <T extends z.ZodType>(t: T) => z.tuple([t, t]);
+const DiffSummary = z.object({
+  datasetId: z.string(), from: z.number().int(), to: z.number().int(), key: z.array(z.string()),
+  schema: z.object({ added: z.array(z.object({ name: z.string(), dtype: z.string() })), removed: z.array(z.object({ name: z.string(), dtype: z.string() })), changed: z.array(z.object({ name: z.string(), from: z.string(), to: z.string() })) }),
+  rows: z.object({ added: z.number().int(), removed: z.number().int(), changed: z.number().int(), unchanged: z.number().int() }),
+  stats: z.array(z.object({ name: z.string(), nullCount: pairOf(z.number().nullable()), distinctCount: pairOf(z.number().nullable()), mean: pairOf(z.number().nullable()).optional(), min: pairOf(z.unknown()).optional(), max: pairOf(z.unknown()).optional() })),
+}).openapi("DiffSummary");
+const DiffRows = z.object({
+  datasetId: z.string(), from: z.number().int(), to: z.number().int(), key: z.array(z.string()), kind: z.enum(["added", "removed", "changed"]),
+  offset: z.number().int(), limit: z.number().int(), totalRows: z.number().int(), columns: z.array(z.object({ name: z.string(), dtype: z.string() })),
+  rows: z.array(z.unknown()).openapi({ description: "added/removed: row objects; changed: {key, from, to, columns}" }), next: z.string().nullable(),
+}).openapi("DiffRows");
+
 /** Every route of the app, as [method, OpenAPI path, summary, config]. Tests check the app has no others. */
 export const ROUTES: [Method, string, string, Omit<RouteConfig, "method" | "path" | "summary">][] = [
   ["get", "/api/health", "Service health", { responses: { 200: json(S.Health), ...ERRORS } }],
@@ -52,6 +70,10 @@ export const ROUTES: [Method, string, string, Omit<RouteConfig, "method" | "path
       ...ERRORS,
     },
   }],
+  ["get", "/api/datasets/{datasetId}/diff", "Compare two versions: schema, row counts (by key or as whole-row multisets), statistics drift", { request: { params: datasetId, query: DiffQuery }, responses: { 200: json(DiffSummary), 304: { description: "Not modified" }, ...ERRORS } }],
+  ["get", "/api/datasets/{datasetId}/diff/rows", "The differing rows of a comparison, paged (offset or cursor)", { request: { params: datasetId, query: DiffQuery.extend({ kind: z.enum(["added", "removed", "changed"]), offset: z.string().optional(), limit: z.string().optional(), cursor: z.string().optional() }) }, responses: { 200: json(DiffRows, "A page; Link: <…>; rel=\"next\" when there is one"), 304: { description: "Not modified" }, ...ERRORS } }],
+  ["get", "/api/datasets/{datasetId}/export", "Stream an archive (tar) of every version: Parquet, metadata, statistics", { request: { params: datasetId }, responses: { 200: { description: "application/x-tar, Content-Disposition: attachment", content: { "application/x-tar": { schema: z.string().openapi({ format: "binary" }) } } }, ...ERRORS } }],
+  ["post", "/api/datasets/import", "Recreate a dataset from an export archive (same numbers, values, sources, statistics)", { request: { body: { content: { "multipart/form-data": { schema: z.object({ file: z.string().openapi({ format: "binary" }), name: z.string().optional() }) } } } }, responses: { 201: json(z.object({ dataset: S.Dataset, versions: z.array(S.VersionSummary) }), "Created; Location: /api/datasets/{datasetId}"), ...ERRORS, 409: UPLOAD_ERRORS[409], 422: problemResponse("INVALID_ARCHIVE: truncated, edited, foreign or hostile archive; nothing stored") } }],
   ["get", "/metrics", "Prometheus metrics", { responses: { 200: { description: "Prometheus text format", content: { "text/plain": { schema: z.string() } } } } }],
   ["get", "/openapi.json", "This document", { responses: { 200: { description: "OpenAPI 3.1", content: { "application/json": { schema: z.object({}).passthrough() } } } } }],
 ];

@@ -196,5 +196,6 @@ export const UploadForm = z
     header: z.enum(["true", "false"]).optional(),
     schema: z.string().optional().openapi({ description: 'JSON object {"column": "String" | "Int64" | "Float64" | "Boolean" | "Date" | "Datetime"}' }),
     onBadRows: z.enum(["fail", "skip"]).optional(),
+    ifChanged: z.enum(["true", "false"]).optional().openapi({ description: "true: when the file's SHA-256 equals the latest version's source, store nothing and answer 200 with that version and \"unchanged\": true." }),
   })
   .openapi("UploadForm");
