@@ -14,6 +14,7 @@
  *    (or `queries.run` when no version is involved); limits, fairness and a damaged file's
  *    exclusion come with it.
  */
+import { diffJob, diffRowsJob } from "./diff.ts";
 import { exportJob } from "./export.ts";
 import { pageJob } from "./page.ts";
 import { proveStoredJob } from "./prove-stored.ts";
@@ -26,6 +27,8 @@ export const JOBS = {
   page: pageJob,
   export: exportJob,
   proveStored: proveStoredJob,
+  diff: diffJob,
+  diffRows: diffRowsJob,
 } as const;
 
 export type JobKind = keyof typeof JOBS;

@@ -4,7 +4,9 @@
  */
 import type { Route } from "./define.ts";
 import { deleteDataset, getDataset, listDatasets, updateDataset } from "./datasets.ts";
+import { exportDataset, importDataset } from "./archive.ts";
 import { getData } from "./data.ts";
+import { diffRows, diffVersions } from "./diff.ts";
 import { downloadVersion } from "./download.ts";
 import { health, liveness, metrics, openapi } from "./operations.ts";
 import { addVersion, inspectUpload, uploadDataset } from "./uploads.ts";
@@ -25,6 +27,10 @@ export const ROUTES: readonly Route[] = [
   getStats,
   getData,
   downloadVersion,
+  diffVersions,
+  diffRows,
+  exportDataset,
+  importDataset,
   health,
   liveness,
   metrics,
