@@ -278,6 +278,40 @@ describe("diff against DuckDB on generated version pairs", () => {
     expect(compared).toBeGreaterThan(0);
   });
 
+  it("versions stored in key order (the merge path: one numeric key, strictly ascending) match DuckDB too", async () => {
+    const sortedPair = fc
+      .record({
+        ids: fc.uniqueArray(fc.integer({ min: -20, max: 20 }), { maxLength: 14 }),
+        cells: fc.array(fc.record({ s: word, v: float, n: small, op: fc.constantFrom("keep", "keep", "drop", "edit"), s2: word, v2: float }), { minLength: 14, maxLength: 14 }),
+        extra: fc.uniqueArray(fc.integer({ min: 21, max: 40 }), { maxLength: 4 }),
+        keyTypes: fc.constantFrom<[Dtype, Dtype]>(["Int64", "Int64"], ["Int64", "Float64"], ["Float64", "Float64"], ["Float64", "Int64"]),
+        nToFloat: fc.boolean(),
+      })
+      .map(({ ids, cells, extra, keyTypes, nToFloat }) => {
+        const rows = [...ids].sort((a, b) => a - b).map((id, i) => ({ id, ...(cells[i] as (typeof cells)[number]) }));
+        const next = rows.flatMap((r) => (r.op === "drop" ? [] : [r.op === "edit" ? { ...r, s: r.s2, v: r.v2 } : r]));
+        next.push(...[...extra].sort((a, b) => a - b).map((id, i) => ({ id, ...(cells[i] as (typeof cells)[number]) })));
+        const side = (rs: typeof rows, keyType: Dtype, nType: Dtype): ColumnSpec[] => [
+          { name: "id", dtype: keyType, values: rs.map((r) => r.id) },
+          { name: "s", dtype: "String", values: rs.map((r) => r.s) },
+          { name: "v", dtype: "Float64", values: rs.map((r) => r.v) },
+          { name: "n", dtype: nType, values: rs.map((r) => r.n) },
+        ];
+        return { from: side(rows, keyTypes[0], "Int64"), to: side(next, keyTypes[1], nToFloat ? "Float64" : "Int64") };
+      });
+    await fc.assert(
+      fc.asyncProperty(sortedPair, async ({ from, to }) => {
+        const [fromFile, toFile] = await Promise.all([parquetOf(from), parquetOf(to)]);
+        const fromLf = pl.scanParquet(fromFile);
+        const toLf = pl.scanParquet(toFile);
+        const result = await diffFrames(fromLf, toLf, ["id"]);
+        await checkKeyed(fromFile, toFile, from, to, ["id"], result);
+        await checkPages(fromLf, toLf, fromFile, toFile, from, to, result);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it("unique keys with nulls: a null key matches the null key of the other version", async () => {
     const from = await parquetOf([{ name: "id", dtype: "Int64", values: [1, null, 3] }, { name: "x", dtype: "String", values: ["a", "n", "c"] }]);
     const to = await parquetOf([{ name: "id", dtype: "Int64", values: [null, 3, 4] }, { name: "x", dtype: "String", values: ["N", "c", "d"] }]);

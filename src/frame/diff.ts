@@ -21,6 +21,12 @@
  * - The differing rows come in a stable order, so a cursor can page them: added and changed
  *   rows in `to`'s row order, removed rows in `from`'s row order.
  *
+ * Cost: with one numeric key that is strictly ascending in both versions (versions stored in key
+ * order, the common case), rows match by a merge of the two key arrays and the matched rows are
+ * compared exactly in stored order (`sortedKeyDiff`): one read of each version plus a vectorised
+ * comparison. Otherwise one Polars full join on the key (`keyedDiff`), which also finds repeated
+ * and null keys.
+ *
  * Every user column is renamed to a positional alias (`a0`, `a1`, … / `b0`, …) before any
  * internal column (`_ia`, `_kind`, …) is added, so no internal name can clash with a user's.
  */
@@ -266,6 +272,101 @@ function keyedDiff(from: Side, to: Side, keys: Pair[], pairs: Pair[]): pl.LazyDa
   return joined.select(col("_ia"), col("_ib"), kind).filter(col("_kind").neq(0));
 }
 
+/** A key column's values in stored order: Int64 as bigint, floats as numbers. */
+type KeyValues = BigInt64Array | Float64Array;
+
+/** True when every value is greater than the one before (sorted by key, no repeats, no NaN). */
+function strictlyAscending(keys: KeyValues): boolean {
+  if (keys.length > 0 && Number.isNaN(keys[0])) return false;
+  // NaN compares false both ways: `!(a < b)` catches it
+  for (let i = 1; i < keys.length; i++) if (!((keys[i - 1] as number) < (keys[i] as number))) return false;
+  return true;
+}
+
+/**
+ * One side's key (cast to `as`, first column `_k`) and compared columns, read in one pass; null
+ * when the key has nulls (then the join path handles them).
+ */
+async function keyAndValues(side: Side, index: number, as: pl.DataType, refs: string[]): Promise<{ keys: KeyValues; frame: pl.DataFrame } | null> {
+  const frame = await side.lf.select(col(side.refs[index] as string).cast(as).alias("_k"), ...refs.map(col)).collect();
+  const series = frameSeries(frame)[0] as pl.Series;
+  if (series.nullCount() > 0) return null;
+  return { keys: series.rechunk().toTypedArray() as KeyValues, frame };
+}
+
+/**
+ * The fast path of a keyed diff (the common case of versions stored in key order): one numeric
+ * key column, strictly ascending in both versions, so keys are unique and rows match by one
+ * merge of the two key arrays, with no hash join. The matched rows then appear in the same order
+ * in both versions, so the values are compared exactly, column by column, on both versions'
+ * matched rows in stored order (a filter, not a gather). Null when it does not apply.
+ */
+async function sortedKeyDiff(from: Side, to: Side, keys: Pair[], pairs: Pair[]): Promise<DiffPositions | null> {
+  const k = keys[0];
+  if (keys.length !== 1 || !k || k.cmp.kind === "none") return null;
+  const va = variantOf(from.dtypes[k.a] as pl.DataType);
+  const vb = variantOf(to.dtypes[k.b] as pl.DataType);
+  const integers = INTEGERS.has(va) && INTEGERS.has(vb) && va !== "UInt64" && vb !== "UInt64";
+  // integers exactly as Int64; floats (and integers compared with floats) as Float64, like the join path
+  const numeric = (v: string) => INTEGERS.has(v) || FLOATS.has(v);
+  if (!integers && !(numeric(va) && numeric(vb) && (FLOATS.has(va) || FLOATS.has(vb)))) return null;
+  const as = integers ? pl.Int64 : pl.Float64;
+  const keyed = new Set(keys.map((p) => p.name));
+  const compared = pairs.filter((p) => !keyed.has(p.name));
+  const [a, b] = await Promise.all([
+    keyAndValues(from, k.a, as, compared.map((p) => from.refs[p.a] as string)),
+    keyAndValues(to, k.b, as, compared.map((p) => to.refs[p.b] as string)),
+  ]);
+  if (!a || !b || !strictlyAscending(a.keys) || !strictlyAscending(b.keys)) return null;
+  const x = a.keys;
+  const y = b.keys;
+
+  const inA = new Uint8Array(x.length);
+  const inB = new Uint8Array(y.length);
+  const matchedA = new Uint32Array(Math.min(x.length, y.length));
+  const matchedB = new Uint32Array(matchedA.length);
+  const removed: number[] = [];
+  const added: number[] = [];
+  let i = 0;
+  let j = 0;
+  let m = 0;
+  while (i < x.length && j < y.length) {
+    const p = x[i] as number;
+    const q = y[j] as number;
+    // -0.0 === 0.0, as the join path matches them
+    if (p === q) {
+      inA[i] = 1;
+      inB[j] = 1;
+      matchedA[m] = i++;
+      matchedB[m++] = j++;
+    } else if (p < q) removed.push(i++);
+    else added.push(j++);
+  }
+  while (i < x.length) removed.push(i++);
+  while (j < y.length) added.push(j++);
+
+  let changed: ArrayLike<number> = new Uint32Array(0);
+  if (compared.length > 0 && m > 0) {
+    // both versions' matched rows, in stored (= key) order, side by side: no gather, no join
+    const matchedRows = (frame: pl.DataFrame, mask: Uint8Array, all: boolean): pl.LazyDataFrame => {
+      if (all) return frame.lazy().drop("_k");
+      // a typed array becomes a Series without a copy per element (nodejs-polars takes it as is)
+      const withMask = frame.hstack([pl.Series("_m", mask as unknown as number[], pl.UInt8)]) as unknown as pl.DataFrame;
+      return withMask.lazy().filter(col("_m").eq(1)).drop("_m", "_k");
+    };
+    const side = pl.concat([matchedRows(a.frame, inA, removed.length === 0), matchedRows(b.frame, inB, added.length === 0)], { how: "horizontal" }) as pl.LazyDataFrame;
+    const anyChanged = pl.anyHorizontal(compared.map((p) => differs(from.refs[p.a] as string, to.refs[p.b] as string, p.cmp)));
+    const out = await side.withRowIndex("_n").filter(anyChanged).select(col("_n")).collect();
+    changed = (frameSeries(out)[0] as pl.Series).rechunk().toTypedArray() as Uint32Array;
+  }
+  return {
+    added: Uint32Array.from(added),
+    removed: Uint32Array.from(removed),
+    changedFrom: Uint32Array.from(changed, (n) => matchedA[n] as number),
+    changedTo: Uint32Array.from(changed, (n) => matchedB[n] as number),
+  };
+}
+
 /**
  * Matches whole rows as multisets: the k-th occurrence of a row in `from` pairs with the k-th
  * occurrence of the same row in `to` (one full join on shared columns + occurrence number).
@@ -310,7 +411,7 @@ export async function diffFrames(
   if (key.length > 0) {
     const keys = keyPairs(key, pairs, from, to);
     try {
-      positions = await positionsOf(keyedDiff(from, to, keys, pairs));
+      positions = (await sortedKeyDiff(from, to, keys, pairs)) ?? (await positionsOf(keyedDiff(from, to, keys, pairs)));
     } catch (err) {
       if (!/1:1 validation/.test(String(err))) throw err;
       // only now pay for finding which key repeats, to name it
