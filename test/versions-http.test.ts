@@ -3,8 +3,13 @@
  * ifChanged uploads, and export → import into a server on another backend, after which every
  * page, statistic and download is identical; damaged archives are refused whole.
  */
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import pl from "nodejs-polars";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoDatasets } from "../scripts/demo.ts";
+import { pathsFor } from "../src/storage/paths.ts";
 import { BACKENDS, getJson, startServer, upload, type BackendName, type TestServer } from "./helpers/server.ts";
 
 const orders = demoDatasets().find((d) => d.name === "coffee-orders");
@@ -173,3 +178,75 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+describe("versions over HTTP: damaged files, unusual types, cursors (local)", () => {
+  let server: TestServer;
+  let scratch: string;
+  beforeAll(async () => {
+    server = await startServer("local");
+    scratch = await mkdtemp(path.join(os.tmpdir(), "versions-http-"));
+  });
+  afterAll(async () => {
+    await server.close();
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  async function twoVersions(name: string, first: Uint8Array | string, second: Uint8Array | string, filename = "x.csv"): Promise<string> {
+    const created = await upload(`${server.url}/api/datasets/upload`, { name: filename, content: first }, { name });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id = created.body.dataset.id as string;
+    expect((await upload(`${server.url}/api/datasets/${id}/versions`, { name: filename, content: second })).status).toBe(201);
+    return id;
+  }
+
+  it("a damaged data file is a 410 for the diff and the export, never a 500, and the version is excluded", async () => {
+    const id = await twoVersions("damaged", "id,x\n1,a\n2,b\n3,c\n", "id,x\n1,a\n2,B\n4,d\n");
+    const file = pathsFor(server.dataDir, id, 2).data;
+    const bytes = await readFile(file);
+    const at = Math.floor(bytes.length / 2);
+    bytes[at] = (bytes[at] as number) ^ 0xff;
+    await writeFile(file, bytes);
+    const diff = await getJson(`${server.url}/api/datasets/${id}/diff?from=1&to=2&key=id`);
+    expect([diff.status, diff.body.code]).toEqual([410, "VERSION_DAMAGED"]);
+    expect(diff.body.detail).toMatch(/Version 2 of dataset/);
+    expect(diff.headers.get("cache-control")).toBe("no-store");
+    const exported = await getJson(`${server.url}/api/datasets/${id}/export`);
+    expect([exported.status, exported.body.code]).toEqual([410, "VERSION_DAMAGED"]);
+    expect((await getJson(`${server.url}/api/health`)).body.excludedVersions).toBeGreaterThanOrEqual(1);
+  });
+
+  it("lists, structs and other nested columns: compared by key, and a whole-row diff answers, never a 500", async () => {
+    const write = async (name: string, frame: pl.DataFrame) => {
+      const file = path.join(scratch, name);
+      frame.writeParquet(file);
+      return readFile(file);
+    };
+    const a = await write("a.parquet", pl.DataFrame({ id: [1, 2, 3], tags: [["a"], ["b", "c"], []], point: [{ x: 1, y: 2 }, { x: 3, y: 4 }, { x: 5, y: 6 }] }));
+    const b = await write("b.parquet", pl.DataFrame({ id: [1, 2, 4], tags: [["a"], ["b"], ["z"]], point: [{ x: 1, y: 2 }, { x: 3, y: 4 }, { x: 7, y: 8 }] }));
+    const id = await twoVersions("nested", a, b, "n.parquet");
+    const keyed = await getJson(`${server.url}/api/datasets/${id}/diff?from=1&to=2&key=id`);
+    expect(keyed.status, JSON.stringify(keyed.body)).toBe(200);
+    expect(keyed.body.rows).toEqual({ added: 1, removed: 1, changed: 1, unchanged: 1 });
+    const changed = await getJson(`${server.url}/api/datasets/${id}/diff/rows?from=1&to=2&key=id&kind=changed`);
+    expect(changed.body.rows).toEqual([{ key: { id: 2 }, from: { id: 2, tags: ["b", "c"], point: { x: 3, y: 4 } }, to: { id: 2, tags: ["b"], point: { x: 3, y: 4 } }, columns: ["tags"] }]);
+    const whole = await getJson(`${server.url}/api/datasets/${id}/diff?from=1&to=2`);
+    expect(whole.status, JSON.stringify(whole.body)).toBeLessThan(500);
+    if (whole.status === 200) expect(whole.body.rows).toMatchObject({ added: 2, removed: 2, changed: 0 });
+    else expect(whole.body.code).toBe("QUERY_LIMIT");
+  });
+
+  it("a diff-rows cursor is pinned: other parameters beside it must agree, and it pages the numbered pair", async () => {
+    const id = await twoVersions("cursors", "id,x\n1,a\n2,b\n3,c\n4,d\n", "id,x\n1,A\n2,B\n3,C\n4,D\n");
+    const first = await getJson(`${server.url}/api/datasets/${id}/diff/rows?key=id&kind=changed&limit=2`);
+    expect(first.body).toMatchObject({ from: 1, to: 2, totalRows: 4 });
+    const cursor = first.body.next as string;
+    expect((await getJson(`${server.url}/api/datasets/${id}/diff/rows?cursor=${cursor}&kind=added`)).status).toBe(400);
+    expect((await getJson(`${server.url}/api/datasets/${id}/diff/rows?cursor=${cursor}&offset=0`)).status).toBe(400);
+    // a new version does not move a cursor made through `latest`
+    expect((await upload(`${server.url}/api/datasets/${id}/versions`, { name: "x.csv", content: "id,x\n9,z\n" })).status).toBe(201);
+    const second = await getJson(`${server.url}/api/datasets/${id}/diff/rows?cursor=${cursor}&kind=changed&limit=2`);
+    expect(second.status).toBe(200);
+    expect(second.body).toMatchObject({ from: 1, to: 2, offset: 2, next: null });
+    expect(second.body.rows.map((r: { key: { id: number } }) => r.key.id)).toEqual([3, 4]);
+  });
+});
