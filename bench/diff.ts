@@ -2,7 +2,8 @@
  * Diff benchmark (issue 14): a 1M-row pair of versions with 1% changes (0.4% edited, 0.3%
  * removed, 0.3% added), stored as Parquet like versions are. Measures, in this process:
  *   baseline  reading both versions (scanParquet + collect, both at once)
- *   keyed     diffFrames(from, to, ["id"]) — counts and every differing row's position
+ *   keyed     diffFrames(from, to, ["id"]) — counts and every differing row's position (both
+ *             versions are stored in id order, so this is the merge path of frame/diff.ts)
  *   multiset  diffFrames(from, to) — whole-row multiset comparison
  * and prints medians and ratios (ours ÷ baseline); the target is keyed ≤ 2× baseline.
  *
@@ -19,7 +20,8 @@ import { median } from "./metrics.ts";
 async function writeVersions(rows: number, dir: string): Promise<{ from: string; to: string }> {
   const idx = pl.intRange(0, rows, 1, pl.Int64, true).alias("i");
   const base = pl.DataFrame([idx]).lazy().select(
-    pl.col("i").add(1_000_000).alias("id"),
+    // Int64, as an uploaded CSV's id column is (a JS number literal would make it Float64)
+    pl.col("i").add(pl.lit(1_000_000).cast(pl.Int64)).alias("id"),
     pl.concatString([pl.lit("customer-"), pl.col("i").modulo(5000).cast(pl.String)], "").alias("customer"),
     pl.col("i").mul(7919).modulo(100_000).cast(pl.Float64).div(100).alias("amount"),
     pl.col("i").modulo(17).alias("qty"),

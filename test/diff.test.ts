@@ -348,6 +348,16 @@ describe("diff semantics", () => {
     expect((await diffFrames(a, b)).rows).toEqual({ added: 1, removed: 1, changed: 0, unchanged: 2 });
   });
 
+  it("sorted integer keys beyond 2^53 are matched exactly (not as doubles)", async () => {
+    const big = 2n ** 53n;
+    const frame = (ids: bigint[], xs: string[]) => pl.DataFrame([pl.Series("id", ids.map(String), pl.String).cast(pl.Int64), pl.Series("x", xs, pl.String)]).lazy();
+    const result = await diffFrames(frame([big + 1n, big + 2n, big + 5n], ["a", "b", "c"]), frame([big + 1n, big + 3n, big + 5n], ["a", "b", "C"]), ["id"]);
+    expect(result.rows).toEqual({ added: 1, removed: 1, changed: 1, unchanged: 1 });
+    expect(Array.from(result.positions.added)).toEqual([1]);
+    expect(Array.from(result.positions.removed)).toEqual([1]);
+    expect([Array.from(result.positions.changedFrom), Array.from(result.positions.changedTo)]).toEqual([[2], [2]]);
+  });
+
   it("refuses bad keys in our words", async () => {
     const a = lf({ id: pl.Series("id", [1], pl.Int64), s: pl.Series("s", ["1"]) });
     const b = lf({ id: pl.Series("id", ["1"], pl.String), s: pl.Series("s", ["1"]), z: pl.Series("z", [1]) });

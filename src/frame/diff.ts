@@ -283,6 +283,12 @@ function strictlyAscending(keys: KeyValues): boolean {
   return true;
 }
 
+/** True when no value is beyond ±2^53 (an integer cast to a double there may have been rounded). */
+function exactAsDouble(keys: Float64Array): boolean {
+  for (let i = 0; i < keys.length; i++) if (Math.abs(keys[i] as number) >= 2 ** 53) return false;
+  return true;
+}
+
 /**
  * One side's key (cast to `as`, first column `_k`) and compared columns, read in one pass; null
  * when the key has nulls (then the join path handles them).
@@ -310,13 +316,14 @@ async function sortedKeyDiff(from: Side, to: Side, keys: Pair[], pairs: Pair[]):
   // integers exactly as Int64; floats (and integers compared with floats) as Float64, like the join path
   const numeric = (v: string) => INTEGERS.has(v) || FLOATS.has(v);
   if (!integers && !(numeric(va) && numeric(vb) && (FLOATS.has(va) || FLOATS.has(vb)))) return null;
-  const as = integers ? pl.Int64 : pl.Float64;
   const keyed = new Set(keys.map((p) => p.name));
   const compared = pairs.filter((p) => !keyed.has(p.name));
-  const [a, b] = await Promise.all([
-    keyAndValues(from, k.a, as, compared.map((p) => from.refs[p.a] as string)),
-    keyAndValues(to, k.b, as, compared.map((p) => to.refs[p.b] as string)),
-  ]);
+  const read = (as: pl.DataType) =>
+    Promise.all([keyAndValues(from, k.a, as, compared.map((p) => from.refs[p.a] as string)), keyAndValues(to, k.b, as, compared.map((p) => to.refs[p.b] as string))]);
+  // Integer keys are merged as doubles (number comparisons are many times faster than bigint
+  // ones) when every key is within ±2^53, where doubles hold integers exactly; else as Int64.
+  let [a, b] = await read(pl.Float64);
+  if (integers && a && b && !(exactAsDouble(a.keys as Float64Array) && exactAsDouble(b.keys as Float64Array))) [a, b] = await read(pl.Int64);
   if (!a || !b || !strictlyAscending(a.keys) || !strictlyAscending(b.keys)) return null;
   const x = a.keys;
   const y = b.keys;
