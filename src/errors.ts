@@ -76,8 +76,9 @@ export const unparseable = (detail: string, extra?: Record<string, unknown>) => 
 export const parseLimit = (detail: string) => new ApiError(422, "PARSE_LIMIT", detail);
 export const queryLimit = (detail: string) => new ApiError(422, "QUERY_LIMIT", detail);
 /** A stored version whose data file is missing or fails its checksum: never served, kept for a person to inspect. */
-export const invalidArchive = (detail: string, extra?: Record<string, unknown>) => new ApiError(422, "INVALID_ARCHIVE", detail, extra);
 export const versionDamaged = (detail: string, extra?: Record<string, unknown>) => new ApiError(410, "VERSION_DAMAGED", detail, extra);
+/** An import archive that is damaged, truncated, edited or not ours: nothing of it is stored. */
+export const invalidArchive = (detail: string, extra?: Record<string, unknown>) => new ApiError(422, "INVALID_ARCHIVE", detail, extra);
 export const busy = (retryAfterSeconds: number) =>
   new ApiError(503, "BUSY", `Every parser is busy; retry in ${retryAfterSeconds} s.`, {}, { "Retry-After": String(retryAfterSeconds) });
 export const storageFull = (detail: string) => new ApiError(507, "STORAGE_FULL", detail);
