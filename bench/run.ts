@@ -30,8 +30,18 @@ const { values: args } = parseArgs({
     server: { type: "string" },
     // Wall-clock budget in seconds: no new repetition starts when it would likely overrun it.
     budget: { type: "string" },
+    // Only the diff benchmark (bench/diff.ts): a 1M-row pair with 1% changes; --rows overrides.
+    diff: { type: "boolean", default: false },
+    rows: { type: "string" },
   },
 });
+
+if (args.diff) {
+  const { runDiffBench } = await import("./diff.ts");
+  const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+  console.log(await runDiffBench({ rows: Number(args.rows ?? 1_000_000), reps: Number(args.reps ?? 3), log }));
+  process.exit(0);
+}
 
 const quick = args.quick === true;
 const rows = quick ? 200_000 : 2_000_000;

@@ -2,12 +2,14 @@
 import { rm } from "node:fs/promises";
 import type { Request } from "express";
 import { ApiError, badRequest, nameTaken } from "../errors.ts";
-import type { InspectReport, UploadedFile } from "../ingest/index.ts";
+import { sha256File, type InspectReport, type UploadedFile } from "../ingest/index.ts";
 import { parseOptionsFrom, type ParseOptions } from "../ingest/options.ts";
 import { clientKey } from "../sandbox/client.ts";
 import * as S from "../schemas.ts";
 import type { NewVersion } from "../storage/types.ts";
-import type { Version } from "../types.ts";
+import type { Dataset, Version } from "../types.ts";
+import { oneOf } from "../http/params.ts";
+import type { Storage } from "../storage/types.ts";
 import { defineRoute, json, UPLOAD_ERRORS, type RouteDeps } from "./define.ts";
 import { DatasetPath, UploadForm, VersionForm } from "./fields.ts";
 
@@ -24,6 +26,20 @@ function nameFromFile(filename: string): string {
   const checked = S.datasetName.safeParse(defaultName(filename));
   if (checked.success) return checked.data;
   throw badRequest(`The file name ${JSON.stringify(filename.slice(0, 80))} cannot be a dataset name (it ${checked.error.issues[0]?.message ?? "is not valid"}): send the form field "name".`, { parameter: "name" });
+}
+
+/** `ifChanged=true` on upload and add-version (issue 14): identical bytes to the latest version store nothing. */
+const ifChanged = oneOf(["true", "false"], { description: "`true`: when the file's SHA-256 equals the bytes the dataset's latest version was made from, store nothing and answer 200 with that version and `\"unchanged\": true`.", default: "false" });
+const UploadOnceForm = UploadForm.extend({ ifChanged });
+const VersionOnceForm = VersionForm.extend({ ifChanged });
+
+/** The dataset's latest version when `file`'s bytes (SHA-256) equal the bytes it was made from, else null. */
+async function sameAsLatest(storage: Storage, datasetId: string, file: UploadedFile): Promise<{ dataset: Dataset; version: Version } | null> {
+  const dataset = await storage.getDataset(datasetId);
+  if (dataset.latestVersion === null) return null;
+  const latest = await storage.getVersion(datasetId, dataset.latestVersion);
+  if (latest.source.sha256 !== (await sha256File(file.path))) return null;
+  return { dataset, version: latest };
 }
 
 /** Parses and commits, reporting the outcome (metrics) whichever way it goes; stats start in the background. */
@@ -58,14 +74,19 @@ export const uploadDataset = defineRoute({
   operationId: "uploadDataset",
   tags: ["datasets"],
   summary: "Upload a file as a new dataset (its version 1)",
-  form: UploadForm,
+  form: UploadOnceForm,
   file: FILE,
-  responses: { 201: json(S.Created, "Created: the dataset and its new version.", ["Location"]) },
+  responses: {
+    200: json(S.Unchanged, "`ifChanged=true` and the file is the latest version's: nothing was stored."),
+    201: json(S.Created, "Created: the dataset and its new version.", ["Location"]),
+  },
   errors: [409, ...UPLOAD_ERRORS],
-  handler: async ({ form: { name: rawName, description = "", ...options }, file }, { req, res, deps }) => {
+  handler: async ({ form: { name: rawName, description = "", ifChanged: once, ...options }, file }, { req, res, deps }) => {
     const name = rawName ?? nameFromFile(file.originalName);
     // Fail fast on a taken name before spending time parsing; checked again at commit.
     const existing = await deps.storage.findByName(name);
+    const same = existing && once === "true" ? await sameAsLatest(deps.storage, existing.id, file) : null;
+    if (same) return { ...same, unchanged: true };
     if (existing) throw nameTaken(existing.name, existing.id);
     const created = await ingestAndStore(deps, req, file, parseOptionsFrom(options), (parsed) => deps.storage.createDataset({ name, description }, parsed));
     res.status(201).location(`/api/datasets/${created.dataset.id}`).json(created);
@@ -99,16 +120,21 @@ export const addVersion = defineRoute({
   summary: "Add a version to a dataset",
   description: "Concurrent uploads to one dataset get distinct, gap-free consecutive numbers.",
   params: DatasetPath,
-  form: VersionForm,
+  form: VersionOnceForm,
   file: FILE,
   hints: { name: BELONGS_TO_DATASET, description: BELONGS_TO_DATASET },
   // 404 before receiving a whole upload for a dataset that does not exist.
   beforeUpload: async ({ params }, { deps }) => {
     await deps.storage.getDataset(params.datasetId);
   },
-  responses: { 201: json(S.Created, "Created: the dataset and its new version.", ["Location"]) },
+  responses: {
+    200: json(S.Unchanged, "`ifChanged=true` and the file is the latest version's: nothing was stored."),
+    201: json(S.Created, "Created: the dataset and its new version.", ["Location"]),
+  },
   errors: UPLOAD_ERRORS,
-  handler: async ({ params, form, file }, { req, res, deps }) => {
+  handler: async ({ params, form: { ifChanged: once, ...form }, file }, { req, res, deps }) => {
+    const same = once === "true" ? await sameAsLatest(deps.storage, params.datasetId, file) : null;
+    if (same) return { ...same, unchanged: true };
     const created = await ingestAndStore(deps, req, file, parseOptionsFrom(form), (parsed) => deps.storage.addVersion(params.datasetId, parsed));
     res.status(201).location(`/api/datasets/${created.dataset.id}/versions/${created.version.version}`).json(created);
   },
