@@ -167,10 +167,24 @@ export function castTo(c: pl.Expr, type: Candidate, nf: NumberFormat = PLAIN): p
  * significant digits as the text (so it is finite, did not underflow and lost no digit).
  */
 export function exactAsFloat(text: pl.Expr, typed: pl.Expr, nf: NumberFormat = PLAIN): pl.Expr {
-  const shortest = significantDigits(typed.cast(pl.String)).eq(significantDigits(text));
-  const exact = nf.accepted && nf.accepted.length > 0 ? shortest.or(text.isIn(pl.lit(pl.Series("accepted", [...nf.accepted], pl.String)))) : shortest;
-  // `NaN` and `inf` are exact as themselves; other texts must give a finite double.
-  return exact.and(typed.isFinite()).fillNull(false).or(text.str.contains(`^(${NON_FINITE})$`).fillNull(false));
+  // Texts of at most 15 characters without an exponent have at most 15 significant digits and lie
+  // within the normal range, so any finite double they parse to keeps them (DBL_DIG): only the
+  // others go through the digit comparison (ten regex passes). Polars evaluates every branch of a
+  // when/then on every row, so the costly branch gets its input masked to null instead.
+  const simple = charCount(text).ltEq(DOUBLE_DIGITS).and(text.str.contains("[eE]").not());
+  const hardText = pl.when(simple).then(pl.lit(null).cast(pl.String)).otherwise(text);
+  const hardTyped = pl.when(simple).then(pl.lit(null).cast(pl.Float64)).otherwise(typed);
+  const shortest = significantDigits(hardTyped.cast(pl.String)).eq(significantDigits(hardText));
+  const exact = nf.accepted && nf.accepted.length > 0 ? shortest.or(hardText.isIn(pl.lit(pl.Series("accepted", [...nf.accepted], pl.String)))) : shortest;
+  const finite = typed.isFinite();
+  // `NaN` and `inf` are exact as themselves (only texts that did not give a finite double are asked); other texts must give a finite double.
+  const namedNonFinite = pl.when(finite.fillNull(false)).then(pl.lit(null).cast(pl.String)).otherwise(text).str.contains(`^(${NON_FINITE})$`).fillNull(false);
+  return pl.when(simple).then(finite).otherwise(exact.and(finite)).fillNull(false).or(namedNonFinite);
+}
+
+/** Characters of each text (cast: this build's planner types `str.lengths()` as a string). */
+function charCount(text: pl.Expr): pl.Expr {
+  return text.str.lengths().cast(pl.UInt32);
 }
 
 /** Digits a double always keeps: any decimal with at most this many significant digits round-trips. */
@@ -190,10 +204,14 @@ function digitsOf(text: string): string {
 export async function longFloatTexts(lf: pl.LazyDataFrame, names: readonly string[], nf: NumberFormat = PLAIN): Promise<string[]> {
   if (names.length === 0) return [];
   const candidates = perColumn(names, "l:", (c) => {
-    const digits = significantDigits(c);
-    const typed = castTo(c, "Float64", nf);
-    const suspicious = floatShaped(c, nf).and(digits.str.lengths().gt(DOUBLE_DIGITS)).and(significantDigits(typed.cast(pl.String)).neq(digits)).fillNull(false);
-    return c.filter(suspicious).unique().implode();
+    // More than 15 significant digits need more than 15 characters: the digit work (ten regex
+    // passes) runs only on the long, float-shaped values, which are few in most files.
+    const long = c.filter(charCount(c).gt(DOUBLE_DIGITS));
+    const shaped = long.filter(floatShaped(long, nf));
+    const digits = significantDigits(shaped);
+    const typed = castTo(shaped, "Float64", nf);
+    const suspicious = digits.str.lengths().gt(DOUBLE_DIGITS).and(significantDigits(typed.cast(pl.String)).neq(digits)).fillNull(false);
+    return shaped.filter(suspicious).unique().implode();
   });
   const row = (await lf.select(candidates).collect()).toRecords()[0] as Record<string, unknown> | undefined;
   const seen = new Set<string>();
