@@ -24,6 +24,7 @@ import type { ForcedType, ParseOptions } from "./options.ts";
 import { placeholderNames, positionalNames, renamedNote, uniqueNames } from "./names.ts";
 import { plural, quotedList } from "./notes.ts";
 import type { ColumnReport, IngestLimits, Parsed } from "./types.ts";
+import { addStage, timed } from "../timing.ts";
 
 const ROW_INDEX = "__ingest_row_index";
 
@@ -124,10 +125,10 @@ async function applyNullValues(lf: pl.LazyDataFrame, names: string[], values: st
  * @throws ApiError 400/413/422.
  */
 export async function parseCsv(filePath: string, extension: string, options: ParseOptions, limits: IngestLimits, wantReport: boolean): Promise<Parsed> {
-  const text = await prepareText(filePath, options.encoding);
+  const text = await timed("decode", () => prepareText(filePath, options.encoding));
   const rowsPath = `${text.path}.rows`;
   try {
-    const scan = await scanCsv(text.path, extension === "tsv" || extension === "tab", {
+    const scan = await timed("prescan", () => scanCsv(text.path, extension === "tsv" || extension === "tab", {
       delimiter: options.delimiter,
       header: options.header,
       onBadRows: options.onBadRows,
@@ -137,7 +138,7 @@ export async function parseCsv(filePath: string, extension: string, options: Par
       commentPrefix: options.commentPrefix,
       quoting: options.quoting,
       rowsPath,
-    });
+    }));
     if (options.decimalComma && scan.delimiter === ",") {
       throw badRequest('decimalComma=true needs a delimiter other than a comma, but this file\'s delimiter is ","; give the real one with delimiter= (e.g. delimiter=;).');
     }
@@ -150,10 +151,12 @@ export async function parseCsv(filePath: string, extension: string, options: Par
     const cols = placeholderNames(names.length, names);
     let strings: pl.DataFrame;
     try {
-      strings = await scanStrings(text.path, scan, cols, options).collect();
+      strings = await timed("parse", () => scanStrings(text.path, scan, cols, options).collect());
     } catch (err) {
       throw polarsFailure(err, "The CSV file could not be read");
     }
+    // "infer": null values, the type votes and their whole-column verification, the notes
+    const inferStart = performance.now();
     const nulled = await applyNullValues(lazyOf(strings), cols, options.nullValues);
     const lf = nulled.lf;
     const nf: NumberFormat = { decimalComma, accepted: await longFloatTexts(lf, cols, { decimalComma }) };
@@ -191,7 +194,9 @@ export async function parseCsv(filePath: string, extension: string, options: Par
       types.push(fitting);
     }
 
+    addStage("infer", performance.now() - inferStart);
     let frame: pl.DataFrame;
+    const convertStart = performance.now();
     try {
       // Columns verified by inference are already typed; forced ones are converted here.
       const mapping: Record<string, string> = Object.create(null) as Record<string, string>;
@@ -209,6 +214,8 @@ export async function parseCsv(filePath: string, extension: string, options: Par
     } catch (err) {
       throw polarsFailure(err, "The CSV file could not be converted");
     }
+    addStage("convert", performance.now() - convertStart);
+    const notesStart = performance.now();
 
     const notes = [...text.notes];
     if (scan.skippedLines > 0) notes.push(`The first ${plural(scan.skippedLines, "line")} ${scan.skippedLines === 1 ? "was" : "were"} left out (skipRows/headerRow); the ${options.header ? "header" : "first row"} was read from line ${scan.firstRecordLine}.`);
@@ -251,6 +258,7 @@ export async function parseCsv(filePath: string, extension: string, options: Par
       notes,
     };
     const report = wantReport ? await buildReport(lf, cols, names, types, votes, forced, nf) : undefined;
+    addStage("infer", performance.now() - notesStart);
     return { frame, source, report };
   } finally {
     if (text.tempPath) await rm(text.tempPath, { force: true });
