@@ -60,7 +60,8 @@ const serverEnv: Record<string, string> = {
   RATE_LIMIT_UPLOADS: "0",
   LOG_LEVEL: args["log-level"] ?? "warn",
 };
-const nodeFlags = args.profile ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
+// as `npm start` runs the server (src/polars-fast.ts must load before nodejs-polars)
+const nodeFlags = ["--import", path.join(import.meta.dirname, "..", "src", "polars-fast.ts"), ...(args.profile ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [])];
 
 const serverScript = path.resolve(args.server ?? path.join(import.meta.dirname, "..", "src", "server.ts"));
 
