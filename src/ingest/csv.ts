@@ -19,7 +19,7 @@ import { lazyOf } from "../frame/safe.ts";
 import type { SourceInfo } from "../types.ts";
 import { scanCsv, type CsvScan } from "./csv-scan.ts";
 import { prepareText } from "./encoding.ts";
-import { convert, decide, longFloatTexts, dtypeOf, fits, fitsForced, floatShaped, forcedLossExprs, narrowerCandidate, present, readVotes, verifyVotes, voteExprs, type Candidate, type ColumnVotes, type Inferred, type NumberFormat } from "./infer.ts";
+import { convert, decide, longFloatTexts, dtypeOf, fits, fitsForced, floatShaped, forcedLossExprs, narrowerCandidate, present, readVotes, verifyVotes, voteAggregates, columnAggregates, type Candidate, type ColumnVotes, type Inferred, type NumberFormat } from "./infer.ts";
 import type { ForcedType, ParseOptions } from "./options.ts";
 import { placeholderNames, positionalNames, renamedNote, uniqueNames } from "./names.ts";
 import { plural, quotedList } from "./notes.ts";
@@ -97,16 +97,18 @@ async function firstMisfit(lf: pl.LazyDataFrame, name: string, type: Candidate, 
 
 async function counterexamples(lf: pl.LazyDataFrame, names: string[], targets: Map<number, Candidate>, nf: NumberFormat): Promise<Map<number, string[]>> {
   const out = new Map<number, string[]>();
-  if (targets.size === 0) return out;
-  const exprs = [...targets].map(([i, type]) => {
-    const c = pl.col(names[i]!);
+  for (const type of new Set(targets.values())) {
+    const indexes = [...targets].filter(([, t]) => t === type).map(([i]) => i);
     // The exact test (leading zeros, rounding), so every value that blocked the type is shown.
-    return c.filter(present(c).and(fits(c, type, nf).not())).unique({ maintainOrder: true }).head(3).implode().alias(`c${i}`);
-  });
-  const rec = (await lf.select(exprs).collect()).toRecords()[0] as Record<string, unknown> | undefined;
-  for (const i of targets.keys()) {
-    const v = rec?.[`c${i}`];
-    out.set(i, Array.isArray(v) ? v.map(String) : []);
+    const rec = await columnAggregates(
+      lf,
+      indexes.map((i) => names[i]!),
+      [["x:", (c) => c.filter(present(c).and(fits(c, type, nf).not())).unique({ maintainOrder: true }).head(3), true]],
+    );
+    for (const i of indexes) {
+      const v = rec[`x:${names[i]!}`];
+      out.set(i, Array.isArray(v) ? v.map(String) : []);
+    }
   }
   return out;
 }
@@ -166,7 +168,10 @@ export async function parseCsv(filePath: string, extension: string, options: Par
       const c = pl.col(cols[i]!);
       forcedCandidates(type).forEach((cand) => forcedExprs.push(present(c).and(fitsForced(c, cand, nf).not()).sum().alias(`f${i}_${cand}`)));
     }
-    const voteRow = (await lf.select([pl.len().alias("n"), ...voteExprs(cols, nf), ...forcedExprs]).collect()).toRecords()[0] as Record<string, unknown>;
+    const voteRow = {
+      ...((await lf.select([pl.len().alias("n"), ...forcedExprs]).collect()).toRecords()[0] as Record<string, unknown>),
+      ...(await columnAggregates(lf, cols, voteAggregates(nf))),
+    };
     const rowCount = Number(voteRow.n);
     if (rowCount !== scan.rows) {
       throw unparseable(`The file could not be read consistently (the pre-scan counted ${scan.rows} rows, the parser ${rowCount}); check its quoting, or try quoting=lenient.`);
