@@ -333,12 +333,25 @@ function perColumn(names: readonly string[], prefix: string, build: (c: pl.Expr)
 /** One per-column aggregation: the output key prefix, the expression over a column, and whether it gives a list. */
 export type ColumnAggregate = [prefix: string, build: (c: pl.Expr) => pl.Expr, list?: boolean];
 
-/** From this many columns on, `columnAggregates` works on the long form. */
+/** From this many columns on, `columnAggregates` and `verifyVotes` work on the long form… */
 const LONG_FORM_COLUMNS = 32;
+/**
+ * …up to this many cells: the long form copies the values (and repeats each column's name per
+ * value), while past it the fixed cost per column is small next to the work on the values anyway.
+ */
+const LONG_FORM_MAX_CELLS = 10_000_000;
+
+function longForm(columns: number, rows: number): boolean {
+  return columns >= LONG_FORM_COLUMNS && columns * rows <= LONG_FORM_MAX_CELLS;
+}
+
+async function heightOf(lf: pl.LazyDataFrame): Promise<number> {
+  return Number((await lf.select(pl.len().alias("n")).collect()).toRecords()[0]?.n ?? 0);
+}
 
 /**
  * Aggregations of each of `names` (String columns), as one record keyed `${prefix}${column}`.
- * Few columns: one select of `pl.col([…])` expressions (Polars expands them per column). Many
+ * Few columns (or very many cells, see LONG_FORM_MAX_CELLS): one select of `pl.col([…])` expressions (Polars expands them per column). Many
  * columns: Polars pays ~0.1–1 ms per expanded expression whatever the rows (a 2-row, 1000-column
  * file took seconds per query, Q13), so the columns are unpivoted into one (column, value) frame
  * and each expression runs once, grouped by column: the cost is linear in cells. A group keeps
@@ -346,7 +359,7 @@ const LONG_FORM_COLUMNS = 32;
  */
 export async function columnAggregates(lf: pl.LazyDataFrame, names: readonly string[], aggs: readonly ColumnAggregate[]): Promise<Record<string, unknown>> {
   if (names.length === 0 || aggs.length === 0) return {};
-  if (names.length < LONG_FORM_COLUMNS) {
+  if (names.length < LONG_FORM_COLUMNS || !longForm(names.length, await heightOf(lf))) {
     const c = pl.col([...names]);
     const row = (await lf.select(aggs.map(([prefix, build, list]) => (list ? build(c).implode() : build(c)).prefix(prefix))).collect()).toRecords()[0];
     return (row ?? {}) as Record<string, unknown>;
@@ -460,7 +473,7 @@ export async function verifyVotes(lf: pl.LazyDataFrame, names: readonly string[]
     });
     return pending;
   };
-  const long = names.length >= LONG_FORM_COLUMNS;
+  const long = names.length >= LONG_FORM_COLUMNS && longForm(names.length, await heightOf(lf));
   for (let pending = todo(); pending.length > 0; pending = todo()) {
     const groups = byType(pending);
     if (long) {
