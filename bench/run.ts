@@ -59,6 +59,8 @@ const serverEnv: Record<string, string> = {
   RATE_LIMIT_READS: "0",
   RATE_LIMIT_UPLOADS: "0",
   LOG_LEVEL: args["log-level"] ?? "warn",
+  // as `npm start` runs it: two malloc arenas (glibc otherwise keeps freed Polars memory in one arena per thread)
+  MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? "2",
 };
 // as `npm start` runs the server (src/polars-fast.ts must load before nodejs-polars)
 const nodeFlags = ["--import", path.join(import.meta.dirname, "..", "src", "polars-fast.ts"), ...(args.profile ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [])];
