@@ -1,18 +1,25 @@
 /**
  * The web viewer end to end: the real server (memory backend) serving web/dist, driven by
- * Debian's headless Chromium through playwright-core. Screenshots land in test-artifacts/browser/
- * for a person to look at. Skips when /usr/bin/chromium is absent (`apt-get install chromium`).
+ * Debian's headless Chromium through playwright-core. Every task the viewer offers is done here as a
+ * person would, and its effect is checked against the API (or the downloaded file, or the copied
+ * command run for real). Screenshots land in test-artifacts/browser/ for a person to look at.
+ * Skips when /usr/bin/chromium is absent (`apt-get install chromium`).
  */
-import { existsSync } from "node:fs";
+import { execFile, spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { promisify } from "node:util";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startServer, type TestServer } from "./helpers/server.ts";
+import { getJson, startServer, upload, type TestServer } from "./helpers/server.ts";
 
+// Asynchronous: the server runs in this process, so a synchronous child would wait on it forever.
+const run = promisify(execFile);
 const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = existsSync(CHROMIUM);
+const hasRequests = spawnSync("python3", ["-c", "import requests"], { stdio: "ignore" }).status === 0;
 const ROOT = path.resolve(import.meta.dirname, "..");
 const WEB_DIST = path.join(ROOT, "web", "dist", "index.html");
 const SHOTS = path.join(ROOT, "test-artifacts", "browser");
@@ -21,20 +28,26 @@ if (!hasChromium) console.warn(`browser.test.ts skipped: ${CHROMIUM} not found (
 const ROWS = 230;
 const CITIES = ["Lisbon", "Porto", "Berlin", "Oslo", "Paris"];
 
-/** A CSV whose values the assertions can predict: ids in file order, scores with one unique maximum. */
-function makeCsv(): { csv: string; maxScore: number; lisbonRows: number } {
-  const lines = ["id,name,city,score,joined"];
-  let maxScore = -Infinity;
-  let lisbonRows = 0;
+interface Row {
+  id: number;
+  name: string | null;
+  city: string;
+  score: number;
+  joined: string;
+  seen: string;
+}
+
+/** A CSV whose values the assertions can predict: ids in file order, one unique maximum score, some null names. */
+function makeCsv(): { csv: string; rows: Row[] } {
+  const rows: Row[] = [];
   for (let i = 1; i <= ROWS; i++) {
     const score = i === 77 ? 999.5 : ((i * 37) % 500) / 4;
-    const city = CITIES[i % CITIES.length]!;
-    if (city === "Lisbon") lisbonRows++;
-    maxScore = Math.max(maxScore, score);
-    const name = i % 9 === 0 ? "" : `person ${i}${i % 10 === 3 ? " with a name long enough to be cut off in the table cell" : ""}`;
-    lines.push([i, name, city, score, `2024-${String((i % 12) + 1).padStart(2, "0")}-15`].join(","));
+    const name = i % 9 === 0 ? null : `person ${i}${i % 10 === 3 ? " with a name long enough to be cut off in the table cell" : ""}`;
+    const seen = `2024-03-${String((i % 28) + 1).padStart(2, "0")} ${String(i % 24).padStart(2, "0")}:${String(i % 60).padStart(2, "0")}:07`;
+    rows.push({ id: i, name, city: CITIES[i % CITIES.length]!, score, joined: `2024-${String((i % 12) + 1).padStart(2, "0")}-15`, seen });
   }
-  return { csv: `${lines.join("\n")}\n`, maxScore, lisbonRows };
+  const lines = ["id,name,city,score,joined,seen", ...rows.map((r) => [r.id, r.name ?? "", r.city, r.score, r.joined, r.seen].join(","))];
+  return { csv: `${lines.join("\n")}\n`, rows };
 }
 
 async function launch(): Promise<Browser> {
@@ -49,12 +62,19 @@ async function firstCell(page: Page, column: number): Promise<string> {
   return (await page.locator(".data-table tbody tr").first().locator("td").nth(column).textContent()) ?? "";
 }
 
+const summary = (page: Page, text: string) => page.locator(".table-summary", { hasText: text }).waitFor();
+
 describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
   let server: TestServer;
   let browser: Browser;
   let dir: string;
   let fixture: ReturnType<typeof makeCsv>;
   let csvPath: string;
+  let page: Page;
+  let datasetId = "";
+  const pageErrors: string[] = [];
+  const shot = (name: string, fullPage = false) => page.screenshot({ path: path.join(SHOTS, name), fullPage });
+  const count = (pred: (r: Row) => boolean) => fixture.rows.filter(pred).length;
 
   beforeAll(async () => {
     if (!existsSync(WEB_DIST)) {
@@ -69,6 +89,8 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     await writeFile(csvPath, fixture.csv);
     server = await startServer("memory");
     browser = await launch();
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+    page.on("pageerror", (err) => pageErrors.push(err.message));
   }, 120_000);
 
   afterAll(async () => {
@@ -77,126 +99,401 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it("uploads a file, pages, sorts, filters and draws statistics", { timeout: 120_000 }, async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    const pageErrors: string[] = [];
-    page.on("pageerror", (err) => pageErrors.push(err.message));
-
+  it("previews a file before upload (types, counterexamples, first rows), uploads it, pages and sorts", { timeout: 120_000 }, async () => {
     await page.goto(`${server.url}/`);
     await page.getByText("No datasets yet").waitFor();
-    await page.screenshot({ path: path.join(SHOTS, "01-home-empty.png") });
+    await shot("01-home-empty.png");
+    // The picker offers what the server reads, and not .gz (which it refuses).
+    const accept = (await page.locator("input[type=file]").getAttribute("accept")) ?? "";
+    expect(accept.split(",")).toEqual(expect.arrayContaining([".csv", ".tsv", ".xlsx", ".xlsm", ".xls", ".parquet"]));
+    expect(accept).not.toContain("gz");
 
     await page.setInputFiles("input[type=file]", csvPath);
+    await page.locator(".inspect .inspect-rows", { hasText: `${ROWS} rows` }).waitFor();
+    expect(await page.locator(".inspect-columns tr[data-column=score] .badge").textContent()).toBe("Float64");
+    expect(await page.locator(".inspect-columns tr[data-column=seen] .badge").textContent()).toMatch(/^Datetime/);
+    expect(await page.locator(".inspect-preview tbody tr").count()).toBe(20);
+    // Forcing a type in the preview re-reads the file with schema= and shows the result.
+    await page.getByLabel("Type of id").selectOption("String");
+    await page.locator(".inspect-columns tr[data-column=id] .badge", { hasText: "String" }).waitFor();
+    await page.getByLabel("Type of id").selectOption("");
+    await page.locator(".inspect-columns tr[data-column=id] .badge", { hasText: "Int64" }).waitFor();
     await page.fill("input[name=name]", "People");
     await page.fill("input[name=description]", "Generated by the browser test");
-    await page.screenshot({ path: path.join(SHOTS, "02-file-chosen.png") });
+    await shot("02-inspect-preview.png", true);
     await page.getByRole("button", { name: "Upload", exact: true }).click();
 
     // After the 201 the page opens the new version.
     await page.waitForURL(/#\/datasets\/[^/]+\/versions\/1$/);
+    datasetId = /datasets\/([^/]+)\//.exec(page.url())![1]!;
     await page.locator(".row-count").waitFor();
     expect(await page.locator(".row-count").textContent()).toBe(String(ROWS));
-    await page.locator(".table-summary", { hasText: `Rows 1–50 of ${ROWS}` }).waitFor();
+    await summary(page, `Rows 1–50 of ${ROWS}`);
     expect(await firstCell(page, 1)).toBe("1");
-    await page.screenshot({ path: path.join(SHOTS, "03-version-data.png") });
-
+    // Headers: the type and a sparkline of the distribution (histogram bars, top-value bar).
+    await page.locator("th[data-column=score] svg.spark rect").first().waitFor();
+    expect(await page.locator("th[data-column=score] svg.spark rect.spark-bar").count()).toBeGreaterThan(5);
+    expect(await page.locator("th[data-column=city] svg.spark rect.spark-seg").count()).toBeGreaterThan(1);
+    expect(await page.locator("th[data-column=name] svg.spark rect.nulls").count()).toBe(1);
+    expect(await page.locator("th[data-column=score] .dtype").textContent()).toBe("Float64");
+    // Nulls stand out.
     await page.getByRole("button", { name: "Next ›" }).click();
-    await page.locator(".table-summary", { hasText: `Rows 51–100 of ${ROWS}` }).waitFor();
+    await summary(page, `Rows 51–100 of ${ROWS}`);
+    expect(page.url()).toContain("page=2");
     expect(await firstCell(page, 1)).toBe("51");
     expect(await page.locator(".page-label").textContent()).toBe("Page 2 of 5");
-    await page.screenshot({ path: path.join(SHOTS, "04-page-2.png") });
+    expect(await page.locator(".data-table tbody tr", { hasText: /^54/ }).locator(".null-pill").count()).toBe(1);
+    await shot("03-version-page-2.png");
 
     // First click sorts ascending, the second descending; either goes back to the first page.
-    const scoreHeader = page.locator("th", { has: page.locator(".col-name", { hasText: /^score$/ }) });
-    await scoreHeader.locator("button.sort").click();
+    const scoreSort = page.locator("th[data-column=score] button.sort");
+    await scoreSort.click();
     await page.locator("th[aria-sort=ascending]").waitFor();
-    await scoreHeader.locator("button.sort").click();
+    await scoreSort.click();
     await page.locator("th[aria-sort=descending]").waitFor();
-    // sorted pages come from a query worker: wait for the first page of the sorted rows (page 2,
-    // still shown meanwhile, also holds the maximum)
-    await page.locator(".table-summary", { hasText: `Rows 1–50 of ${ROWS}` }).waitFor();
-    await page.locator(".data-table tbody tr:first-child", { hasText: String(fixture.maxScore) }).waitFor();
-    expect(await firstCell(page, 4)).toBe(String(fixture.maxScore));
+    await page.locator(".data-table tbody tr", { hasText: "999.5" }).first().waitFor();
     expect(await firstCell(page, 1)).toBe("77");
-    await page.screenshot({ path: path.join(SHOTS, "05-sorted-desc.png") });
+    await summary(page, `Rows 1–50 of ${ROWS}`);
+    expect(page.url()).toContain("sort=-score");
+    expect(page.url()).not.toContain("page=");
+    await shot("04-sorted-desc.png");
+  });
 
-    await page.getByLabel("Filter city").fill("Lisb");
-    await page.getByLabel("Filter city").press("Enter");
-    await page.locator(".table-summary", { hasText: `of ${fixture.lisbonRows} matching the filter` }).waitFor();
+  it("filters with every operator kind, keeps the view in the URL (reload, back, forward, a shared link)", { timeout: 120_000 }, async () => {
+    await page.getByLabel("Filter city", { exact: true }).fill("Lisb");
+    await page.getByLabel("Filter city", { exact: true }).press("Enter");
+    const lisbon = count((r) => r.city === "Lisbon");
+    await summary(page, `of ${lisbon} matching the filter`);
     expect(await firstCell(page, 3)).toBe("Lisbon");
-    await page.screenshot({ path: path.join(SHOTS, "06-filtered.png") });
+    expect(decodeURIComponent(page.url())).toContain("filter=city:contains:Lisb");
+    await page.locator(".chip", { hasText: "city contains Lisb" }).waitFor();
+
+    // Ranges: "between" is gte + lte on one column.
+    await page.getByLabel("Filter operator for score").selectOption("between");
+    await page.getByLabel("Filter score", { exact: true }).fill("10..50");
+    await page.getByLabel("Filter score", { exact: true }).press("Enter");
+    const ranged = count((r) => r.city === "Lisbon" && r.score >= 10 && r.score <= 50);
+    await summary(page, `of ${ranged} matching 2 filters`);
+    expect(decodeURIComponent(page.url())).toContain("filter=score:gte:10&filter=score:lte:50");
+    await shot("05-filtered-range.png");
+
+    // Reload: the same rows, sort and filters.
+    await page.reload();
+    await summary(page, `of ${ranged} matching 2 filters`);
+    expect(await page.locator("th[data-column=score]").getAttribute("aria-sort")).toBe("descending");
+    expect(await page.getByLabel("Filter score", { exact: true }).inputValue()).toBe("10..50");
+    expect(await page.getByLabel("Filter operator for score").inputValue()).toBe("between");
+    // Back: the city filter alone; forward: both again.
+    await page.goBack();
+    await summary(page, `of ${lisbon} matching the filter`);
+    await page.goForward();
+    await summary(page, `of ${ranged} matching 2 filters`);
+    // A shared link opened in a fresh page shows the same view.
+    const shared = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await shared.goto(page.url());
+    await summary(shared, `of ${ranged} matching 2 filters`);
+    await shared.close();
+
+    // in, is null, is not null, comparisons on dates.
+    await page.getByRole("button", { name: "Clear filters" }).first().click();
+    await summary(page, `Rows 1–50 of ${ROWS}`);
+    await page.getByLabel("Filter operator for city").selectOption("in");
+    await page.getByLabel("Filter city", { exact: true }).fill("Oslo|Paris");
+    await page.getByLabel("Filter city", { exact: true }).press("Enter");
+    await summary(page, `of ${count((r) => r.city === "Oslo" || r.city === "Paris")} matching the filter`);
+    await page.getByRole("button", { name: "Clear filters" }).first().click();
+    await page.getByLabel("Filter operator for name").selectOption("isnull");
+    const nulls = count((r) => r.name === null);
+    await summary(page, `of ${nulls} matching the filter`);
+    expect(await page.locator(".data-table tbody .null-pill").count()).toBe(nulls);
+    await shot("06-filter-isnull.png");
+    await page.getByLabel("Filter operator for name").selectOption("notnull");
+    await summary(page, `of ${ROWS - nulls} matching the filter`);
+    await page.getByRole("button", { name: "Clear filters" }).first().click();
+    await page.getByLabel("Filter operator for joined").selectOption("lt");
+    await page.getByLabel("Filter joined", { exact: true }).fill("2024-03-01");
+    await page.getByLabel("Filter joined", { exact: true }).press("Enter");
+    await summary(page, `of ${count((r) => r.joined < "2024-03-01")} matching the filter`);
+    await page.getByRole("button", { name: "Clear filters" }).first().click();
 
     // A value that is not an integer is the server's 400, shown as a readable banner.
-    await page.getByLabel("Filter id").fill("abc");
-    await page.getByLabel("Filter id").press("Enter");
+    await page.getByLabel("Filter id", { exact: true }).fill("abc");
+    await page.getByLabel("Filter id", { exact: true }).press("Enter");
     await page.locator(".table-banner .banner-error").waitFor();
-    await page.screenshot({ path: path.join(SHOTS, "07-bad-filter.png") });
+    expect(await page.locator(".table-banner .banner-error").textContent()).toContain("id");
+    await shot("07-bad-filter.png");
     await page.getByRole("button", { name: "Clear filters" }).first().click();
-    await page.locator(".table-summary", { hasText: `Rows 1–50 of ${ROWS}` }).waitFor();
+    await summary(page, `Rows 1–50 of ${ROWS}`);
+  });
 
+  it("copies the request behind the view as curl and as Python, and both give the same rows", { timeout: 60_000 }, async () => {
+    await page.getByLabel("Filter city", { exact: true }).fill("Porto");
+    await page.getByLabel("Filter city", { exact: true }).press("Enter");
+    const porto = count((r) => r.city === "Porto");
+    await summary(page, `of ${porto} matching the filter`);
+    const toolbar = page.locator(".data-view .table-toolbar");
+    await toolbar.locator(".toolbar-actions > .api-menu > summary").click();
+    await toolbar.locator(".toolbar-actions > .api-menu").getByRole("button", { name: "Copy as curl" }).click();
+    const curl = (await toolbar.locator(".toolbar-actions > .api-menu pre.snippet").textContent())!;
+    expect(curl).toContain("filter=city:contains:Porto");
+    await shot("08-copy-as-curl.png");
+    const fromCurl = JSON.parse((await run("bash", ["-c", curl], { encoding: "utf8" })).stdout);
+    expect(fromCurl.totalRows).toBe(porto);
+    expect(fromCurl.rows[0].id).toBe(Number(await firstCell(page, 1)));
+    await toolbar.locator(".toolbar-actions > .api-menu").getByRole("button", { name: "Copy as Python" }).click();
+    const python = (await toolbar.locator(".toolbar-actions > .api-menu pre.snippet[data-kind=python]").textContent())!;
+    expect(python).toContain("requests.get(");
+    if (hasRequests) {
+      const { stdout: out } = await run("python3", ["-c", python.replace("print(r.json())", "import json; print(json.dumps(r.json()))")], { encoding: "utf8" });
+      expect(JSON.parse(out).totalRows).toBe(porto);
+    }
+    await toolbar.locator(".toolbar-actions > .api-menu > summary").click();
+  });
+
+  it("downloads every format, as shown (columns, sort, filters) or whole", { timeout: 90_000 }, async () => {
+    // Hide a column, so "as shown" has a projection too.
+    const toolbar = page.locator(".data-view .table-toolbar");
+    await toolbar.locator(".columns-menu > summary").click();
+    await page.getByLabel("Show seen").uncheck();
+    await page.locator("th[data-column=seen]").waitFor({ state: "detached" });
+    expect(decodeURIComponent(page.url())).toContain("columns=id,name,city,score,joined");
+    await toolbar.locator(".columns-menu > summary").click();
+    await toolbar.locator(".download-menu > summary").click();
+    expect(await page.getByLabel("Only the rows and columns shown").isChecked()).toBe(true);
+    await shot("09-download-menu.png");
+    const save = async (format: string) => {
+      const [dl] = await Promise.all([page.waitForEvent("download"), toolbar.locator(`.download-links a[data-format=${format}]`).click()]);
+      return { name: dl.suggestedFilename(), bytes: readFileSync((await dl.path())!) };
+    };
+    const csv = await save("csv");
+    expect(csv.name).toBe("people-v1.csv"); // the server's Content-Disposition name wins over the link's
+    // Text fields are quoted in CSV downloads (so "" stays an empty string): compare without the quotes.
+    const lines = csv.bytes.toString("utf8").trim().replaceAll('"', "").split("\n");
+    expect(lines[0]).toBe("id,name,city,score,joined");
+    expect(lines.length - 1).toBe(count((r) => r.city === "Porto"));
+    expect(lines.slice(1).every((l) => l.includes("Porto"))).toBe(true);
+    expect((await save("parquet")).bytes.subarray(0, 4).toString()).toBe("PAR1");
+    expect((await save("arrow")).bytes.subarray(0, 6).toString()).toBe("ARROW1");
+    const ndjson = (await save("ndjson")).bytes.toString("utf8").trim().split("\n");
+    expect(ndjson.length).toBe(count((r) => r.city === "Porto"));
+    expect(Object.keys(JSON.parse(ndjson[0]!))).toEqual(["id", "name", "city", "score", "joined"]);
+    expect(JSON.parse((await save("json")).bytes.toString("utf8")).length).toBe(count((r) => r.city === "Porto"));
+    // Whole version: untick "as shown".
+    await page.getByLabel("Only the rows and columns shown").uncheck();
+    const whole = (await save("csv")).bytes.toString("utf8").trim().replaceAll('"', "").split("\n");
+    expect(whole.length - 1).toBe(ROWS);
+    expect(whole[0]).toBe("id,name,city,score,joined,seen");
+    await toolbar.locator(".download-menu > summary").click();
+    await page.goto(`${server.url}/#/datasets/${datasetId}/versions/1`);
+    await summary(page, `Rows 1–50 of ${ROWS}`);
+  });
+
+  it("draws statistics that fit: axis labels never overlap, no figure is cut short", { timeout: 60_000 }, async () => {
     await page.getByRole("tab", { name: "Schema" }).click();
     await page.locator(".schema-table").getByText("score", { exact: true }).waitFor();
-    await page.screenshot({ path: path.join(SHOTS, "08-schema.png") });
-
+    expect(page.url()).toContain("tab=schema");
+    await shot("10-schema.png");
     await page.getByRole("tab", { name: "Statistics" }).click();
     const scoreCard = page.locator(".stat-card[data-column=score]");
     await scoreCard.locator("svg.histogram").waitFor();
+    expect(page.url()).toContain("tab=stats");
     expect(await scoreCard.locator("svg.histogram rect.bar").count()).toBeGreaterThan(1);
     expect(await page.locator(".stat-card[data-column=city] svg.bars .bar-label", { hasText: "Lisbon" }).count()).toBe(1);
-    expect(await page.locator(".stat-card[data-column=joined] svg.histogram").count()).toBe(1);
-    await page.screenshot({ path: path.join(SHOTS, "09-statistics.png"), fullPage: true });
+    expect(await page.locator(".stat-card[data-column=seen] svg.histogram").count()).toBe(1);
+    const layout = await page.evaluate<{ overlaps: string[]; cut: string[] }>(`(() => {
+      const overlaps = [];
+      for (const svg of document.querySelectorAll("svg.histogram")) {
+        const labels = [...svg.querySelectorAll("g.x-label > text")].map((t) => t.getBoundingClientRect());
+        for (let i = 1; i < labels.length; i++) if (labels[i].left < labels[i - 1].right) overlaps.push(svg.getAttribute("aria-label"));
+        const box = svg.getBoundingClientRect();
+        for (const l of labels) if (l.left < box.left - 1 || l.right > box.right + 1) overlaps.push(svg.getAttribute("aria-label") + " (outside)");
+      }
+      const cut = [...document.querySelectorAll(".figures dd")].filter((d) => d.scrollWidth > d.clientWidth + 1).map((d) => d.textContent);
+      return { overlaps, cut };
+    })()`);
+    expect(layout).toEqual({ overlaps: [], cut: [] });
+    await shot("11-statistics.png", true);
+    // Back to the data tab with the browser's back button.
+    await page.goBack();
+    await page.locator(".schema-table").waitFor();
+  });
 
-    await page.locator(".crumbs a", { hasText: "People" }).click();
+  it("renames, edits the description, adds and deletes a version (with confirmation)", { timeout: 90_000 }, async () => {
+    await page.goto(`${server.url}/#/datasets/${datasetId}`);
     await page.locator("h1", { hasText: "People" }).waitFor();
-    await page.locator("tbody tr", { hasText: "Version 1" }).first().waitFor();
-    expect(await page.locator("tbody tr", { hasText: "Version 1" }).count()).toBe(1);
-    await page.screenshot({ path: path.join(SHOTS, "10-dataset.png"), fullPage: true });
+    await page.getByRole("button", { name: "Edit name and description" }).click();
+    await page.getByLabel("Dataset name").fill("People renamed");
+    await page.getByLabel("Description").fill("Now with a better description");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.locator("h1", { hasText: "People renamed" }).waitFor();
+    const d = (await getJson(`${server.url}/api/datasets/${datasetId}`)).body;
+    expect([d.name, d.description]).toEqual(["People renamed", "Now with a better description"]);
 
-    // Uploading the same name again is a 409 with a way forward.
+    // A second version through the dataset page's card, then delete it (cancel first: nothing happens).
+    await page.setInputFiles(".upload-card input[type=file]", csvPath);
+    await page.locator(".upload-card .inspect-rows", { hasText: `${ROWS} rows` }).waitFor();
+    await page.getByRole("button", { name: "Upload version" }).click();
+    await page.waitForURL(/versions\/2$/);
+    await page.getByRole("button", { name: "Delete version" }).click();
+    await page.locator("dialog[open]").waitFor();
+    await shot("12-confirm-delete-version.png");
+    await page.locator("dialog[open]").getByRole("button", { name: "Cancel" }).click();
+    expect((await getJson(`${server.url}/api/datasets/${datasetId}/versions/2`)).status).toBe(200);
+    await page.getByRole("button", { name: "Delete version" }).click();
+    await page.locator("dialog[open]").getByRole("button", { name: "Delete version 2" }).click();
+    await page.waitForURL(new RegExp(`#/datasets/${datasetId}$`));
+    await page.locator(".versions-table tbody tr").first().waitFor();
+    expect(await page.locator(".versions-table tbody tr").count()).toBe(1);
+    expect((await getJson(`${server.url}/api/datasets/${datasetId}/versions/2`)).status).toBe(404);
+    await shot("13-dataset.png", true);
+  });
+
+  it("shows the version's notes, Excel sheets in the preview, and deletes a dataset", { timeout: 90_000 }, async () => {
+    // Notes: a Windows-1252 file says so on its version page.
+    await page.goto(`${server.url}/`);
+    await page.setInputFiles("input[type=file]", path.join(ROOT, "fixtures", "latin1.csv"));
+    await page.locator(".inspect .notes", { hasText: "Windows-1252" }).waitFor();
+    await page.getByRole("button", { name: "Upload", exact: true }).click();
+    await page.waitForURL(/versions\/1$/);
+    await page.locator(".notes", { hasText: "read as Windows-1252" }).waitFor();
+    await shot("14-version-notes.png");
+
+    // Excel: the sheet list comes from the preview; another sheet re-reads the file.
+    await page.goto(`${server.url}/`);
+    await page.setInputFiles("input[type=file]", path.join(ROOT, "fixtures", "two-sheets.xlsx"));
+    await page.locator(".inspect .inspect-facts", { hasText: "sheet “Sales”" }).waitFor();
+    const sheets = await page.getByLabel("Sheet", { exact: true }).locator("option").allTextContents();
+    expect(sheets.some((s) => s.startsWith("Log"))).toBe(true);
+    await page.getByLabel("Sheet", { exact: true }).selectOption("Log");
+    await page.locator(".inspect .inspect-facts", { hasText: "sheet “Log”" }).waitFor();
+    await shot("15-inspect-excel-sheet.png", true);
+    await page.getByRole("button", { name: "Upload", exact: true }).click();
+    await page.waitForURL(/versions\/1$/);
+    const excelId = /datasets\/([^/]+)\//.exec(page.url())![1]!;
+    expect((await getJson(`${server.url}/api/datasets/${excelId}/versions/1`)).body.source.sheet).toBe("Log");
+
+    // Delete the whole dataset from its page.
+    await page.goto(`${server.url}/#/datasets/${excelId}`);
+    await page.getByRole("button", { name: "Delete dataset…" }).click();
+    await page.locator("dialog[open]").getByRole("button", { name: "Delete dataset" }).click();
+    await page.waitForURL(/#\/$/);
+    await page.locator(".list-card tbody tr").first().waitFor();
+    expect(await page.locator(".list-card tbody tr", { hasText: "two-sheets" }).count()).toBe(0);
+    expect((await getJson(`${server.url}/api/datasets/${excelId}`)).status).toBe(404);
+  });
+
+  it("shows counterexamples that kept a column from a narrower type", { timeout: 60_000 }, async () => {
+    const file = path.join(dir, "mixed.csv");
+    await writeFile(file, "id,amount\n1,10\n2,N/A\n3,12.5\n4,-\n");
+    await page.goto(`${server.url}/`);
+    await page.setInputFiles("input[type=file]", file);
+    const row = page.locator(".inspect-columns tr[data-column=amount]");
+    await row.locator(".counterexample").first().waitFor();
+    expect(await row.locator(".badge").textContent()).toBe("String");
+    expect(await row.locator(".counterexample").allTextContents()).toEqual(expect.arrayContaining(["N/A"]));
+    await shot("16-inspect-counterexamples.png", true);
+  });
+
+  it("reads a messy CSV with the new options (skip rows, comments, null texts, decimal comma) and says so in notes", { timeout: 60_000 }, async () => {
+    const file = path.join(dir, "report.csv");
+    await writeFile(file, "Quarterly report\n# exported by hand\nid;amount;note\n1;1,5;N/A\n2;2,25;ok\n# a comment line\n3;-;fine\n");
+    await page.goto(`${server.url}/`);
+    await page.setInputFiles("input[type=file]", file);
+    // The defaults cannot read it (a title line): the preview says why, and the options are there to fix it.
+    await page.locator(".upload-card .banner-error").waitFor();
+    await page.getByLabel("Rows to skip at the top").fill("1");
+    await page.getByLabel("Comment lines start with").fill("#");
+    await page.getByLabel("Also read as null").fill("N/A,-");
+    await page.getByLabel("Delimiter", { exact: true }).selectOption(";");
+    await page.getByText("Decimal comma (1,5 is 1.5)").click();
+    await page.getByLabel("Also read as null").press("Tab");
+    const amount = page.locator(".inspect-columns tr[data-column=amount]");
+    await amount.locator(".badge", { hasText: "Float64" }).waitFor();
+    expect(await page.locator(".inspect .inspect-rows").textContent()).toBe("3 rows");
+    expect(await amount.locator("td.num").textContent()).toBe("1");
+    expect(await page.locator(".inspect-columns tr[data-column=note] td.num").textContent()).toBe("1");
+    await shot("18b-inspect-options.png", true);
+    await page.getByRole("button", { name: "Upload", exact: true }).click();
+    await page.waitForURL(/versions\/1$/);
+    const id = /datasets\/([^/]+)\//.exec(page.url())![1]!;
+    const rows = (await getJson(`${server.url}/api/datasets/${id}/versions/1/data`)).body.rows;
+    expect(rows).toEqual([{ id: 1, amount: 1.5, note: null }, { id: 2, amount: 2.25, note: "ok" }, { id: 3, amount: null, note: "fine" }]);
+    await page.locator(".notes li").first().waitFor();
+    await shot("18c-version-notes-options.png");
+  });
+
+  it("uploading a taken name is a 409 with a way forward", { timeout: 60_000 }, async () => {
     await page.goto(`${server.url}/#/`);
-    await page.locator(".list-card tbody tr", { hasText: "People" }).waitFor();
+    await page.locator(".list-card tbody tr", { hasText: "People renamed" }).waitFor();
     await page.setInputFiles("input[type=file]", csvPath);
-    await page.fill("input[name=name]", "people");
+    await page.locator(".inspect-rows").waitFor();
+    await page.fill("input[name=name]", "people renamed");
     await page.getByRole("button", { name: "Upload", exact: true }).click();
     await page.locator(".upload-card .banner-error", { hasText: "NAME_TAKEN" }).waitFor();
-    await page.screenshot({ path: path.join(SHOTS, "11-name-taken.png"), fullPage: true });
+    await shot("17-name-taken.png", true);
+  });
 
+  it("fits a 390 px wide phone: no sideways scrolling of the page", { timeout: 60_000 }, async () => {
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    phone.on("pageerror", (err) => pageErrors.push(err.message));
+    // Strings, not functions: this file type-checks without DOM types.
+    const overflow = () => phone.evaluate<number>("document.documentElement.scrollWidth - document.documentElement.clientWidth");
+    await phone.goto(`${server.url}/`);
+    await phone.locator(".list-card tbody tr").first().waitFor();
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    await phone.screenshot({ path: path.join(SHOTS, "18-narrow-home.png"), fullPage: true });
+    await phone.goto(`${server.url}/#/datasets/${datasetId}/versions/1?sort=-score`);
+    await summary(phone, `Rows 1–50 of ${ROWS}`);
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    await phone.screenshot({ path: path.join(SHOTS, "19-narrow-data.png") });
+    await phone.goto(`${server.url}/#/datasets/${datasetId}/versions/1?tab=stats`);
+    await phone.locator(".stat-card[data-column=seen] svg.histogram").waitFor();
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    const cut = await phone.evaluate<number>(`[...document.querySelectorAll(".figures dd")].filter((d) => d.scrollWidth > d.clientWidth + 1).length`);
+    expect(cut).toBe(0);
+    await phone.screenshot({ path: path.join(SHOTS, "20-narrow-stats.png"), fullPage: true });
+    await phone.close();
     expect(pageErrors).toEqual([]);
-    await page.close();
   });
 
   it("shows a readable problem for a file it cannot read", { timeout: 60_000 }, async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     const junk = path.join(dir, "notes.bin");
     await writeFile(junk, Buffer.from([0x00, 0x01, 0x02, 0xff, 0xfe, 0x00, 0x13, 0x37, 0x00, 0x00]));
     await page.goto(`${server.url}/`);
     await page.locator(".upload-card").waitFor();
     await page.setInputFiles("input[type=file]", junk);
-    await page.getByRole("button", { name: "Upload", exact: true }).click();
     const banner = page.locator(".upload-card .banner-error");
     await banner.waitFor();
     // The title and the server's detail sentence, not raw JSON.
     expect(await banner.textContent()).not.toContain("{");
     expect(await banner.locator("strong").textContent()).not.toBe("");
-    await page.screenshot({ path: path.join(SHOTS, "12-upload-error.png") });
-    await page.close();
+    await shot("21-upload-error.png");
   });
 
   it("asks for a token when the API answers 401 and sends it afterwards", { timeout: 60_000 }, async () => {
     const secured = await startServer("memory", { API_TOKENS: "viewer-test-token:write" });
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const tokenPage = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     try {
-      await page.goto(`${secured.url}/`);
-      const tokenBox = page.getByLabel("API token");
+      await tokenPage.goto(`${secured.url}/`);
+      const tokenBox = tokenPage.getByLabel("API token");
       await tokenBox.waitFor();
-      await page.screenshot({ path: path.join(SHOTS, "13-token-needed.png") });
+      await tokenPage.screenshot({ path: path.join(SHOTS, "22-token-needed.png") });
       await tokenBox.fill("viewer-test-token");
-      await page.getByRole("button", { name: "Save token" }).click();
-      await page.getByText("No datasets yet").waitFor();
-      expect(await page.getByText("Token saved").count()).toBe(1);
-      await page.screenshot({ path: path.join(SHOTS, "14-token-saved.png") });
+      await tokenPage.getByRole("button", { name: "Save token" }).click();
+      await tokenPage.getByText("No datasets yet").waitFor();
+      expect(await tokenPage.getByText("Token saved").count()).toBe(1);
+      // A download with a token is fetched with it (a plain link could not carry it).
+      const created = await upload(`${secured.url}/api/datasets/upload`, { name: "t.csv", content: "a,b\n1,2\n" }, {});
+      expect(created.status).toBe(401);
+      const withToken = await fetch(`${secured.url}/api/datasets/upload`, { method: "POST", headers: { Authorization: "Bearer viewer-test-token" }, body: (() => { const f = new FormData(); f.append("file", new Blob(["a,b\n1,2\n"]), "t.csv"); return f; })() });
+      const id = ((await withToken.json()) as { dataset: { id: string } }).dataset.id;
+      await tokenPage.goto(`${secured.url}/#/datasets/${id}/versions/1`);
+      await tokenPage.locator(".data-view .download-menu > summary").click();
+      const [dl] = await Promise.all([tokenPage.waitForEvent("download"), tokenPage.locator(".data-view .download-links a[data-format=csv]").click()]);
+      expect(readFileSync((await dl.path())!, "utf8").trim().replaceAll('"', "")).toBe("a,b\n1,2");
+      await tokenPage.screenshot({ path: path.join(SHOTS, "23-token-saved.png") });
     } finally {
-      await page.close();
+      await tokenPage.close();
       await secured.close();
     }
   });

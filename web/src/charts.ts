@@ -46,11 +46,15 @@ export function histogramChart(edges: (number | string | null)[], counts: number
       s("title", null, `${opts.formatEdge(edges[i] ?? null)} – ${opts.formatEdge(edges[i + 1] ?? null)}: ${count(c)} rows`),
     ),
   );
-  // Edge labels at the ends and the middle; more would collide at this width.
+  // Edge labels at the ends, and the middle one when it fits between them (long datetimes do not).
   const k = counts.length;
-  const labelAt = k >= 2 ? [0, Math.round(k / 2), k] : [0, k];
+  const CHAR = 6.2; // px per character of the 10.5px axis font, a little generous
+  const width = (i: number) => opts.formatEdge(edges[i] ?? null).length * CHAR;
+  const mid = Math.round(k / 2);
+  const midFits = k >= 2 && width(0) + width(mid) / 2 + 8 < mid * bw && width(k) + width(mid) / 2 + 8 < (k - mid) * bw;
+  const labelAt = midFits ? [0, mid, k] : [0, k];
   const xLabels = labelAt.map((i, j) =>
-    s("g", null, s("line", { class: "axis", x1: m.l + i * bw, x2: m.l + i * bw, y1: m.t + ih, y2: m.t + ih + 4 }), s("text", { x: m.l + i * bw, y: m.t + ih + 16, "text-anchor": j === 0 ? "start" : j === labelAt.length - 1 ? "end" : "middle" }, opts.formatEdge(edges[i] ?? null))),
+    s("g", { class: "x-label" }, s("line", { class: "axis", x1: m.l + i * bw, x2: m.l + i * bw, y1: m.t + ih, y2: m.t + ih + 4 }), s("text", { x: m.l + i * bw, y: m.t + ih + 16, "text-anchor": j === 0 ? "start" : j === labelAt.length - 1 ? "end" : "middle" }, opts.formatEdge(edges[i] ?? null))),
   );
 
   return s(
@@ -94,4 +98,51 @@ export function barChart(items: BarItem[], total: number, label: string): SVGSVG
     );
   });
   return s("svg", { class: "chart bars", viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": label }, s("title", null, label), rows);
+}
+
+export interface SparkInput {
+  histogram?: { counts: number[] } | null;
+  topValues?: { value: string | null; count: number }[];
+  trueCount?: number;
+  falseCount?: number;
+  nullCount: number;
+  count: number;
+}
+
+/**
+ * A column's distribution in a header, 64×16: histogram bars for numbers and times, a bar of the
+ * most frequent values' shares (nulls in red) for text and booleans. `title` says it in words.
+ */
+export function sparkline(c: SparkInput, title: string): SVGSVGElement | null {
+  const Wd = 64;
+  const Ht = 16;
+  const svg = (kids: SVGElement[]) => s("svg", { class: "spark", viewBox: `0 0 ${Wd} ${Ht}`, width: Wd, height: Ht, role: "img", "aria-label": title }, s("title", null, title), kids);
+  const counts = c.histogram?.counts ?? [];
+  if (counts.length > 0) {
+    const max = Math.max(1, ...counts);
+    const bw = Wd / counts.length;
+    return svg(counts.map((n, i) => s("rect", { class: "spark-bar", x: i * bw + 0.3, width: Math.max(0.6, bw - 0.6), y: Ht - Math.max(n > 0 ? 1 : 0, (n / max) * Ht), height: Math.max(n > 0 ? 1 : 0, (n / max) * Ht) })));
+  }
+  const parts: { n: number; cls: string }[] = [];
+  if (c.trueCount !== undefined || c.falseCount !== undefined) {
+    parts.push({ n: c.trueCount ?? 0, cls: "spark-seg a" }, { n: c.falseCount ?? 0, cls: "spark-seg b" });
+  } else if (c.topValues && c.topValues.length > 0) {
+    const top = c.topValues.slice(0, 4);
+    top.forEach((t, i) => parts.push({ n: t.count, cls: `spark-seg ${i % 2 === 0 ? "a" : "b"}` }));
+    const rest = c.count - top.reduce((a, t) => a + t.count, 0);
+    if (rest > 0) parts.push({ n: rest, cls: "spark-seg rest" });
+  } else {
+    return null;
+  }
+  if (c.nullCount > 0) parts.push({ n: c.nullCount, cls: "spark-seg nulls" });
+  const total = parts.reduce((a, p) => a + p.n, 0);
+  if (total <= 0) return null;
+  let x = 0;
+  const segs = parts.map((p) => {
+    const w = (p.n / total) * Wd;
+    const r = s("rect", { class: p.cls, x, y: 4, width: Math.max(0, w - 0.5), height: Ht - 8 });
+    x += w;
+    return r;
+  });
+  return svg(segs);
 }

@@ -55,3 +55,40 @@ export function badge(text: string, kind = ""): HTMLElement {
 export function fact(label: string, value: Child, title?: string, wide = false): HTMLElement {
   return h("div", { class: wide ? "fact wide" : "fact", title }, h("div", { class: "fact-label" }, label), h("div", { class: "fact-value" }, value));
 }
+
+/**
+ * Asks before something that cannot be undone. Resolves true when the person confirms; the confirm
+ * button says what will happen ("Delete version 3"), so the dialog reads without its title.
+ */
+export function confirmDialog(opts: { title: string; text: Child; confirm: string; danger?: boolean }): Promise<boolean> {
+  return new Promise((resolve) => {
+    const dialog = h("dialog", { class: "dialog", "aria-label": opts.title });
+    const close = (answer: boolean) => {
+      dialog.close();
+      dialog.remove();
+      resolve(answer);
+    };
+    dialog.append(
+      h("h2", null, opts.title),
+      h("div", { class: "dialog-text" }, opts.text),
+      h(
+        "div",
+        { class: "dialog-actions" },
+        h("button", { class: "button", type: "button", onclick: () => close(false) }, "Cancel"),
+        h("button", { class: opts.danger ? "button danger" : "button primary", type: "button", onclick: () => close(true) }, opts.confirm),
+      ),
+    );
+    dialog.addEventListener("cancel", (e) => {
+      e.preventDefault();
+      close(false);
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+}
+
+/** What ingest noted while reading the file ("read as Windows-1252", …), where people look first. */
+export function notesBox(notes: readonly string[] | undefined, title = "Notes from reading the file"): HTMLElement | null {
+  if (!notes || notes.length === 0) return null;
+  return h("div", { class: "banner banner-note notes", role: "note" }, h("div", { class: "banner-text" }, h("strong", null, title), h("ul", { class: "notes-list" }, notes.map((n) => h("li", null, n)))));
+}

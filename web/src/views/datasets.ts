@@ -3,6 +3,7 @@ import { api, ApiError, call, type Dataset } from "../api.ts";
 import { h, mount } from "../dom.ts";
 import { ago, count, dateTime, plural } from "../format.ts";
 import { datasetHref, versionHref } from "../router.ts";
+import { apiMenu } from "../request.ts";
 import { emptyState, errorBanner, loading } from "../ui.ts";
 import { uploadCard } from "./upload.ts";
 
@@ -47,7 +48,7 @@ export async function renderDatasetList(root: HTMLElement, signal: AbortSignal):
     h(
       "div",
       { class: "home-grid" },
-      h("section", { class: "card list-card" }, h("div", { class: "card-head" }, h("h2", { class: "card-title" }, "All datasets ", summary), search), body),
+      h("section", { class: "card list-card" }, h("div", { class: "card-head" }, h("h2", { class: "card-title" }, "All datasets ", summary), h("div", { class: "toolbar-actions" }, search, apiMenu(() => ({ method: "GET", path: "/api/datasets", query: [["limit", String(PAGE)]] })))), body),
       uploadCard({ onDone: (r) => { location.hash = versionHref(r.dataset.id, r.version.version); } }),
     ),
   );

@@ -17,6 +17,25 @@ export function temporalLabel(v: number | string | null, dtype: string): string 
   return Number.isNaN(d.getTime()) ? String(v) : d.toISOString().slice(0, /^Date$/i.test(dtype) ? 10 : 16).replace("T", " ");
 }
 
+/**
+ * Axis labels for a temporal histogram, as short as its span allows: times of day when every edge
+ * is on one day, dates when the bins are a day or wider, else date and minutes.
+ */
+export function temporalAxis(edges: readonly (number | string | null)[], dtype: string): (e: number | string | null) => string {
+  const full = edges.map((e) => temporalLabel(e, dtype));
+  const days = new Set(full.map((t) => t.slice(0, 10)));
+  const times = full.map((t) => t.slice(11));
+  const ms = edges.map((e) => (typeof e === "string" ? Date.parse(e.replace(" ", "T").replace(/(\.\d{3})\d+/, "$1")) : NaN));
+  const step = ms.length > 1 && Number.isFinite(ms[0]!) && Number.isFinite(ms[1]!) ? ms[1]! - ms[0]! : NaN;
+  return (e) => {
+    const t = temporalLabel(e, dtype);
+    if (t.length <= 10) return t;
+    if (days.size === 1) return t.slice(11, 16);
+    if (step >= 86_400_000 || times.every((x) => x === "" || x.startsWith("00:00"))) return t.slice(0, 10);
+    return t.slice(0, 16);
+  };
+}
+
 function pct(part: number, whole: number): string {
   if (whole <= 0) return "";
   const p = (part / whole) * 100;
@@ -61,7 +80,7 @@ function chart(c: ColumnStats, rows: number): Child {
       { class: "chart-box" },
       histogramChart(c.histogram.edges, c.histogram.counts, {
         label: `Histogram of ${c.name}`,
-        formatEdge: (e) => (temporal ? temporalLabel(e, c.dtype) : typeof e === "number" ? short(e) : String(e ?? "—")),
+        formatEdge: temporal ? temporalAxis(c.histogram.edges, c.dtype) : (e) => (typeof e === "number" ? short(e) : String(e ?? "—")),
       }),
       h("figcaption", null, "Distribution"),
     );
@@ -93,7 +112,7 @@ function columnCard(c: ColumnStats, rows: number): HTMLElement {
 }
 
 /** Renders `stats` as a grid of column cards with a box to find a column by name. */
-export function statsView(stats: Stats): HTMLElement {
+export function statsView(stats: Stats, extra?: HTMLElement): HTMLElement {
   const grid = h("div", { class: "stat-grid" });
   const find = h("input", { type: "search", class: "search", placeholder: "Find a column", "aria-label": "Find a column", autocomplete: "off" });
   const show = () => {
@@ -107,7 +126,7 @@ export function statsView(stats: Stats): HTMLElement {
   return h(
     "div",
     { class: "stats-view" },
-    h("div", { class: "table-toolbar" }, h("div", { class: "table-summary" }, `Statistics of ${count(stats.columns.length)} columns over ${count(stats.rowCount)} rows`), stats.columns.length > 6 ? find : null),
+    h("div", { class: "table-toolbar" }, h("div", { class: "table-summary" }, `Statistics of ${count(stats.columns.length)} columns over ${count(stats.rowCount)} rows`), h("div", { class: "toolbar-actions" }, stats.columns.length > 6 ? find : null, extra ?? null)),
     grid,
   );
 }

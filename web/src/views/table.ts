@@ -1,194 +1,330 @@
 /**
- * The paged data table of a version: next/previous, page size, click a header to sort
- * (ascending, descending, off), and a filter box per column (`contains` for strings, `eq` otherwise).
+ * The paged data table of a version. Its state lives in the URL (`page`, `limit`, `sort`,
+ * `filter`…, `columns`): a change made here goes to the URL first (`onParams`), and the page
+ * comes back through `apply`, so reload, back/forward and shared links show the same rows.
+ * Headers: click to sort (ascending, descending, off), the type and a sparkline of the column's
+ * distribution, and a filter box with every operator the API has for the column's type.
  */
-import { api, call, isAbort, type ColumnInfo, type Page } from "../api.ts";
+import { api, call, isAbort, type ColumnInfo, type ColumnStats, type Page, type Stats } from "../api.ts";
+import { sparkline } from "../charts.ts";
 import { h, mount } from "../dom.ts";
-import { count, isNumeric, isString } from "../format.ts";
+import { describeFilter, formatFilter, fromColumnFilter, opsFor, parseFilter, toColumnFilters, uiOp, type ColumnFilter, type Filter } from "../filters.ts";
+import { count, isNumeric, num } from "../format.ts";
+import { rowElements } from "../grid.ts";
+import { apiMenu, queryPairs, type RequestSpec } from "../request.ts";
 import { emptyState, errorBanner } from "../ui.ts";
+import { downloadMenu } from "./download.ts";
 
 const PAGE_SIZES = [25, 50, 100, 500];
-const FILTER_DELAY_MS = 400;
+const DEFAULT_LIMIT = 50;
+const FILTER_DELAY_MS = 500;
 
-interface TableState {
-  offset: number;
+/** What the URL says about the table. */
+export interface TableState {
+  page: number;
   limit: number;
-  sort: { column: string; desc: boolean } | null;
-  filters: Map<string, string>;
+  sort: string | null;
+  filters: Filter[];
+  /** Projection; null means every column. */
+  columns: string[] | null;
 }
 
-/** The `filter=` value for one box: strings match by substring, other types by equality. */
-export function filterParam(column: ColumnInfo, value: string): string {
-  return `${column.name}:${isString(column.dtype) ? "contains" : "eq"}:${value}`;
+export function readTableState(p: URLSearchParams, columns: readonly ColumnInfo[]): TableState {
+  const limit = Number(p.get("limit"));
+  const page = Number(p.get("page"));
+  const names = new Set(columns.map((c) => c.name));
+  const shown = p.get("columns")?.split(",").filter((c) => names.has(c)) ?? null;
+  return {
+    page: Number.isInteger(page) && page > 0 ? page : 1,
+    limit: PAGE_SIZES.includes(limit) ? limit : DEFAULT_LIMIT,
+    sort: p.get("sort") || null,
+    filters: p.getAll("filter").flatMap((f) => parseFilter(f, columns) ?? []),
+    columns: shown && shown.length > 0 ? shown : null,
+  };
 }
 
-function cell(value: unknown, column: ColumnInfo): HTMLElement {
-  const numeric = isNumeric(column.dtype);
-  if (value === null || value === undefined) return h("td", { class: numeric ? "num null" : "null" }, "null");
-  const text = String(value);
-  if (numeric) return h("td", { class: "num" }, text);
-  if (typeof value === "boolean") return h("td", { class: "bool" }, text);
-  // Long text is cut by CSS; the tooltip shows all of it.
-  return h("td", { class: "text", title: text.length > 40 ? text : null }, text === "" ? h("span", { class: "null" }, "(empty)") : text);
+/** `p` with the table's keys set from `s` (other keys, like the tab, are kept). */
+export function writeTableState(p: URLSearchParams, s: TableState): URLSearchParams {
+  const out = new URLSearchParams(p);
+  for (const k of ["page", "limit", "sort", "filter", "columns"]) out.delete(k);
+  if (s.sort) out.set("sort", s.sort);
+  for (const f of s.filters) out.append("filter", formatFilter(f));
+  if (s.columns) out.set("columns", s.columns.join(","));
+  if (s.limit !== DEFAULT_LIMIT) out.set("limit", String(s.limit));
+  if (s.page > 1) out.set("page", String(s.page));
+  return out;
+}
+
+/** The query of `/data` and `/download` for a state (what "as shown" means). */
+export function rowsQuery(s: TableState): { columns?: string; sort?: string; filter?: string[] } {
+  return {
+    ...(s.columns ? { columns: s.columns.join(",") } : {}),
+    ...(s.sort ? { sort: s.sort } : {}),
+    ...(s.filters.length ? { filter: s.filters.map(formatFilter) } : {}),
+  };
+}
+
+function sortOf(s: TableState): { column: string; desc: boolean } | null {
+  if (!s.sort) return null;
+  const first = s.sort.split(",")[0]!;
+  return first.startsWith("-") ? { column: first.slice(1), desc: true } : { column: first, desc: false };
+}
+
+function statsTitle(c: ColumnStats, rows: number): string {
+  const parts = [`${c.name} (${c.dtype})`];
+  if (c.histogram && c.histogram.counts.length > 0) parts.push(`from ${num(c.min ?? null)} to ${num(c.max ?? null)}`);
+  else if (c.topValues?.length) parts.push(`most frequent: ${c.topValues.slice(0, 4).map((t) => `${t.value === "" ? "(empty)" : t.value} ${count(t.count)}`).join(", ")}`);
+  else if (c.trueCount !== undefined) parts.push(`true ${count(c.trueCount)}, false ${count(c.falseCount)}`);
+  parts.push(c.nullCount > 0 ? `${count(c.nullCount)} of ${count(rows)} null` : "no nulls");
+  return parts.join(" · ");
+}
+
+export interface DataTableOptions {
+  ref: { datasetId: string; version: string };
+  columns: ColumnInfo[];
+  /** The version's statistics, for the header sparklines (null when they could not be read). */
+  stats: Promise<Stats | null>;
+  params: URLSearchParams;
+  /** The state the person asked for, as URL query; it comes back through `apply`. */
+  onParams: (params: URLSearchParams) => void;
+  /** File name stem for downloads ("people-v2"). */
+  fileStem: string;
+  signal: AbortSignal;
+}
+
+export interface DataTable {
+  el: HTMLElement;
+  apply(params: URLSearchParams): void;
 }
 
 /** Builds the table of version `ref` (a numbered one, so paging never shifts) with its `columns`. */
-export function dataTable(ref: { datasetId: string; version: string }, columns: ColumnInfo[], signal: AbortSignal): HTMLElement {
-  const state: TableState = { offset: 0, limit: 50, sort: null, filters: new Map() };
+export function dataTable(o: DataTableOptions): DataTable {
+  const { ref, columns, signal } = o;
+  let params = o.params;
+  let state = readTableState(params, columns);
   let inflight: AbortController | null = null;
   let lastPage: Page | null = null;
+  let started = false;
+
+  const change = (next: Partial<TableState>) => o.onParams(writeTableState(params, { ...state, page: 1, ...next }));
 
   const summary = h("div", { class: "table-summary" });
-  const clearFilters = h("button", { class: "button small", type: "button", hidden: true, onclick: () => { state.filters.clear(); for (const i of filterInputs) i.value = ""; state.offset = 0; void load(); } }, "Clear filters");
+  const chips = h("div", { class: "chips" });
+  const clearFilters = h("button", { class: "button small", type: "button", hidden: true, onclick: () => change({ filters: [] }) }, "Clear filters");
   const banner = h("div", { class: "table-banner" });
+  const thead = h("thead");
   const tbody = h("tbody");
-  const sizeSelect = h("select", { "aria-label": "Rows per page", onchange: () => { state.limit = Number(sizeSelect.value); state.offset = 0; void load(); } }, PAGE_SIZES.map((n) => h("option", { value: n, selected: n === state.limit }, String(n))));
-  const prev = h("button", { class: "button", type: "button", onclick: () => { state.offset = Math.max(0, state.offset - state.limit); void load(); } }, "‹ Previous");
-  const next = h("button", { class: "button", type: "button", onclick: () => { state.offset += state.limit; void load(); } }, "Next ›");
+  const sizeSelect = h("select", { "aria-label": "Rows per page", onchange: () => change({ limit: Number(sizeSelect.value) }) }, PAGE_SIZES.map((n) => h("option", { value: n }, String(n))));
+  const prev = h("button", { class: "button", type: "button", onclick: () => change({ page: Math.max(1, state.page - 1) }) }, "‹ Previous");
+  const next = h("button", { class: "button", type: "button", onclick: () => change({ page: state.page + 1 }) }, "Next ›");
   const pageLabel = h("span", { class: "page-label" });
+  const statsByName = new Map<string, ColumnStats>();
+  let rowCount = 0;
 
-  const sortButtons = columns.map((c) =>
+  const requestSpec = (): RequestSpec => ({
+    method: "GET",
+    path: `/api/datasets/${encodeURIComponent(ref.datasetId)}/versions/${ref.version}/data`,
+    query: queryPairs({ offset: (state.page - 1) * state.limit, limit: state.limit, ...rowsQuery(state) }),
+  });
+
+  // Columns chooser: the projection (`columns=`), which downloads "as shown" keep too.
+  const columnBoxes = columns.map((c) => h("input", { type: "checkbox", value: c.name, "aria-label": `Show ${c.name}` }));
+  const columnsMenu = h(
+    "details",
+    { class: "menu columns-menu" },
+    h("summary", { class: "button small" }, "Columns"),
     h(
-      "button",
-      {
-        class: "sort",
-        type: "button",
-        title: `Sort by ${c.name}`,
-        onclick: () => {
-          // Off → ascending → descending → off, as in most spreadsheet-like tables.
-          const s = state.sort;
-          state.sort = s?.column !== c.name ? { column: c.name, desc: false } : s.desc ? null : { column: c.name, desc: true };
-          state.offset = 0;
-          void load();
-        },
-      },
-      h("span", { class: "col-name" }, c.name),
-      h("span", { class: "sort-mark", "aria-hidden": "true" }),
+      "div",
+      { class: "menu-body" },
+      h("div", { class: "menu-row" }, h("button", { class: "button small", type: "button", onclick: () => change({ columns: null }) }, "Show all")),
+      h("div", { class: "column-list" }, columns.map((c, i) => h("label", { class: "check" }, columnBoxes[i], h("span", null, c.name), h("span", { class: "dtype" }, c.dtype)))),
     ),
   );
-
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const filterInputs = columns.map((c) => {
-    const input = h("input", { type: "search", class: "filter", "aria-label": `Filter ${c.name}`, placeholder: isString(c.dtype) ? "contains" : "equals", autocomplete: "off", spellcheck: "false" });
-    const apply = () => {
-      const v = input.value.trim();
-      if ((state.filters.get(c.name) ?? "") === v) return;
-      if (v) state.filters.set(c.name, v);
-      else state.filters.delete(c.name);
-      state.offset = 0;
-      void load();
-    };
-    input.addEventListener("input", () => {
-      clearTimeout(timer);
-      timer = setTimeout(apply, FILTER_DELAY_MS);
-    });
-    input.addEventListener("keydown", (e) => {
-      if (e.key === "Enter") {
-        clearTimeout(timer);
-        apply();
-      }
-    });
-    return input;
+  columnsMenu.addEventListener("change", () => {
+    const picked = columnBoxes.filter((b) => b.checked).map((b) => b.value);
+    change({ columns: picked.length === columns.length || picked.length === 0 ? null : picked });
   });
-  // Name, type and filter share one header cell, so a single sticky row holds them all.
-  const headers = columns.map((c, i) => h("th", { class: isNumeric(c.dtype) ? "num" : "", scope: "col" }, sortButtons[i], h("div", { class: "dtype" }, c.dtype), filterInputs[i]));
 
-  const table = h(
-    "table",
-    { class: "table data-table" },
-    h("thead", null, h("tr", null, h("th", { class: "rownum", scope: "col" }, "#"), headers)),
-    tbody,
+  const download = downloadMenu({ ref, fileStem: o.fileStem, shown: () => rowsQuery(state), isShown: () => state.filters.length > 0 || state.sort !== null || state.columns !== null });
+
+  const toolbar = h(
+    "div",
+    { class: "table-toolbar" },
+    summary,
+    h("div", { class: "toolbar-actions" }, clearFilters, columnsMenu, download, apiMenu(requestSpec)),
   );
-  const scroller = h("div", { class: "table-scroll data-scroll" }, table);
-  const view = h(
+  const scroller = h("div", { class: "table-scroll data-scroll" }, h("table", { class: "table data-table" }, thead, tbody));
+  const el = h(
     "div",
     { class: "data-view" },
-    h("div", { class: "table-toolbar" }, summary, clearFilters),
+    toolbar,
+    chips,
     banner,
     columns.length === 0 ? emptyState("This version has no columns") : scroller,
     h("div", { class: "pager" }, h("label", { class: "page-size" }, "Rows per page ", sizeSelect), h("div", { class: "pager-nav" }, prev, pageLabel, next)),
   );
 
-  const renderHeaders = () => {
-    columns.forEach((c, i) => {
-      const th = headers[i]!;
-      const active = state.sort?.column === c.name;
-      th.classList.toggle("sorted", active);
-      th.setAttribute("aria-sort", active ? (state.sort!.desc ? "descending" : "ascending") : "none");
-      sortButtons[i]!.querySelector(".sort-mark")!.textContent = active ? (state.sort!.desc ? "▼" : "▲") : "";
-      sortButtons[i]!.title = active ? (state.sort!.desc ? `Sorted descending — click to clear` : `Sorted ascending — click for descending`) : `Sort by ${c.name}`;
+  /** The header box of one column: an operator and a value, applied after a pause or on Enter. */
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const headerFilter = (c: ColumnInfo, cf: ColumnFilter | undefined) => {
+    const ops = opsFor(c.dtype);
+    const select = h("select", { class: "filter-op", "aria-label": `Filter operator for ${c.name}`, title: "How to compare" }, ops.map((op) => h("option", { value: op.op, selected: op.op === (cf?.op ?? ops[0]!.op) }, op.label)));
+    const input = h("input", { type: "search", class: "filter", "aria-label": `Filter ${c.name}`, autocomplete: "off", spellcheck: "false", value: cf?.value ?? "" });
+    const sync = () => {
+      const op = uiOp(select.value);
+      input.placeholder = op?.placeholder ?? "";
+      input.hidden = op?.arity === "none";
+    };
+    sync();
+    const apply = () => {
+      clearTimeout(timer);
+      const others = state.filters.filter((f) => f.column !== c.name);
+      const mine = fromColumnFilter(c.name, { op: select.value, value: input.value });
+      if (JSON.stringify(mine) === JSON.stringify(state.filters.filter((f) => f.column === c.name))) return;
+      change({ filters: [...others, ...mine] });
+    };
+    select.addEventListener("change", () => {
+      sync();
+      if (uiOp(select.value)?.arity === "none" || input.value.trim()) apply();
+      else input.focus();
     });
+    input.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(apply, FILTER_DELAY_MS);
+    });
+    input.addEventListener("keydown", (e) => {
+      if (e.key === "Enter") apply();
+    });
+    return h("div", { class: "th-filter" }, select, input);
+  };
+
+  const shownColumns = () => (state.columns ? state.columns.map((n) => columns.find((c) => c.name === n)!).filter(Boolean) : columns);
+
+  const renderHead = () => {
+    const sort = sortOf(state);
+    const cfs = toColumnFilters(state.filters);
+    const headers = shownColumns().map((c) => {
+      const active = sort?.column === c.name;
+      const st = statsByName.get(c.name);
+      const spark = st ? sparkline(st, statsTitle(st, rowCount)) : null;
+      const sortButton = h(
+        "button",
+        {
+          class: "sort",
+          type: "button",
+          title: active ? (sort!.desc ? "Sorted descending — click to clear" : "Sorted ascending — click for descending") : `Sort by ${c.name}`,
+          onclick: () => change({ sort: !active ? c.name : sort!.desc ? null : `-${c.name}` }),
+        },
+        h("span", { class: "col-name" }, c.name),
+        h("span", { class: "sort-mark", "aria-hidden": "true" }, active ? (sort!.desc ? "▼" : "▲") : ""),
+      );
+      return h(
+        "th",
+        { class: `${isNumeric(c.dtype) ? "num" : ""}${active ? " sorted" : ""}${cfs.has(c.name) ? " filtered" : ""}`, scope: "col", "aria-sort": active ? (sort!.desc ? "descending" : "ascending") : "none", "data-column": c.name },
+        sortButton,
+        h("div", { class: "th-meta" }, h("span", { class: "dtype" }, c.dtype), spark),
+        headerFilter(c, cfs.get(c.name)),
+      );
+    });
+    // Rebuilt on every load: keep the box someone is typing in focused, caret where it was.
+    const focused = thead.contains(document.activeElement) ? (document.activeElement as HTMLInputElement) : null;
+    const label = focused?.getAttribute("aria-label");
+    const caret = focused instanceof HTMLInputElement ? focused.selectionStart : null;
+    mount(thead, h("tr", null, h("th", { class: "rownum", scope: "col" }, "#"), headers));
+    if (label) {
+      const again = thead.querySelector<HTMLInputElement>(`[aria-label="${CSS.escape(label)}"]`);
+      again?.focus();
+      if (again instanceof HTMLInputElement && caret !== null && again.type === "search") again.setSelectionRange(caret, caret);
+    }
+    mount(
+      chips,
+      [...cfs].map(([column, cf]) => {
+        const text = describeFilter(cf, column);
+        return h("span", { class: "chip" }, text, h("button", { type: "button", class: "chip-x", "aria-label": `Remove filter ${text}`, onclick: () => change({ filters: state.filters.filter((f) => f.column !== column) }) }, "×"));
+      }),
+    );
+    chips.hidden = cfs.size === 0;
+    clearFilters.hidden = state.filters.length === 0;
+    sizeSelect.value = String(state.limit);
+    for (const b of columnBoxes) b.checked = state.columns === null || state.columns.includes(b.value);
   };
 
   const renderPage = (page: Page) => {
+    const cols = page.columns;
     const from = page.totalRows === 0 ? 0 : page.offset + 1;
     const to = page.offset + page.rows.length;
-    const filtered = state.filters.size > 0;
+    const filtered = state.filters.length > 0;
+    const n = toColumnFilters(state.filters).size; // "between" is one filter to a person, two to the API
     mount(
       summary,
       page.totalRows === 0 ? "No rows" : h("span", null, "Rows ", h("strong", null, `${count(from)}–${count(to)}`), " of ", h("strong", { class: "total-rows" }, count(page.totalRows))),
-      filtered ? h("span", { class: "muted" }, ` matching ${state.filters.size === 1 ? "the filter" : `${state.filters.size} filters`}`) : null,
+      filtered ? h("span", { class: "muted" }, ` matching ${n === 1 ? "the filter" : `${n} filters`}`) : null,
     );
-    clearFilters.hidden = !filtered;
     const pages = Math.max(1, Math.ceil(page.totalRows / state.limit));
-    pageLabel.textContent = `Page ${count(Math.floor(page.offset / state.limit) + 1)} of ${count(pages)}`;
-    prev.disabled = page.offset === 0;
+    pageLabel.textContent = `Page ${count(state.page)} of ${count(pages)}`;
+    prev.disabled = state.page <= 1;
     next.disabled = to >= page.totalRows;
     if (page.rows.length === 0) {
       mount(
         tbody,
-        h(
-          "tr",
-          { class: "empty-row" },
-          h("td", { colspan: columns.length + 1 }, filtered ? emptyState("No rows match these filters", null, h("button", { class: "button small", type: "button", onclick: () => clearFilters.click() }, "Clear filters")) : emptyState("This version has no rows")),
-        ),
+        h("tr", { class: "empty-row" }, h("td", { colspan: cols.length + 1 }, filtered ? emptyState("No rows match these filters", null, h("button", { class: "button small", type: "button", onclick: () => change({ filters: [] }) }, "Clear filters")) : emptyState("This version has no rows"))),
       );
       return;
     }
-    mount(
-      tbody,
-      page.rows.map((row, i) => h("tr", null, h("td", { class: "rownum" }, count(page.offset + i + 1)), columns.map((c) => cell((row as Record<string, unknown>)[c.name], c)))),
-    );
+    mount(tbody, rowElements(cols, page.rows, page.offset));
   };
 
   async function load(): Promise<void> {
+    started = true;
     inflight?.abort();
     const controller = new AbortController();
     inflight = controller;
     signal.addEventListener("abort", () => controller.abort(), { once: true });
-    renderHeaders();
+    renderHead();
     scroller.classList.add("busy");
-    const filter = columns.flatMap((c) => {
-      const v = state.filters.get(c.name);
-      return v ? [filterParam(c, v)] : [];
-    });
-    const query = { offset: state.offset, limit: state.limit, sort: state.sort ? `${state.sort.desc ? "-" : ""}${state.sort.column}` : undefined, filter };
+    const query = { offset: (state.page - 1) * state.limit, limit: state.limit, ...rowsQuery(state) };
     try {
       const page = await call(api.GET("/api/datasets/{datasetId}/versions/{version}/data", { params: { path: ref, query }, signal: controller.signal }));
-      // Past the end (rows deleted by a filter change elsewhere, or a stale offset): go to the last page.
-      if (page.rows.length === 0 && page.totalRows > 0 && state.offset > 0) {
-        state.offset = Math.floor((page.totalRows - 1) / state.limit) * state.limit;
-        return load();
+      // Past the end (a link to page 9 of what is now 3 pages): show the last page instead.
+      if (page.rows.length === 0 && page.totalRows > 0 && state.page > 1) {
+        o.onParams(writeTableState(params, { ...state, page: Math.ceil(page.totalRows / state.limit) }));
+        return;
       }
       lastPage = page;
       banner.replaceChildren();
-      view.classList.remove("stale");
+      el.classList.remove("stale");
       renderPage(page);
       scroller.scrollTop = 0;
     } catch (err) {
       if (isAbort(err) || controller.signal.aborted) return;
-      // A bad filter value is a 400 naming the problem: show it and keep the last good rows visible.
-      // The rows below are the last good page; dim them so they are not read as the answer.
+      // A bad filter value is a 400 naming the problem: show it, and dim the last good rows so
+      // they are not read as the answer.
       mount(banner, errorBanner(err));
-      view.classList.add("stale");
+      el.classList.add("stale");
       if (!lastPage) mount(tbody, h("tr", { class: "empty-row" }, h("td", { colspan: columns.length + 1 }, emptyState("No rows to show"))));
     } finally {
       if (inflight === controller) scroller.classList.remove("busy");
     }
   }
 
+  void o.stats.then((st) => {
+    if (!st) return;
+    rowCount = st.rowCount;
+    for (const c of st.columns) statsByName.set(c.name, c);
+    renderHead();
+  });
+
   mount(tbody, h("tr", { class: "empty-row" }, h("td", { colspan: columns.length + 1 }, h("div", { class: "loading" }, h("span", { class: "spinner" }), "Loading rows…"))));
   void load();
 
-  return view;
+  return {
+    el,
+    apply(p) {
+      params = p;
+      const nextState = readTableState(p, columns);
+      if (JSON.stringify(nextState) === JSON.stringify(state) && started) return;
+      state = nextState;
+      void load();
+    },
+  };
 }
