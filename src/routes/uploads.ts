@@ -1,10 +1,12 @@
 /** Files in: a new dataset (upload), a dry run (inspect), a new version of a dataset. */
 import { rm } from "node:fs/promises";
-import type { Request } from "express";
+import type { Request, Response } from "express";
 import { ApiError, badRequest, nameTaken } from "../errors.ts";
 import { sha256File, type InspectReport, type UploadedFile } from "../ingest/index.ts";
 import { parseOptionsFrom, type ParseOptions } from "../ingest/options.ts";
+import { receiveMs } from "../http/upload.ts";
 import { clientKey } from "../sandbox/client.ts";
+import { roundedTimes, serverTiming, Stages } from "../timing.ts";
 import * as S from "../schemas.ts";
 import type { NewVersion } from "../storage/types.ts";
 import type { Dataset, Version } from "../types.ts";
@@ -38,29 +40,41 @@ async function sameAsLatest(storage: Storage, datasetId: string, file: UploadedF
   const dataset = await storage.getDataset(datasetId);
   if (dataset.latestVersion === null) return null;
   const latest = await storage.getVersion(datasetId, dataset.latestVersion);
-  if (latest.source.sha256 !== (await sha256File(file.path))) return null;
+  if (latest.source.sha256 !== (file.sha256 ?? (await sha256File(file.path)))) return null;
   return { dataset, version: latest };
 }
 
-/** Parses and commits, reporting the outcome (metrics) whichever way it goes; stats start in the background. */
-async function ingestAndStore<T extends { version: Version }>(deps: RouteDeps, req: Request, file: UploadedFile, options: ParseOptions, commit: (parsed: NewVersion) => Promise<T>): Promise<T> {
+/**
+ * Parses and commits, reporting the outcome (metrics) whichever way it goes; stats start in the
+ * background. Each stage's time (src/timing.ts) goes into the request log, `ingest_stage_seconds`
+ * and the `Server-Timing` header; "stats" is observed when the background statistics are done.
+ */
+async function ingestAndStore<T extends { version: Version }>(deps: RouteDeps, req: Request, res: Response, file: UploadedFile, options: ParseOptions, commit: (parsed: NewVersion) => Promise<T>): Promise<T> {
   let format = "unknown";
   const client = clientKey(req);
+  const stages = new Stages();
+  stages.add("receive", receiveMs(req));
   try {
     // refused (507) before parsing when it cannot fit in memory
     await deps.memory.admitUpload(file);
     // The parser child writes the version's data file where storage will commit it from.
-    const parsed = await deps.parser.parse(file, options, { outPath: deps.storage.stagingPath(), client });
+    const parsed = await deps.parser.parse(file, options, { outPath: deps.storage.stagingPath(), client, stages });
     format = parsed.source.format;
     let created: T;
     try {
-      created = await commit(parsed);
+      created = await stages.time("store", () => commit(parsed));
     } catch (error) {
       await rm(parsed.dataFile, { force: true });
       throw error;
     }
     deps.metrics.upload(format, "created", file.sizeBytes, created.version.rowCount);
-    deps.stats.warm(created.version.datasetId, created.version.version, client);
+    deps.metrics.ingestStages(stages.times);
+    res.locals.stages = roundedTimes(stages.times);
+    res.setHeader("Server-Timing", serverTiming(stages.times));
+    const statsStarted = performance.now();
+    void deps.stats.warm(created.version.datasetId, created.version.version, client).then((computed) => {
+      if (computed) deps.metrics.ingestStages({ stats: performance.now() - statsStarted });
+    });
     return created;
   } catch (err) {
     deps.metrics.upload(format, err instanceof ApiError ? err.code : "INTERNAL", file.sizeBytes, 0);
@@ -88,7 +102,7 @@ export const uploadDataset = defineRoute({
     const same = existing && once === "true" ? await sameAsLatest(deps.storage, existing.id, file) : null;
     if (same) return { ...same, unchanged: true };
     if (existing) throw nameTaken(existing.name, existing.id);
-    const created = await ingestAndStore(deps, req, file, parseOptionsFrom(options), (parsed) => deps.storage.createDataset({ name, description }, parsed));
+    const created = await ingestAndStore(deps, req, res, file, parseOptionsFrom(options), (parsed) => deps.storage.createDataset({ name, description }, parsed));
     res.status(201).location(`/api/datasets/${created.dataset.id}`).json(created);
   },
 });
@@ -135,7 +149,7 @@ export const addVersion = defineRoute({
   handler: async ({ params, form: { ifChanged: once, ...form }, file }, { req, res, deps }) => {
     const same = once === "true" ? await sameAsLatest(deps.storage, params.datasetId, file) : null;
     if (same) return { ...same, unchanged: true };
-    const created = await ingestAndStore(deps, req, file, parseOptionsFrom(form), (parsed) => deps.storage.addVersion(params.datasetId, parsed));
+    const created = await ingestAndStore(deps, req, res, file, parseOptionsFrom(form), (parsed) => deps.storage.addVersion(params.datasetId, parsed));
     res.status(201).location(`/api/datasets/${created.dataset.id}/versions/${created.version.version}`).json(created);
   },
 });
