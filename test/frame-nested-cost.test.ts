@@ -61,9 +61,13 @@ async function wrappersDuring(work: () => Promise<unknown>): Promise<number> {
 }
 
 describe("rendering wide nested frames builds no expression wrapper per column (Q16)", () => {
-  it("a page of 8 or 64 new struct columns makes the same handful of wrappers, eager and lazy, objects and arrays", async () => {
+  it("counts wrappers at all (the counter sees nodejs-polars' own calls)", async () => {
+    expect(await wrappersDuring(async () => pl.col("x").alias("y").cast(pl.Utf8))).toBeGreaterThanOrEqual(3);
+  });
+
+  it("a page of 8 or 40 new struct columns makes the same handful of wrappers, eager and lazy, objects and arrays", async () => {
     for (const shape of ["objects", "arrays"] as const) {
-      for (const n of [8, 64]) {
+      for (const n of [8, 40]) {
         // each width twice: the second, with a new struct schema, must cost what the first did at most
         for (const round of [0, 1]) {
           const df = wideStructs(n);
@@ -76,7 +80,7 @@ describe("rendering wide nested frames builds no expression wrapper per column (
         }
       }
     }
-  });
+  }, 120_000);
 
   it("the rendered values stay exact (2^60 + i as a string, dates, decimals, big integers in lists)", async () => {
     const df = wideStructs(2);

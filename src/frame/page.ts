@@ -26,8 +26,8 @@ import { _DataFrame } from "nodejs-polars/bin/dataframe.js";
 import nativeBinding from "nodejs-polars/bin/native-polars.js";
 import { badRequest } from "../errors.ts";
 import type { Version } from "../types.ts";
-import { listInner, nativeDtype, structFields } from "./dtype.ts";
-import { colExpr } from "./exprcache.ts";
+import { dtypeName, listInner, nativeDtype, structFields } from "./dtype.ts";
+import { cachedNative, colExpr } from "./exprcache.ts";
 import { datetimeFormat, jsonMemberN, jsonRowN, jsonValueN, TEMPORAL_FORMATS, TIME_FORMAT } from "./json.ts";
 import { col, NExpr, selectNative } from "./native-expr.ts";
 import { aliased, filtered, forgetSchema, projection, schemaOf, sorted } from "./plan.ts";
@@ -108,20 +108,22 @@ function writerOk(dt: pl.DataType): boolean {
  * projection of new column names would otherwise make a JS wrapper per column.
  */
 function writerReady(ref: string, dt: pl.DataType): NExpr {
-  const c = col(ref);
-  switch (variantOf(dt)) {
-    case "Date":
-      return c.strftime(TEMPORAL_FORMATS.date);
-    case "Datetime":
-      return c.strftime(datetimeFormat(dt));
-    case "Time":
-      return c.strftime(TIME_FORMAT);
-    case "Decimal":
-    case "Categorical":
-      return c.cast(pl.Utf8);
-    default:
-      return c;
-  }
+  return cachedNative(`w\u0000${ref}\u0000${dtypeName(dt)}`, () => {
+    const c = col(ref);
+    switch (variantOf(dt)) {
+      case "Date":
+        return c.strftime(TEMPORAL_FORMATS.date);
+      case "Datetime":
+        return c.strftime(datetimeFormat(dt));
+      case "Time":
+        return c.strftime(TIME_FORMAT);
+      case "Decimal":
+      case "Categorical":
+        return c.cast(pl.Utf8);
+      default:
+        return c;
+    }
+  });
 }
 
 /** Whether an Int64/UInt64 column holds a value the writer would print inexactly. */
@@ -138,9 +140,9 @@ function hasInexactIntegers(columns: NativeSeries[]): boolean {
 
 /**
  * Exact JSON for any dtype, built cell by cell in Polars (json.ts). The expressions are native
- * (native-expr.ts) and made afresh per page: a few microseconds per node, where nodejs-polars' JS
- * wrappers cost half a millisecond each (150 struct columns made ~12,000 of them, seconds of a
- * blocked event loop for every new struct schema).
+ * (native-expr.ts): a few microseconds per node, where nodejs-polars' JS wrappers cost half a
+ * millisecond each (150 struct columns made ~12,000 of them, seconds of a blocked event loop for
+ * every new struct schema); they are still kept per column for the next page.
  */
 async function fragmentsJson(page: pl.DataFrame, names: string[], shape: RowShape): Promise<string> {
   if (frameHeight(page) === 0) return "[]";
@@ -149,8 +151,12 @@ async function fragmentsJson(page: pl.DataFrame, names: string[], shape: RowShap
   // positional names again, whatever the page's columns are called
   const positional = lazyOf(page).rename(Object.fromEntries(series.map((s, k) => [s.name, `p${k}`])));
   const parts = series.map((s, k) => {
-    const value = jsonValueN(col(`p${k}`), nativeDtype(s).dtype);
-    return shape === "objects" ? jsonMemberN(names[k] ?? s.name, value) : value;
+    const { dtype, name: dtypeName } = nativeDtype(s);
+    const name = names[k] ?? s.name;
+    return cachedNative(`f\u0000p${k}\u0000${dtypeName}\u0000${shape === "objects" ? name : ""}`, () => {
+      const value = jsonValueN(col(`p${k}`), dtype);
+      return shape === "objects" ? jsonMemberN(name, value) : value;
+    });
   });
   const out = await positional.select(jsonRowN(parts, shape).strConcat(",").alias("rows").expr()).collect();
   return `[${String(frameSeries(out)[0]?.toArray()[0] ?? "")}]`;
@@ -480,7 +486,7 @@ export async function readPage(lf: pl.LazyDataFrame, version: Version, q: PageQu
   const rows = filtered(lf, schema, q.filters);
   const select = indexes.map((i) => {
     const ref = schema.refs[i] as string;
-    return useWriter ? writerReady(ref, schema.dtypes[i] as pl.DataType) : col(ref);
+    return useWriter ? writerReady(ref, schema.dtypes[i] as pl.DataType) : cachedNative(`col\u0000${ref}`, () => col(ref));
   });
   const projected = selectNative(sorted(rows, schema, q.sort).slice(q.offset, q.limit), select);
   const plan = schema.direct ? projected : projected.rename(Object.fromEntries(indexes.map((i, k) => [schema.refs[i] as string, names[k] as string])));
