@@ -32,9 +32,9 @@ import { pipeline } from "node:stream/promises";
 import pl from "nodejs-polars";
 import { badRequest } from "../errors.ts";
 import type { Version } from "../types.ts";
-import { datetimeParts, dtypeName } from "./dtype.ts";
-import { cached, colExpr } from "./exprcache.ts";
-import { base64Text, datetimeFormat, durationText, jsonValue, TEMPORAL_FORMATS, TIME_FORMAT } from "./json.ts";
+import { datetimeParts } from "./dtype.ts";
+import { base64TextN, datetimeFormat, durationTextN, jsonValueN, TEMPORAL_FORMATS, TIME_FORMAT } from "./json.ts";
+import { col, lit, NExpr, selectNative, when } from "./native-expr.ts";
 import { filtered, projection, schemaOf, sorted } from "./plan.ts";
 import type { Filter, SortKey } from "./query.ts";
 
@@ -98,26 +98,25 @@ function csvDatetimeFormat(dtypes: pl.DataType[]): string | null {
  * name differs: nodejs-polars 0.26 sinks stop streaming once a plan transforms, renames or
  * aliases a column (memory then grows with the data), so the usual plan has none of them.
  */
-function outputColumn(ref: string, name: string, dt: pl.DataType, format: DownloadFormat, formatDatetimes: boolean): pl.Expr {
+function outputColumn(ref: string, name: string, dt: pl.DataType, format: DownloadFormat, formatDatetimes: boolean): NExpr {
   const v = variantOf(dt);
-  return cached(`dl\u0000${format}\u0000${formatDatetimes}\u0000${ref}\u0000${name}\u0000${dtypeName(dt)}`, () => {
-    const c = colExpr(ref);
-    let out = c;
-    const text = format === "csv" || format === "ndjson" || format === "json";
-    if (format === "csv" && NESTED.has(v)) {
-      // the CSV writer has no nested types: their JSON text (a null stays an empty field)
-      out = pl.when(c.isNull()).then(pl.lit(null).cast(pl.Utf8)).otherwise(jsonValue(c, dt)).alias(ref);
-    } else if (text && v === "Duration") {
-      // the CSV writer refuses durations; JSON gets the same ISO 8601 text as pages (`PT0S`, not `P0D`)
-      out = durationText(c, dt).alias(ref);
-    } else if (text && v === "Binary") {
-      // Polars' JSON writer aborts the process on binary values: base64 text, as in pages
-      out = base64Text(c).alias(ref);
-    } else if (format === "csv" && formatDatetimes && v === "Datetime") {
-      out = c.dt.strftime(datetimeFormat(dt));
-    }
-    return ref === name ? out : out.alias(name);
-  });
+  // native expressions (native-expr.ts): a wide frame would otherwise make JS wrappers per column
+  const c = col(ref);
+  let out = c;
+  const text = format === "csv" || format === "ndjson" || format === "json";
+  if (format === "csv" && NESTED.has(v)) {
+    // the CSV writer has no nested types: their JSON text (a null stays an empty field)
+    out = when(c.isNull(), lit(null).cast(pl.Utf8), jsonValueN(c, dt)).alias(ref);
+  } else if (text && v === "Duration") {
+    // the CSV writer refuses durations; JSON gets the same ISO 8601 text as pages (`PT0S`, not `P0D`)
+    out = durationTextN(c, dt).alias(ref);
+  } else if (text && v === "Binary") {
+    // Polars' JSON writer aborts the process on binary values: base64 text, as in pages
+    out = base64TextN(c).alias(ref);
+  } else if (format === "csv" && formatDatetimes && v === "Datetime") {
+    out = c.strftime(datetimeFormat(dt));
+  }
+  return ref === name ? out : out.alias(name);
 }
 
 /** Rewrites NDJSON lines as one JSON array, streaming. */
@@ -155,7 +154,7 @@ export async function writeDownload(lf: pl.LazyDataFrame, version: Version, q: D
   const dtypes = indexes.map((i) => schema.dtypes[i] as pl.DataType);
   const writerDatetimes = csvDatetimeFormat(dtypes);
   const select = indexes.map((i, k) => outputColumn(schema.refs[i] as string, names[k] as string, dtypes[k] as pl.DataType, q.format, writerDatetimes === null));
-  const plan = sorted(filtered(lf, schema, q.filters), schema, q.sort).select(select);
+  const plan = selectNative(sorted(filtered(lf, schema, q.filters), schema, q.sort), select);
 
   // `q.into`: the exact path to write (a spool file its caller releases); without it, a fresh
   // folder under `options.dir` (a folder the caller owns and cleans) or the OS temp folder.

@@ -5,6 +5,7 @@
  * needs are built once per key and shared.
  */
 import pl from "nodejs-polars";
+import type { NExpr } from "./native-expr.ts";
 
 const CACHE_SIZE = 4096;
 const exprs = new Map<string, pl.Expr>();
@@ -25,4 +26,22 @@ export function cached(key: string, build: () => pl.Expr): pl.Expr {
 /** `pl.col(name)` for internal names (aliases such as `c0`; never user text, which could be a pattern). */
 export function colExpr(name: string): pl.Expr {
   return cached(`col\u0000${name}`, () => pl.col(name));
+}
+
+const natives = new Map<string, NExpr>();
+
+/**
+ * The same for native expressions (native-expr.ts): building them is cheap, but a page of a few
+ * columns is cheaper still when its expressions are reused (a Map lookup per column).
+ */
+export function cachedNative(key: string, build: () => NExpr): NExpr {
+  let e = natives.get(key);
+  if (e) {
+    natives.delete(key);
+  } else {
+    e = build();
+    if (natives.size >= CACHE_SIZE) natives.delete(natives.keys().next().value as string);
+  }
+  natives.set(key, e);
+  return e;
 }

@@ -21,8 +21,8 @@
  *   (a Parquet Map arrives as a list of `{"key", "value"}` structs and so renders as API.md says).
  */
 import pl from "nodejs-polars";
-import { _Expr } from "nodejs-polars/bin/lazy/expr/index.js";
 import { datetimeParts, dtypeName, listInner, structFields } from "./dtype.ts";
+import { col, concat, element, lit, NExpr, struct, when } from "./native-expr.ts";
 import { nativeSeries } from "./safe.ts";
 
 /** 2^53: the largest magnitude up to which every integer is exact as a JSON (double) number. */
@@ -39,31 +39,25 @@ export const TEMPORAL_FORMATS = {
   datetimeZoned: "%Y-%m-%dT%H:%M:%S%.f%:z",
 } as const;
 
-const q = pl.lit('"');
+// Expressions here are native (`NExpr`, native-expr.ts): a page of wide nested columns needs
+// thousands of them, and nodejs-polars' JS wrappers would hold the event loop for seconds. Callers
+// wrap the finished expression once (`expr()`, or `selectNative`).
 
-function quoted(e: pl.Expr): pl.Expr {
+const nullText = (): NExpr => lit(null).cast(pl.Utf8);
+
+function quoted(e: NExpr): NExpr {
   // ignoreNulls=false: a null stays null (and becomes JSON null), instead of `""`.
-  return pl.concatString([q, e, q], "", false) as pl.Expr;
+  return concat([lit('"'), e, lit('"')], "", false);
 }
 
 /** JSON string literal text via Polars' own JSON encoder (escapes quotes, backslashes, controls). */
-function jsonString(e: pl.Expr): pl.Expr {
+function jsonString(e: NExpr): NExpr {
   return viaJsonEncode(e.cast(pl.Utf8));
 }
 
 /** Polars' JSON text of a value: encode a one-field struct `{"": v}` and keep the `v` part. */
-function viaJsonEncode(e: pl.Expr): pl.Expr {
-  return pl.struct([e.alias("")]).struct.jsonEncode().str.replace('^\\{"":', "").str.replace("\\}$", "");
-}
-
-/**
- * `s.str.slice(start, length)` with an expression as `start`: nodejs-polars 0.26 passes an Expr
- * wrapper where the native call wants the native expression, so call the native one directly.
- */
-function strSlice(s: pl.Expr, start: pl.Expr | number, length: pl.Expr | number): pl.Expr {
-  type Native = { strSlice(a: unknown, b: unknown): unknown };
-  const native = (e: pl.Expr | number) => ((typeof e === "number" ? pl.lit(e) : e) as unknown as { _expr: Native })._expr;
-  return _Expr(native(s).strSlice(native(start), native(length))) as pl.Expr;
+function viaJsonEncode(e: NExpr): NExpr {
+  return struct([e.alias("")]).jsonEncode().strReplace('^\\{"":', "").strReplace("\\}$", "");
 }
 
 const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -72,19 +66,19 @@ const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/
  * Base64 text (RFC 4648, padded) of a Binary expression, computed in Polars: the bytes as
  * List(UInt8), each 3-byte group (at positions 0, 3, 6, …) turned into 4 alphabet characters.
  */
-export function base64Text(e: pl.Expr): pl.Expr {
-  const b0 = pl.element().cast(pl.Int32);
+export function base64TextN(e: NExpr): NExpr {
+  const b0 = element().cast(pl.Int32);
   const b1 = b0.shift(-1);
   const b2 = b0.shift(-2);
-  const position = b0.cumCount().sub(pl.lit(1));
-  const div = (x: pl.Expr, d: number) => x.sub(x.rem(pl.lit(d))).div(pl.lit(d)).cast(pl.Int32);
-  const char = (x: pl.Expr) => strSlice(pl.lit(BASE64), x, 1);
+  const position = b0.cumCount().sub(lit(1));
+  const div = (x: NExpr, d: number) => x.sub(x.rem(lit(d))).div(lit(d)).cast(pl.Int32);
+  const char = (x: NExpr) => lit(BASE64).strSlice(x, lit(1));
   const c0 = char(div(b0, 4));
-  const c1 = char(b0.rem(pl.lit(4)).mul(pl.lit(16)).add(div(b1.fillNull(pl.lit(0)), 16)));
-  const c2 = pl.when(b1.isNull()).then(pl.lit("=")).otherwise(char(b1.rem(pl.lit(16)).mul(pl.lit(4)).add(div(b2.fillNull(pl.lit(0)), 64))));
-  const c3 = pl.when(b2.isNull()).then(pl.lit("=")).otherwise(char(b2.rem(pl.lit(64))));
-  const groups = (pl.concatString([c0, c1, c2, c3], "") as pl.Expr).filter(position.rem(pl.lit(3)).eq(pl.lit(0)));
-  return e.cast(pl.List(pl.UInt8)).lst.eval(groups).lst.join("");
+  const c1 = char(b0.rem(lit(4)).mul(lit(16)).add(div(b1.fillNull(lit(0)), 16)));
+  const c2 = when(b1.isNull(), lit("="), char(b1.rem(lit(16)).mul(lit(4)).add(div(b2.fillNull(lit(0)), 64))));
+  const c3 = when(b2.isNull(), lit("="), char(b2.rem(lit(64))));
+  const groups = concat([c0, c1, c2, c3], "").filter(position.rem(lit(3)).eq(lit(0)));
+  return e.cast(pl.List(pl.UInt8)).listEval(groups).listJoin("");
 }
 
 const UNIT_DIGITS = { ms: 3, us: 6, ns: 9 } as const;
@@ -93,16 +87,16 @@ const UNIT_DIGITS = { ms: 3, us: 6, ns: 9 } as const;
  * ISO 8601 text of a Duration expression in whole and fractional seconds (`PT1.5S`, `-PT2S`,
  * `PT0S`), built from the integer's decimal text, so it is exact for every value.
  */
-export function durationText(e: pl.Expr, dt: pl.DataType): pl.Expr {
+export function durationTextN(e: NExpr, dt: pl.DataType): NExpr {
   const unit = /^Duration\((ms|us|ns)\)$/.exec(dtypeName(dt))?.[1] as keyof typeof UNIT_DIGITS | undefined;
   const k = UNIT_DIGITS[unit ?? "us"];
   const text = e.cast(pl.Int64).cast(pl.Utf8);
-  const digits = text.str.stripCharsStart(pl.lit("-")).str.zFill(k + 1);
-  const seconds = digits.str.replace(`\\d{${k}}$`, "");
-  const fraction = digits.str.extract(`(\\d{${k}})$`, 1).str.stripCharsEnd(pl.lit("0"));
-  const sign = pl.when(text.str.startsWith(pl.lit("-"))).then(pl.lit("-PT")).otherwise(pl.lit("PT"));
-  const dot = pl.when(fraction.eq(pl.lit(""))).then(pl.lit("")).otherwise(pl.concatString([pl.lit("."), fraction], "") as pl.Expr);
-  return pl.concatString([sign, seconds, dot, pl.lit("S")], "", false) as pl.Expr;
+  const digits = text.stripCharsStart("-").zFill(k + 1);
+  const seconds = digits.strReplace(`\\d{${k}}$`, "");
+  const fraction = digits.strExtract(`(\\d{${k}})$`, 1).stripCharsEnd("0");
+  const sign = when(text.startsWith("-"), lit("-PT"), lit("PT"));
+  const dot = when(fraction.eq(lit("")), lit(""), concat([lit("."), fraction], ""));
+  return concat([sign, seconds, dot, lit("S")], "", false);
 }
 
 /** The strftime pattern for a Datetime column, honouring its zone. */
@@ -116,11 +110,11 @@ export function datetimeFormat(dt: pl.DataType): string {
  * A String expression with the JSON text of `e` (whose dtype is `dt`), or null where `e` is null.
  * Wrap with `jsonValue` for the final, never-null text.
  */
-function fragment(e: pl.Expr, dt: pl.DataType): pl.Expr {
+function fragment(e: NExpr, dt: pl.DataType): NExpr {
   const variant = (dt as unknown as { variant: string }).variant;
   switch (variant) {
     case "Null":
-      return pl.lit(null).cast(pl.Utf8);
+      return nullText();
     case "Bool":
     case "Int8":
     case "Int16":
@@ -135,47 +129,47 @@ function fragment(e: pl.Expr, dt: pl.DataType): pl.Expr {
       const intType = variant === "Int64" ? pl.Int64 : pl.UInt64;
       const beyond =
         variant === "Int64"
-          ? e.gt(pl.lit(EXACT_LIMIT).cast(intType)).or(e.lt(pl.lit(-EXACT_LIMIT).cast(intType)))
-          : e.gt(pl.lit(EXACT_LIMIT).cast(intType));
+          ? e.gt(lit(EXACT_LIMIT).cast(intType)).or(e.lt(lit(-EXACT_LIMIT).cast(intType)))
+          : e.gt(lit(EXACT_LIMIT).cast(intType));
       const text = e.cast(pl.Utf8);
-      return pl.when(beyond).then(quoted(text)).otherwise(text);
+      return when(beyond, quoted(text), text);
     }
     case "Float32":
     case "Float64":
-      return pl.when(e.isFinite()).then(e.cast(pl.Utf8)).otherwise(pl.lit(null).cast(pl.Utf8));
+      return when(e.isFinite(), e.cast(pl.Utf8), nullText());
     case "Utf8":
     case "String":
     case "Categorical":
       return jsonString(e);
     case "Date":
-      return quoted(e.dt.strftime(TEMPORAL_FORMATS.date));
+      return quoted(e.strftime(TEMPORAL_FORMATS.date));
     case "Datetime":
-      return quoted(e.dt.strftime(datetimeFormat(dt)));
+      return quoted(e.strftime(datetimeFormat(dt)));
     case "Time":
-      return quoted(e.dt.strftime(TIME_FORMAT));
+      return quoted(e.strftime(TIME_FORMAT));
     case "Duration":
-      return quoted(durationText(e, dt));
+      return quoted(durationTextN(e, dt));
     case "Binary":
-      return quoted(base64Text(e));
+      return quoted(base64TextN(e));
     case "Decimal":
       return quoted(e.cast(pl.Utf8));
     case "List":
     case "FixedSizeList": {
       const inner = listInner(dt);
       if (!inner) return viaJsonEncode(e);
-      const items = e.lst.eval(jsonValue(pl.element(), inner)).lst.join(",");
+      const items = e.listEval(jsonValueN(element(), inner)).listJoin(",");
       // a null list must stay null (joining it gives "", which would read as [])
-      return pl.when(e.isNull()).then(pl.lit(null).cast(pl.Utf8)).otherwise(pl.concatString([pl.lit("["), items, pl.lit("]")], "") as pl.Expr);
+      return when(e.isNull(), nullText(), concat([lit("["), items, lit("]")], ""));
     }
     case "Struct": {
       const fields = structFields(dt);
-      const parts: pl.Expr[] = [pl.lit("{")];
+      const parts: NExpr[] = [lit("{")];
       fields.forEach((f, i) => {
-        parts.push(pl.lit(`${i === 0 ? "" : ","}${JSON.stringify(f.name)}:`), jsonValue(e.struct.field(f.name), f.dtype));
+        parts.push(lit(`${i === 0 ? "" : ","}${JSON.stringify(f.name)}:`), jsonValueN(e.field(f.name), f.dtype));
       });
-      parts.push(pl.lit("}"));
+      parts.push(lit("}"));
       // a null struct must stay null, not become an object of nulls
-      return pl.when(e.isNull()).then(pl.lit(null).cast(pl.Utf8)).otherwise(pl.concatString(parts, "") as pl.Expr);
+      return when(e.isNull(), nullText(), concat(parts, ""));
     }
     default:
       // anything else Polars can encode
@@ -184,24 +178,24 @@ function fragment(e: pl.Expr, dt: pl.DataType): pl.Expr {
 }
 
 /** A never-null String expression with the JSON text of `e`'s value (`null` for nulls). */
-export function jsonValue(e: pl.Expr, dt: pl.DataType): pl.Expr {
-  return fragment(e, dt).fillNull(pl.lit("null"));
+export function jsonValueN(e: NExpr, dt: pl.DataType): NExpr {
+  return fragment(e, dt).fillNull(lit("null"));
 }
 
-/** `"name":<value>`: one member of a JSON object, for `jsonRow(..., "objects")`. */
-export function jsonMember(name: string, value: pl.Expr): pl.Expr {
-  return pl.concatString([pl.lit(`${JSON.stringify(name)}:`), value], "") as pl.Expr;
+/** `"name":<value>`: one member of a JSON object, for `jsonRowN(..., "objects")`. */
+export function jsonMemberN(name: string, value: NExpr): NExpr {
+  return concat([lit(`${JSON.stringify(name)}:`), value], "");
 }
 
 /**
- * One String expression per row: the JSON object (`parts` made with `jsonMember`) or array
- * (`parts` made with `jsonValue`) of the row. Parts are joined in the given order, so object keys
+ * One String expression per row: the JSON object (`parts` made with `jsonMemberN`) or array
+ * (`parts` made with `jsonValueN`) of the row. Parts are joined in the given order, so object keys
  * keep the column order even for integer-like names.
  */
-export function jsonRow(parts: pl.Expr[], shape: "objects" | "arrays"): pl.Expr {
+export function jsonRowN(parts: NExpr[], shape: "objects" | "arrays"): NExpr {
   const [open, close] = shape === "objects" ? ["{", "}"] : ["[", "]"];
-  if (parts.length === 0) return pl.lit(open + close);
-  return pl.concatString([pl.lit(open), pl.concatString(parts, ",") as pl.Expr, pl.lit(close)], "") as pl.Expr;
+  if (parts.length === 0) return lit(open + close);
+  return concat([lit(open), concat(parts, ","), lit(close)], "");
 }
 
 /**
@@ -212,8 +206,16 @@ export function jsonRow(parts: pl.Expr[], shape: "objects" | "arrays"): pl.Expr 
 export async function rowsJsonText(lf: pl.LazyDataFrame, columns: { name: string; dtype: pl.DataType }[]): Promise<string> {
   if (columns.length === 0) return "[]";
   const aliased = lf.rename(Object.fromEntries(columns.map((c, i) => [c.name, `c${i}`])));
-  const row = jsonRow(columns.map((c, i) => jsonMember(c.name, jsonValue(pl.col(`c${i}`), c.dtype))), "objects");
-  const out = await aliased.select(row.str.concat(",").alias("rows")).collect();
+  const row = jsonRowN(columns.map((c, i) => jsonMemberN(c.name, jsonValueN(col(`c${i}`), c.dtype))), "objects");
+  const out = await aliased.select(row.strConcat(",").alias("rows").expr()).collect();
   const text = (nativeSeries(out)[0]?.toArray()[0] as string | null | undefined) ?? "";
   return `[${text}]`;
 }
+
+/*
+ * The same three on `pl.Expr`, for code that builds ordinary expressions (SQL results, diff rows,
+ * facets: all run in query workers, a wrapper per column is fine there).
+ */
+export const jsonValue = (e: pl.Expr, dt: pl.DataType): pl.Expr => jsonValueN(NExpr.of(e), dt).expr();
+export const jsonMember = (name: string, value: pl.Expr): pl.Expr => jsonMemberN(name, NExpr.of(value)).expr();
+export const jsonRow = (parts: pl.Expr[], shape: "objects" | "arrays"): pl.Expr => jsonRowN(parts.map((p) => NExpr.of(p)), shape).expr();

@@ -27,8 +27,9 @@ import nativeBinding from "nodejs-polars/bin/native-polars.js";
 import { badRequest } from "../errors.ts";
 import type { Version } from "../types.ts";
 import { dtypeName, listInner, nativeDtype, structFields } from "./dtype.ts";
-import { cached, colExpr } from "./exprcache.ts";
-import { datetimeFormat, jsonMember, jsonRow, jsonValue, TEMPORAL_FORMATS, TIME_FORMAT } from "./json.ts";
+import { cachedNative, colExpr } from "./exprcache.ts";
+import { datetimeFormat, jsonMemberN, jsonRowN, jsonValueN, TEMPORAL_FORMATS, TIME_FORMAT } from "./json.ts";
+import { col, NExpr, selectNative } from "./native-expr.ts";
 import { aliased, filtered, forgetSchema, projection, schemaOf, sorted } from "./plan.ts";
 import type { FrameSchema } from "./plan.ts";
 import type { Filter, SortKey } from "./query.ts";
@@ -103,18 +104,19 @@ function writerOk(dt: pl.DataType): boolean {
 
 /**
  * The column converted to what the JSON writer renders exactly (temporal → ISO text, …). The
- * conversions keep the column's name, so no alias is needed.
+ * conversions keep the column's name, so no alias is needed. Native (native-expr.ts): a wide
+ * projection of new column names would otherwise make a JS wrapper per column.
  */
-function writerReady(ref: string, dt: pl.DataType): pl.Expr {
-  return cached(`w\u0000${ref}\u0000${dtypeName(dt)}`, () => {
-    const c = colExpr(ref);
+function writerReady(ref: string, dt: pl.DataType): NExpr {
+  return cachedNative(`w\u0000${ref}\u0000${dtypeName(dt)}`, () => {
+    const c = col(ref);
     switch (variantOf(dt)) {
       case "Date":
-        return c.dt.strftime(TEMPORAL_FORMATS.date);
+        return c.strftime(TEMPORAL_FORMATS.date);
       case "Datetime":
-        return c.dt.strftime(datetimeFormat(dt));
+        return c.strftime(datetimeFormat(dt));
       case "Time":
-        return c.dt.strftime(TIME_FORMAT);
+        return c.strftime(TIME_FORMAT);
       case "Decimal":
       case "Categorical":
         return c.cast(pl.Utf8);
@@ -136,7 +138,12 @@ function hasInexactIntegers(columns: NativeSeries[]): boolean {
   });
 }
 
-/** Exact JSON for any dtype, built cell by cell in Polars (json.ts). */
+/**
+ * Exact JSON for any dtype, built cell by cell in Polars (json.ts). The expressions are native
+ * (native-expr.ts): a few microseconds per node, where nodejs-polars' JS wrappers cost half a
+ * millisecond each (150 struct columns made ~12,000 of them, seconds of a blocked event loop for
+ * every new struct schema); they are still kept per column for the next page.
+ */
 async function fragmentsJson(page: pl.DataFrame, names: string[], shape: RowShape): Promise<string> {
   if (frameHeight(page) === 0) return "[]";
   // native series: their dtypes are readable even where a JS Series' are not (Binary)
@@ -144,14 +151,14 @@ async function fragmentsJson(page: pl.DataFrame, names: string[], shape: RowShap
   // positional names again, whatever the page's columns are called
   const positional = lazyOf(page).rename(Object.fromEntries(series.map((s, k) => [s.name, `p${k}`])));
   const parts = series.map((s, k) => {
-    const dt = nativeDtype(s).dtype;
+    const { dtype, name: dtypeName } = nativeDtype(s);
     const name = names[k] ?? s.name;
-    return cached(`f\u0000p${k}\u0000${dtypeName(dt)}\u0000${shape === "objects" ? name : ""}`, () => {
-      const value = jsonValue(colExpr(`p${k}`), dt);
-      return shape === "objects" ? jsonMember(name, value) : value;
+    return cachedNative(`f\u0000p${k}\u0000${dtypeName}\u0000${shape === "objects" ? name : ""}`, () => {
+      const value = jsonValueN(col(`p${k}`), dtype);
+      return shape === "objects" ? jsonMemberN(name, value) : value;
     });
   });
-  const out = await positional.select(jsonRow(parts, shape).str.concat(",").alias("rows")).collect();
+  const out = await positional.select(jsonRowN(parts, shape).strConcat(",").alias("rows").expr()).collect();
   return `[${String(frameSeries(out)[0]?.toArray()[0] ?? "")}]`;
 }
 
@@ -479,9 +486,9 @@ export async function readPage(lf: pl.LazyDataFrame, version: Version, q: PageQu
   const rows = filtered(lf, schema, q.filters);
   const select = indexes.map((i) => {
     const ref = schema.refs[i] as string;
-    return useWriter ? writerReady(ref, schema.dtypes[i] as pl.DataType) : colExpr(ref);
+    return useWriter ? writerReady(ref, schema.dtypes[i] as pl.DataType) : cachedNative(`col\u0000${ref}`, () => col(ref));
   });
-  const projected = sorted(rows, schema, q.sort).slice(q.offset, q.limit).select(select);
+  const projected = selectNative(sorted(rows, schema, q.sort).slice(q.offset, q.limit), select);
   const plan = schema.direct ? projected : projected.rename(Object.fromEntries(indexes.map((i, k) => [schema.refs[i] as string, names[k] as string])));
   const filteredCount = q.filters && q.filters.length > 0;
   const [page, totalRows] = await Promise.all([plan.collect(), filteredCount ? countRows(rows) : Promise.resolve(version.rowCount)]);
@@ -531,6 +538,6 @@ export async function exactRowsJson(lf: pl.LazyDataFrame, version: Version, q: P
   const schema = await schemaOf(lf, version);
   const names = projection(schema, q.columns);
   const refs = names.map((n) => schema.refs[schema.indexOf.get(n) as number] as string);
-  const page = await sorted(filtered(lf, schema, q.filters), schema, q.sort).slice(q.offset, q.limit).select(refs.map((r) => colExpr(r))).collect();
+  const page = await selectNative(sorted(filtered(lf, schema, q.filters), schema, q.sort).slice(q.offset, q.limit), refs.map((r) => col(r))).collect();
   return fragmentsJson(page, names, shape);
 }

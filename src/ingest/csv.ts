@@ -15,7 +15,7 @@
 import { rm } from "node:fs/promises";
 import pl from "nodejs-polars";
 import { ApiError, badRequest, unparseable } from "../errors.ts";
-import { lazyOf } from "../frame/safe.ts";
+import { lazyOf, nativeSeries } from "../frame/safe.ts";
 import type { SourceInfo } from "../types.ts";
 import { scanCsv, type CsvScan } from "./csv-scan.ts";
 import { prepareText } from "./encoding.ts";
@@ -246,6 +246,7 @@ export async function parseCsv(filePath: string, extension: string, options: Par
       if (t !== "String" && empties > 0) notes.push(`Column ${JSON.stringify(names[i])}: ${plural(empties, "empty string value")} ("") read as null.`);
     });
     notes.push(...(await lossNotes(lf, cols, names, types, votes, forced, nf)));
+    notes.push(...(await signNotes(lf, cols, names, types, forced)));
     if (nf.decimalComma) {
       const commaColumns = names.filter((_, i) => types[i] === "Float64" && !forced.has(i));
       if (commaColumns.length > 0) notes.push(`Numbers with a decimal comma (decimalComma=true) were read in column(s) ${quotedList(commaColumns)}.`);
@@ -328,6 +329,38 @@ async function lossNotes(lf: pl.LazyDataFrame, cols: string[], names: string[], 
     if (converted > 0) notes.push(`Column ${JSON.stringify(names[i])}: ${plural(converted, "timestamp")} with a UTC offset other than Z ${converted === 1 ? "was" : "were"} converted to UTC; the offsets are not kept.`);
   }
   return notes;
+}
+
+/**
+ * Notes on inferred Int64/Float64 columns whose text a number does not keep (QA finding Q3): a
+ * plus sign (`+1` is 1) and, for Int64, `-0` (read as 0; a Float64 keeps -0.0). The value is the
+ * same number, so the column keeps its type, but the text changes: said, as for forced types.
+ * One expression per type over all its columns (Polars expands it), so cost does not grow with
+ * the column count; examples are fetched only for the columns that have such values.
+ */
+async function signNotes(lf: pl.LazyDataFrame, cols: string[], names: string[], types: Inferred[], forced: Map<number, ForcedType>): Promise<string[]> {
+  const PLUS = "^\\+";
+  const MINUS_ZERO = "^-0$";
+  const of = (t: Inferred) => types.flatMap((type, i) => (type === t && !forced.has(i) ? [i] : []));
+  const ints = of("Int64");
+  const floats = of("Float64");
+  const count = (idx: number[], re: string, suffix: string) =>
+    idx.length === 0 ? [] : [pl.col(idx.map((i) => cols[i]!)).str.contains(re).fillNull(false).sum().suffix(suffix)];
+  const exprs = [...count(ints, PLUS, ":plus"), ...count(floats, PLUS, ":plus"), ...count(ints, MINUS_ZERO, ":minusZero")];
+  if (exprs.length === 0) return [];
+  const counts = new Map(nativeSeries(await lf.select(exprs).collect()).map((s) => [s.name, Number(s.toArray()[0] ?? 0)]));
+  const flagged = [...ints, ...floats].filter((i) => (counts.get(`${cols[i]}:plus`) ?? 0) + (counts.get(`${cols[i]}:minusZero`) ?? 0) > 0);
+  if (flagged.length === 0) return [];
+  const examples = await lf.select(flagged.map((i) => pl.col(cols[i]!).filter(pl.col(cols[i]!).str.contains(PLUS).fillNull(false)).head(1).implode().alias(`${cols[i]}:x`))).collect();
+  const example = new Map(nativeSeries(examples).map((s) => [s.name, (s.toArray()[0] as unknown[] | null)?.[0]]));
+  return flagged.map((i) => {
+    const plus = counts.get(`${cols[i]}:plus`) ?? 0;
+    const minusZero = counts.get(`${cols[i]}:minusZero`) ?? 0;
+    const parts: string[] = [];
+    if (plus > 0) parts.push(`${plural(plus, "value")} written with a plus sign (e.g. ${JSON.stringify(String(example.get(`${cols[i]}:x`)))}) ${plus === 1 ? "was" : "were"} read without it`);
+    if (minusZero > 0) parts.push(`${plural(minusZero, "value")} written as -0 ${minusZero === 1 ? "was" : "were"} read as 0`);
+    return `Column ${JSON.stringify(names[i])} (${types[i]}): ${parts.join("; ")}; the original text is not kept. Upload with schema={${JSON.stringify(names[i])}: "String"} to keep it.`;
+  });
 }
 
 async function buildReport(lf: pl.LazyDataFrame, cols: string[], names: string[], types: Inferred[], votes: ColumnVotes[], forced: Map<number, ForcedType>, nf: NumberFormat): Promise<ColumnReport[]> {

@@ -43,6 +43,8 @@ export interface FooterFacts {
   special: { name: string; kind: SpecialKind }[];
   /** Top-level columns that are nested (lists, structs, maps, repeated fields). */
   nestedColumns: string[];
+  /** Top-level columns that are or hold a MAP (Polars reads a map as List(Struct({key, value}))). */
+  mapColumns: string[];
   /** Declared uncompressed bytes of the nested columns' chunks. */
   nestedBytes: number;
 }
@@ -130,6 +132,15 @@ function specialKind(n: SchemaNode): SpecialKind | null {
   if (logical === "FLOAT16") return "float16";
   if (logical === "JSON" || converted === CONVERTED_JSON) return "json";
   return isBinary(n) ? "binary" : null;
+}
+
+/** Converted (legacy) types of a map group: MAP, MAP_KEY_VALUE. */
+const CONVERTED_MAP = new Set([1, 2]);
+
+/** Whether a (sub)column is, or holds, a MAP (logical type or legacy annotation). */
+function holdsMap(n: SchemaNode): boolean {
+  if (logicalName(n.element) === "MAP" || CONVERTED_MAP.has(intOf(n.element, 6) ?? -1)) return true;
+  return n.children.some(holdsMap);
 }
 
 /** Decimal precision of a leaf (logical type or legacy field), or null. */
@@ -330,6 +341,7 @@ export async function checkParquetFooter(filePath: string, size: number, limits:
       float16Columns: special.filter((c) => c.kind === "float16").map((c) => c.name),
       special,
       nestedColumns: root.children.filter((c) => c.children.length > 0 || c.repeated).map((c) => c.name),
+      mapColumns: root.children.filter(holdsMap).map((c) => c.name),
       nestedBytes,
     };
   } finally {

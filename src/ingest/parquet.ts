@@ -237,6 +237,12 @@ export async function parseParquet(filePath: string, sizeBytes: number, limits: 
   if (nullTyped.length > 0) notes.push(`Column(s) ${quotedList(nullTyped)} of the Null type (no values, or lists of none) were read as String (List(String) for lists).`);
   const converted = realNames.filter((_, i) => TO_STRING.has(variantOf(dtypes[i]!)));
   if (converted.length > 0) notes.push(`Categorical column(s) ${quotedList(converted)} were read as String.`);
+  // Polars has no Map type: a MAP is read (and written back) as a list of key/value structs (QA finding Q6)
+  if (facts.mapColumns.length > 0) {
+    notes.push(
+      `Column(s) ${quotedList(facts.mapColumns)} hold a Parquet MAP, kept as List(Struct({"key", "value"})) with every entry in order: pages show arrays of {"key", "value"}, and Parquet and Arrow downloads write lists of key/value structs, not the MAP type.`,
+    );
+  }
   const source: Partial<SourceInfo> = { sheet: null, notes };
   return { frame, source };
 }

@@ -3,6 +3,7 @@
  * `GET …/diff/rows` (the differing rows, paged by offset or cursor). The diff runs in a query
  * worker and is cached per numbered pair and key (src/diff-service.ts).
  */
+import { renderStats } from "../frame/stats-json.ts";
 import type { Request, Response } from "express";
 import { z } from "zod";
 import { badRequest } from "../errors.ts";
@@ -99,7 +100,8 @@ export const diffVersions = defineRoute({
       key: result.key,
       schema: result.schema,
       rows: result.rows,
-      stats: statsDrift(fromStats as { columns: ColumnStats[] }, toStats as { columns: ColumnStats[] }),
+      // floats as /stats and pages write them (frame/stats-json.ts)
+      stats: statsDrift(renderStats(fromStats) as { columns: ColumnStats[] }, renderStats(toStats) as { columns: ColumnStats[] }),
     };
   },
 });

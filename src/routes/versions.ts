@@ -1,6 +1,7 @@
 /** Versions of a dataset: listing, metadata, schema, statistics and deletion. */
 import { z } from "zod";
 import { parseFiltersAndSearch } from "../frame/query.ts";
+import { renderStats } from "../frame/stats-json.ts";
 import { clientKey } from "../sandbox/client.ts";
 import { notModified } from "../http/caching.ts";
 import * as S from "../schemas.ts";
@@ -86,6 +87,7 @@ export const getStats = defineRoute({
     const v = await storage.getVersion(params.datasetId, params.version);
     const filters = parseFiltersAndSearch(query.filter, query.q, v);
     if (notModified(req, res, params.version, v, "stats")) return undefined;
-    return filters.length === 0 ? stats.get(v.datasetId, v.version, clientKey(req)) : stats.filtered(v.datasetId, v.version, filters, clientKey(req));
+    // floats are written as pages write them (2^63 as 9.223372036854776e+18, -0.0 kept): frame/stats-json.ts
+    return renderStats(await (filters.length === 0 ? stats.get(v.datasetId, v.version, clientKey(req)) : stats.filtered(v.datasetId, v.version, filters, clientKey(req))));
   },
 });

@@ -76,55 +76,72 @@ const columnsOption = (t: GenTable) => `{${t.columns.map((c) => `${sqlString(c.n
 
 const parquetTable = tableOf(PARQUET_TYPES, { maxColumns: 5, maxRows: 8 });
 
+/** One generated table through the API as Parquet: pages, stats counts, every download read back by DuckDB. */
+async function parquetRoundTrip(t: GenTable): Promise<void> {
+  const file = await duck.write(t, "parquet", "http");
+  const { id, columns } = await uploadFile(file, "gen.parquet");
+  expect(columns.map((c) => [c.name, c.dtype])).toEqual(t.columns.map((c) => [c.name, c.type.dtype]));
+  expectCells(t, await rowsOf(id));
+  const stats = await getJson(api(`/datasets/${id}/versions/1/stats`));
+  expect(stats.status).toBe(200);
+  t.columns.forEach((c, k) => {
+    const nulls = c.values.filter((v) => v === null).length;
+    expect([stats.body.columns[k].count, stats.body.columns[k].nullCount]).toEqual([t.rows - nulls, nulls]);
+  });
+
+  const original = await duck.texts(`SELECT * FROM read_parquet(${sqlString(file)})`);
+  // Parquet and Arrow keep types and values, except that a MAP comes back as the list of its
+  // key/value entries (Polars has no map type), which the version's notes say (QA finding Q6)
+  const maps = t.columns.filter((c) => c.type.duck.startsWith("MAP("));
+  const entries = maps.length === 0 ? original : await duck.texts(`SELECT ${t.columns.map((c) => (maps.includes(c) ? `map_entries(${quoteIdent(c.name)})` : quoteIdent(c.name))).join(", ")} FROM read_parquet(${sqlString(file)})`);
+  const parquetFile = await download(id, "parquet");
+  same("parquet download", await duck.texts(`SELECT * FROM read_parquet(${sqlString(parquetFile)})`), entries);
+  if (maps.length > 0) {
+    const types = await duck.texts(`SELECT ${maps.map((c) => `typeof(${quoteIdent(c.name)})`).join(", ")} FROM read_parquet(${sqlString(parquetFile)}) LIMIT 1`);
+    if (t.rows > 0) same("map column types in the download", types[0], maps.map(() => 'STRUCT("key" VARCHAR, "value" BIGINT)[]'));
+    const version = await getJson(api(`/datasets/${id}/versions/1`));
+    const note = ((version.body.source.notes ?? []) as string[]).find((x) => x.includes("hold a Parquet MAP"));
+    if (!note) expect.fail(`no note on the MAP column(s) ${JSON.stringify(maps.map((c) => c.name))}: ${JSON.stringify(version.body.source.notes)}`);
+    for (const c of maps) expect(note).toContain(JSON.stringify(c.name));
+  }
+  const arrow = await download(id, "arrow");
+  const viaArrow = path.join(duck.dir, `arrow-${n++}.parquet`);
+  (await pl.scanIPC(arrow).collect()).writeParquet(viaArrow);
+  same("arrow download", await duck.texts(`SELECT * FROM read_parquet(${sqlString(viaArrow)})`), entries);
+
+  // CSV: every scalar value parses back to the same value in its type; nested cells are JSON text
+  const flat = t.columns.flatMap((c, k) => (NESTED.has(c.type.kind) ? [] : [k]));
+  const pick = (rows: (string | null)[][]) => rows.map((r) => flat.map((k) => r[k] ?? null));
+  const csv = await download(id, "csv");
+  const csvRows = await duck.texts(`SELECT * FROM read_csv(${sqlString(csv)}, header = true, columns = ${columnsOption(t)}, quote = '"', escape = '"', delim = ',', new_line = '\\n', allow_quoted_nulls = false)`);
+  same("csv download", pick(csvRows), pick(original));
+  t.columns.forEach((c, k) => {
+    if (!NESTED.has(c.type.kind)) return;
+    csvRows.forEach((r, row) => {
+      const v = c.values[row] ?? null;
+      expect(v === null ? r[k] : JSON.parse(r[k] as string)).toEqual(v === null ? null : c.type.expected(v));
+    });
+  });
+  // NDJSON and JSON: scalars parse back (NaN/±Infinity are null there); nested as JSON
+  const finite = (rows: (string | null)[][]) => pick(rows).map((r) => r.map((x) => (x === "nan" || x === "inf" || x === "-inf" ? null : x)));
+  for (const format of ["ndjson", "json"]) {
+    const f = await download(id, format);
+    const flatCols = `{${flat.map((k) => `${sqlString(t.columns[k]!.name)}: ${sqlString(t.columns[k]!.type.duck)}`).join(", ")}}`;
+    if (t.rows === 0 || flat.length === 0) continue;
+    const got = await duck.texts(`SELECT ${flat.map((k) => quoteIdent(t.columns[k]!.name)).join(", ")} FROM read_json(${sqlString(f)}, format = '${format === "ndjson" ? "newline_delimited" : "array"}', columns = ${flatCols})`);
+    same(`${format} download`, got, finite(original));
+  }
+}
+
 describe("generated files through the HTTP API", () => {
 
   it("Parquet: pages, stats counts and every download format agree with DuckDB, value by value", async () => {
-    await fc.assert(
-      fc.asyncProperty(parquetTable, async (t) => {
-        const file = await duck.write(t, "parquet", "http");
-        const { id, columns } = await uploadFile(file, "gen.parquet");
-        expect(columns.map((c) => [c.name, c.dtype])).toEqual(t.columns.map((c) => [c.name, c.type.dtype]));
-        expectCells(t, await rowsOf(id));
-        const stats = await getJson(api(`/datasets/${id}/versions/1/stats`));
-        expect(stats.status).toBe(200);
-        t.columns.forEach((c, k) => {
-          const nulls = c.values.filter((v) => v === null).length;
-          expect([stats.body.columns[k].count, stats.body.columns[k].nullCount]).toEqual([t.rows - nulls, nulls]);
-        });
+    await fc.assert(fc.asyncProperty(parquetTable, parquetRoundTrip), params(15));
+  }, TIMEOUT);
 
-        const original = await duck.texts(`SELECT * FROM read_parquet(${sqlString(file)})`);
-        // Parquet and Arrow keep types and values
-        same("parquet download", await duck.texts(`SELECT * FROM read_parquet(${sqlString(await download(id, "parquet"))})`), original);
-        const arrow = await download(id, "arrow");
-        const viaArrow = path.join(duck.dir, `arrow-${n++}.parquet`);
-        (await pl.scanIPC(arrow).collect()).writeParquet(viaArrow);
-        same("arrow download", await duck.texts(`SELECT * FROM read_parquet(${sqlString(viaArrow)})`), original);
-
-        // CSV: every scalar value parses back to the same value in its type; nested cells are JSON text
-        const flat = t.columns.flatMap((c, k) => (NESTED.has(c.type.kind) ? [] : [k]));
-        const pick = (rows: (string | null)[][]) => rows.map((r) => flat.map((k) => r[k] ?? null));
-        const csv = await download(id, "csv");
-        const csvRows = await duck.texts(`SELECT * FROM read_csv(${sqlString(csv)}, header = true, columns = ${columnsOption(t)}, quote = '"', escape = '"', delim = ',', new_line = '\\n', allow_quoted_nulls = false)`);
-        same("csv download", pick(csvRows), pick(original));
-        t.columns.forEach((c, k) => {
-          if (!NESTED.has(c.type.kind)) return;
-          csvRows.forEach((r, row) => {
-            const v = c.values[row] ?? null;
-            expect(v === null ? r[k] : JSON.parse(r[k] as string)).toEqual(v === null ? null : c.type.expected(v));
-          });
-        });
-        // NDJSON and JSON: scalars parse back (NaN/±Infinity are null there); nested as JSON
-        const finite = (rows: (string | null)[][]) => pick(rows).map((r) => r.map((x) => (x === "nan" || x === "inf" || x === "-inf" ? null : x)));
-        for (const format of ["ndjson", "json"]) {
-          const f = await download(id, format);
-          const flatCols = `{${flat.map((k) => `${sqlString(t.columns[k]!.name)}: ${sqlString(t.columns[k]!.type.duck)}`).join(", ")}}`;
-          if (t.rows === 0 || flat.length === 0) continue;
-          const got = await duck.texts(`SELECT ${flat.map((k) => quoteIdent(t.columns[k]!.name)).join(", ")} FROM read_json(${sqlString(f)}, format = '${format === "ndjson" ? "newline_delimited" : "array"}', columns = ${flatCols})`);
-          same(`${format} download`, got, finite(original));
-        }
-      }),
-      params(15),
-    );
+  it("Parquet MAP columns: kept as lists of key/value structs, in pages and downloads, and noted on the version", async () => {
+    const withMap = tableOf([TYPES.map, TYPES.int64, TYPES.struct], { maxColumns: 3, maxRows: 6 }).filter((t) => t.columns.some((c) => c.type === TYPES.map));
+    await fc.assert(fc.asyncProperty(withMap, parquetRoundTrip), params(3));
   }, TIMEOUT);
 
   it("inspect: the preview keeps -0.0, big integers and column order as pages do", async () => {
@@ -183,6 +200,59 @@ describe("generated files through the HTTP API", () => {
         expectCells(t, await rowsOf(id), types);
       }),
       params(15),
+    );
+  }, TIMEOUT);
+
+  it("CSV numbers as people write them (signs, zeros, exponents): the type and value from the text, and a note for each text a number does not keep", async () => {
+    // one numeric text: sign, integer part (sometimes with leading zeros), fraction (trailing zeros too), exponent
+    const digits = (min: number, max: number) => fc.array(fc.constantFrom(..."0123456789"), { minLength: min, maxLength: max }).map((d) => d.join(""));
+    const intPart = fc.oneof(fc.constant("0"), fc.tuple(fc.constantFrom(..."123456789"), digits(0, 5)).map(([a, b]) => a + b), { weight: 1, arbitrary: digits(2, 4).map((d) => `0${d}`) });
+    const numberText = fc
+      .record({
+        sign: fc.constantFrom("", "", "+", "-"),
+        int: intPart,
+        fraction: fc.oneof({ weight: 3, arbitrary: fc.constant("") }, digits(0, 4).map((d) => `.${d}`)),
+        exponent: fc.oneof({ weight: 4, arbitrary: fc.constant("") }, fc.tuple(fc.constantFrom("e", "E"), fc.constantFrom("", "+", "-"), digits(1, 2)).map((p) => p.join(""))),
+      })
+      .map(({ sign, int, fraction, exponent }) => sign + int + fraction + exponent);
+    // a column is mostly one style: integers only, or any number
+    const column = fc.oneof(fc.array(fc.record({ sign: fc.constantFrom("", "+", "-"), int: intPart }).map(({ sign, int }) => sign + int), { minLength: 1, maxLength: 6 }), fc.array(numberText, { minLength: 1, maxLength: 6 }));
+    const INT = /^[+-]?(0|[1-9][0-9]*)$/;
+    const FLOAT = /^[+-]?((0|[1-9][0-9]*)(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$/;
+    await fc.assert(
+      // several columns per upload: each upload costs a parse in the sandbox
+      fc.asyncProperty(fc.array(column, { minLength: 1, maxLength: 6 }), async (columns) => {
+        const rows = Math.max(...columns.map((c) => c.length));
+        const names = columns.map((_, k) => `n${k}`);
+        const cell = (c: string[], r: number) => c[r] ?? "";
+        const file = path.join(duck.dir, `numbers-${n++}.csv`);
+        writeFileSync(file, `${names.join(",")}\n${Array.from({ length: rows }, (_, r) => columns.map((c) => cell(c, r)).join(",")).join("\n")}\n`);
+        const res = await upload(api("/datasets/upload"), { name: "numbers.csv", content: readFileSync(file) }, { name: `gen-${n++}` });
+        if (res.status !== 201) expect.fail(`upload: ${res.status} ${JSON.stringify(res.body)}`);
+        const notes = (res.body.version.source.notes ?? []) as string[];
+        const got = await rowsOf(res.body.dataset.id as string);
+        columns.forEach((texts, k) => {
+          // the model, from the text alone: Int64 when every value is an integer's text, Float64 when
+          // every value is a number's (all generated ones are exact in a double), else String
+          const kind = texts.every((t) => INT.test(t)) ? "Int64" : texts.every((t) => FLOAT.test(t)) ? "Float64" : "String";
+          expect([names[k], res.body.version.columns[k].dtype]).toEqual([names[k], kind]);
+          texts.forEach((t, r) => {
+            const want = kind === "Int64" ? Number(t) + 0 : kind === "Float64" ? Number(t) : t;
+            if (!Object.is(got[r]?.[k], want)) expect.fail(`${names[k]} row ${r}: ${JSON.stringify(t)} came back as ${JSON.stringify(got[r]?.[k])}, want ${String(want)}`);
+          });
+          const plus = texts.filter((t) => t.startsWith("+")).length;
+          const minusZero = kind === "Int64" ? texts.filter((t) => t === "-0").length : 0;
+          const note = notes.find((x) => x.startsWith(`Column "${names[k]}" (${kind}):`));
+          if (kind === "String" || plus + minusZero === 0) {
+            expect(note, `no note for ${names[k]} ${JSON.stringify(texts)}`).toBeUndefined();
+            return;
+          }
+          if (!note) expect.fail(`no note for ${names[k]} (${kind}) ${JSON.stringify(texts)}: ${JSON.stringify(notes)}`);
+          if (plus > 0) expect(note).toContain(`${plus} value${plus === 1 ? "" : "s"} written with a plus sign`);
+          if (minusZero > 0) expect(note).toContain(`${minusZero} value${minusZero === 1 ? "" : "s"} written as -0`);
+        });
+      }),
+      params(5),
     );
   }, TIMEOUT);
 

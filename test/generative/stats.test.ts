@@ -6,11 +6,13 @@
 import fc from "fast-check";
 import pl from "nodejs-polars";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { floatText } from "../../src/frame/float-text.ts";
 import { lazyOf } from "../../src/frame/safe.ts";
-import { computeStats, HISTOGRAM_BINS, TOP_VALUES, type ColumnStats } from "../../src/frame/stats.ts";
+import { renderStats } from "../../src/frame/stats-json.ts";
+import { computeStats, HISTOGRAM_BINS, TOP_VALUES, type ColumnStats, type VersionStats } from "../../src/frame/stats.ts";
 import { versionOf } from "../frame-helpers.ts";
 import { openDuck, type Duck } from "./duck.ts";
-import { params, TIMEOUT, PARQUET_TYPES, tableOf, type GenColumn } from "./tables.ts";
+import { params, RUNS, SEED, TIMEOUT, PARQUET_TYPES, tableOf, type GenColumn } from "./tables.ts";
 
 let duck: Duck;
 beforeAll(async () => {
@@ -129,6 +131,80 @@ function checkString(c: GenColumn, s: ColumnStats): void {
   expect(s.topValues).toEqual(top);
 }
 
+
+/** Polars' text of each double (Float64 or Float32): what a page writes for that value. */
+function polarsTexts(values: number[], bits: 32 | 64): (string | null)[] {
+  if (values.length === 0) return [];
+  const s = pl.Series("x", values, pl.Float64);
+  const out = pl.DataFrame([bits === 32 ? s.cast(pl.Float32) : s]).select(pl.col("x").cast(pl.Utf8)).getColumn("x");
+  return (out.toArray() as unknown as (string | null)[]).map((t, i) => (Number.isFinite(values[i] as number) ? t : null));
+}
+
+/** A number as sent: its JSON text, read with JSON.parse's source access (Node 24). */
+interface Sent {
+  text: string;
+}
+const isSent = (x: unknown): x is Sent => typeof x === "object" && x !== null && "text" in x;
+
+/** The stats answer as the route sends it, every number replaced by its JSON text. */
+function sentStats(stats: VersionStats): { columns: Record<string, unknown>[] } {
+  const text = JSON.stringify(renderStats({ datasetId: "d", version: 1, ...stats }));
+  const reviver = (_key: string, value: unknown, context?: { source?: string }) => (typeof value === "number" ? { text: context?.source ?? String(value) } : value);
+  return JSON.parse(text, reviver as never) as { columns: Record<string, unknown>[] };
+}
+
+/**
+ * Q4: each float statistic is sent as the text pages write for that double (2^63 as
+ * `9.223372036854776e+18`, -0.0 as `-0.0`), and reads back as the computed value; a Float32
+ * column's min and max in the Float32's own text, as its pages show them.
+ */
+function checkSentNumbers(c: GenColumn, computed: ColumnStats, sent: Record<string, unknown>): void {
+  const bits = c.type.dtype === "Float32" ? 32 : 64;
+  const floats: [string, unknown, unknown, 32 | 64][] = [];
+  const q = (computed.quantiles ?? {}) as Record<string, unknown>;
+  const sq = (sent.quantiles ?? {}) as Record<string, unknown>;
+  for (const key of ["mean", "std", "median"] as const) floats.push([key, computed[key], sent[key], 64]);
+  for (const key of Object.keys(q)) floats.push([`quantiles.${key}`, q[key], sq[key], 64]);
+  const edges = computed.histogram?.edges ?? [];
+  const sentEdges = ((sent.histogram as { edges?: unknown[] } | null)?.edges ?? []) as unknown[];
+  if (c.type.kind === "float") {
+    floats.push(["min", computed.min, sent.min, bits], ["max", computed.max, sent.max, bits]);
+    edges.forEach((e, k) => floats.push([`edge ${k}`, e, sentEdges[k], k === 0 || k === edges.length - 1 ? bits : 64]));
+  } else {
+    // integer columns: whole-number edges within ±2^53 as integers, other edges as floats
+    edges.forEach((e, k) => {
+      if (typeof e === "number" && Number.isSafeInteger(e)) expect((sentEdges[k] as Sent).text, `edge ${k}`).toBe(String(e));
+      else floats.push([`edge ${k}`, e, sentEdges[k], 64]);
+    });
+  }
+  const numbers = floats.filter(([, v]) => typeof v === "number");
+  for (const width of [32, 64] as const) {
+    const mine = numbers.filter(([, , , b]) => b === width);
+    const want = polarsTexts(mine.map(([, v]) => v as number), width);
+    mine.forEach(([what, value, got], k) => {
+      const text = isSent(got) ? got.text : got;
+      if (text !== (want[k] ?? null)) expect.fail(`${c.name} ${what}: sent ${String(text)} for ${value}, pages write ${want[k]}`);
+      // a Float32's shortest text reads back as that Float32
+      const back = isSent(got) ? (width === 32 ? Math.fround(Number(got.text)) : Number(got.text)) : null;
+      if (isSent(got) && !Object.is(back, value)) expect.fail(`${c.name} ${what}: ${got.text} reads back as ${back}, not ${value}`);
+    });
+  }
+}
+
+describe("float text", () => {
+  it("is Polars' text of the same double, for generated Float64 and Float32 values", () => {
+    for (const bits of [64, 32] as const) {
+      const values = fc.sample(bits === 64 ? fc.double() : fc.float().map((x) => Math.fround(x)), { numRuns: RUNS ?? 3000, seed: SEED });
+      values.push(0, -0, 2 ** 63, -(2 ** 63), 1e16, 1e15, 1e-5, 1e-6, 1e13, 1e12, 1e-7, 5e-324, 1.401298464324817e-45, 3519010.25);
+      const want = polarsTexts(values.map((x) => (bits === 32 ? Math.fround(x) : x)), bits);
+      values.forEach((x, i) => {
+        const v = bits === 32 ? Math.fround(x) : x;
+        if (floatText(v, bits) !== want[i]) expect.fail(`Float${bits} ${v}: ours ${floatText(v, bits)}, Polars ${want[i]}`);
+      });
+    }
+  });
+});
+
 describe("generated statistics", () => {
   it("match arithmetic done in JS, in both layouts", async () => {
     await fc.assert(
@@ -152,8 +228,10 @@ describe("generated statistics", () => {
         l.columns.forEach((c, k) => {
           if (JSON.stringify(c) !== JSON.stringify(w.columns[k])) expect.fail(`long and wide layouts differ for column ${k}: long ${JSON.stringify(c)}, wide ${JSON.stringify(w.columns[k])}`);
         });
+        const sent = sentStats(wide);
         t.columns.forEach((c, k) => {
           const s = wide.columns[k] as ColumnStats;
+          if (c.type.kind === "int" || c.type.kind === "float" || c.type.kind === "decimal") checkSentNumbers(c, s, sent.columns[k] as Record<string, unknown>);
           const nonNull = c.values.filter((x) => x !== null).length;
           expect(s.name).toBe(c.name);
           expect(s.count).toBe(nonNull);
