@@ -160,13 +160,14 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
   });
 
   it("filters with every operator kind, keeps the view in the URL (reload, back, forward, a shared link)", { timeout: 120_000 }, async () => {
-    await page.getByLabel("Filter city", { exact: true }).fill("Lisb");
+    // Text filters ignore case by default: "lisb" finds Lisbon.
+    await page.getByLabel("Filter city", { exact: true }).fill("lisb");
     await page.getByLabel("Filter city", { exact: true }).press("Enter");
     const lisbon = count((r) => r.city === "Lisbon");
     await summary(page, `of ${lisbon} matching the filter`);
     expect(await firstCell(page, 3)).toBe("Lisbon");
-    expect(decodeURIComponent(page.url())).toContain("filter=city:contains:Lisb");
-    await page.locator(".chip", { hasText: "city contains Lisb" }).waitFor();
+    expect(decodeURIComponent(page.url())).toContain("filter=city:icontains:lisb");
+    await page.locator(".chip", { hasText: "city contains lisb" }).waitFor();
 
     // Ranges: "between" is gte + lte on one column.
     await page.getByLabel("Filter operator for score").selectOption("between");
@@ -215,6 +216,12 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     await page.getByLabel("Filter joined", { exact: true }).press("Enter");
     await summary(page, `of ${count((r) => r.joined < "2024-03-01")} matching the filter`);
     await page.getByRole("button", { name: "Clear filters" }).first().click();
+    // Case matters only when asked for.
+    await page.getByLabel("Filter operator for city").selectOption({ value: "contains" });
+    await page.getByLabel("Filter city", { exact: true }).fill("lisb");
+    await page.getByLabel("Filter city", { exact: true }).press("Enter");
+    await page.getByText("No rows match these filters").waitFor();
+    await page.getByRole("button", { name: "Clear filters" }).first().click();
 
     // A value that is not an integer is the server's 400, shown as a readable banner.
     await page.getByLabel("Filter id", { exact: true }).fill("abc");
@@ -226,6 +233,25 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     await summary(page, `Rows 1–50 of ${ROWS}`);
   });
 
+  it("searches text columns and shows facet counts beside the table; a facet value filters", { timeout: 60_000 }, async () => {
+    await page.getByLabel("Search text columns").fill("PERSON 1");
+    await page.getByLabel("Search text columns").press("Enter");
+    const hits = fixture.rows.filter((r) => (r.name ?? "").toLowerCase().includes("person 1") || r.city.toLowerCase().includes("person 1"));
+    await summary(page, `of ${hits.length} matching the search`);
+    expect(decodeURIComponent(page.url())).toContain("q=PERSON 1".replace(" ", "+"));
+    // Facets count the same rows: every city of the hits, with its count.
+    const oslo = hits.filter((r) => r.city === "Oslo").length;
+    await page.locator(".facets-title", { hasText: `of ${hits.length} rows` }).waitFor();
+    expect(await page.locator(".facet[data-column=city] .facet-value", { hasText: "Oslo" }).locator(".facet-count").textContent()).toBe(String(oslo));
+    await shot("08-search-facets.png");
+    await page.locator(".facet[data-column=city] .facet-value", { hasText: "Oslo" }).click();
+    await summary(page, `of ${oslo} matching 2 filters`);
+    expect(decodeURIComponent(page.url())).toContain("filter=city:eq:Oslo");
+    await page.getByRole("button", { name: "Clear filters" }).first().click();
+    await summary(page, `Rows 1–50 of ${ROWS}`);
+    expect(await page.getByLabel("Search text columns").inputValue()).toBe("");
+  });
+
   it("copies the request behind the view as curl and as Python, and both give the same rows", { timeout: 60_000 }, async () => {
     await page.getByLabel("Filter city", { exact: true }).fill("Porto");
     await page.getByLabel("Filter city", { exact: true }).press("Enter");
@@ -235,8 +261,8 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     await toolbar.locator(".toolbar-actions > .api-menu > summary").click();
     await toolbar.locator(".toolbar-actions > .api-menu").getByRole("button", { name: "Copy as curl" }).click();
     const curl = (await toolbar.locator(".toolbar-actions > .api-menu pre.snippet").textContent())!;
-    expect(curl).toContain("filter=city:contains:Porto");
-    await shot("08-copy-as-curl.png");
+    expect(curl).toContain("filter=city:icontains:Porto");
+    await shot("09-copy-as-curl.png");
     const fromCurl = JSON.parse((await run("bash", ["-c", curl], { encoding: "utf8" })).stdout);
     expect(fromCurl.totalRows).toBe(porto);
     expect(fromCurl.rows[0].id).toBe(Number(await firstCell(page, 1)));
@@ -250,8 +276,33 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     await toolbar.locator(".toolbar-actions > .api-menu > summary").click();
   });
 
+  it("runs SQL over datasets with results in the same table, kept in the URL", { timeout: 60_000 }, async () => {
+    await page.goto(`${server.url}/#/sql`);
+    await page.getByLabel("SQL query").fill('SELECT city, count(*) AS n, max(score) AS best FROM "People" GROUP BY city ORDER BY city');
+    await page.getByRole("button", { name: "Run query" }).click();
+    await page.locator(".sql-result .table-summary", { hasText: "Rows 1–5 of 5" }).waitFor();
+    const cells = await page.locator(".sql-result .data-table tbody tr").first().locator("td").allTextContents();
+    expect(cells.slice(1)).toEqual(["Berlin", String(count((r) => r.city === "Berlin")), String(Math.max(...fixture.rows.filter((r) => r.city === "Berlin").map((r) => r.score)))]);
+    expect(decodeURIComponent(page.url())).toContain("query=SELECT");
+    await shot("10-sql.png");
+    await page.reload();
+    await page.locator(".sql-result .table-summary", { hasText: "Rows 1–5 of 5" }).waitFor();
+    await page.locator(".sql-result .api-menu > summary").click();
+    await page.locator(".sql-result").getByRole("button", { name: "Copy as curl" }).click();
+    const curl = (await page.locator(".sql-result pre.snippet").textContent())!;
+    expect(JSON.parse((await run("bash", ["-c", curl], { encoding: "utf8" })).stdout).totalRows).toBe(5);
+    // A query that is not allowed is the server's 400, readable.
+    await page.getByLabel("SQL query").fill("DROP TABLE People");
+    await page.getByRole("button", { name: "Run query" }).click();
+    await page.locator(".sql-result .banner-error").waitFor();
+    await page.goto(`${server.url}/#/datasets/${datasetId}/versions/1`);
+    await summary(page, `Rows 1–50 of ${ROWS}`);
+  });
+
   it("downloads every format, as shown (columns, sort, filters) or whole", { timeout: 90_000 }, async () => {
-    // Hide a column, so "as shown" has a projection too.
+    // A link with a filter in it opens the filtered rows; hide a column, so "as shown" has a projection too.
+    await page.goto(`${server.url}/#/datasets/${datasetId}/versions/1?filter=${encodeURIComponent("city:icontains:porto")}`);
+    await summary(page, `of ${count((r) => r.city === "Porto")} matching the filter`);
     const toolbar = page.locator(".data-view .table-toolbar");
     await toolbar.locator(".columns-menu > summary").click();
     await page.getByLabel("Show seen").uncheck();
@@ -260,7 +311,7 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     await toolbar.locator(".columns-menu > summary").click();
     await toolbar.locator(".download-menu > summary").click();
     expect(await page.getByLabel("Only the rows and columns shown").isChecked()).toBe(true);
-    await shot("09-download-menu.png");
+    await shot("11-download-menu.png");
     const save = async (format: string) => {
       const [dl] = await Promise.all([page.waitForEvent("download"), toolbar.locator(`.download-links a[data-format=${format}]`).click()]);
       return { name: dl.suggestedFilename(), bytes: readFileSync((await dl.path())!) };
@@ -292,7 +343,7 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     await page.getByRole("tab", { name: "Schema" }).click();
     await page.locator(".schema-table").getByText("score", { exact: true }).waitFor();
     expect(page.url()).toContain("tab=schema");
-    await shot("10-schema.png");
+    await shot("12-schema.png");
     await page.getByRole("tab", { name: "Statistics" }).click();
     const scoreCard = page.locator(".stat-card[data-column=score]");
     await scoreCard.locator("svg.histogram").waitFor();
@@ -312,7 +363,7 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
       return { overlaps, cut };
     })()`);
     expect(layout).toEqual({ overlaps: [], cut: [] });
-    await shot("11-statistics.png", true);
+    await shot("13-statistics.png", true);
     // Back to the data tab with the browser's back button.
     await page.goBack();
     await page.locator(".schema-table").waitFor();
@@ -336,7 +387,7 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     await page.waitForURL(/versions\/2$/);
     await page.getByRole("button", { name: "Delete version" }).click();
     await page.locator("dialog[open]").waitFor();
-    await shot("12-confirm-delete-version.png");
+    await shot("14-confirm-delete-version.png");
     await page.locator("dialog[open]").getByRole("button", { name: "Cancel" }).click();
     expect((await getJson(`${server.url}/api/datasets/${datasetId}/versions/2`)).status).toBe(200);
     await page.getByRole("button", { name: "Delete version" }).click();
@@ -345,7 +396,7 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     await page.locator(".versions-table tbody tr").first().waitFor();
     expect(await page.locator(".versions-table tbody tr").count()).toBe(1);
     expect((await getJson(`${server.url}/api/datasets/${datasetId}/versions/2`)).status).toBe(404);
-    await shot("13-dataset.png", true);
+    await shot("15-dataset.png", true);
   });
 
   it("shows the version's notes, Excel sheets in the preview, and deletes a dataset", { timeout: 90_000 }, async () => {
@@ -356,7 +407,7 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     await page.getByRole("button", { name: "Upload", exact: true }).click();
     await page.waitForURL(/versions\/1$/);
     await page.locator(".notes", { hasText: "read as Windows-1252" }).waitFor();
-    await shot("14-version-notes.png");
+    await shot("16-version-notes.png");
 
     // Excel: the sheet list comes from the preview; another sheet re-reads the file.
     await page.goto(`${server.url}/`);
@@ -366,7 +417,7 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     expect(sheets.some((s) => s.startsWith("Log"))).toBe(true);
     await page.getByLabel("Sheet", { exact: true }).selectOption("Log");
     await page.locator(".inspect .inspect-facts", { hasText: "sheet “Log”" }).waitFor();
-    await shot("15-inspect-excel-sheet.png", true);
+    await shot("17-inspect-excel-sheet.png", true);
     await page.getByRole("button", { name: "Upload", exact: true }).click();
     await page.waitForURL(/versions\/1$/);
     const excelId = /datasets\/([^/]+)\//.exec(page.url())![1]!;
@@ -391,7 +442,7 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     await row.locator(".counterexample").first().waitFor();
     expect(await row.locator(".badge").textContent()).toBe("String");
     expect(await row.locator(".counterexample").allTextContents()).toEqual(expect.arrayContaining(["N/A"]));
-    await shot("16-inspect-counterexamples.png", true);
+    await shot("18-inspect-counterexamples.png", true);
   });
 
   it("reads a messy CSV with the new options (skip rows, comments, null texts, decimal comma) and says so in notes", { timeout: 60_000 }, async () => {
@@ -412,14 +463,14 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     expect(await page.locator(".inspect .inspect-rows").textContent()).toBe("3 rows");
     expect(await amount.locator("td.num").textContent()).toBe("1");
     expect(await page.locator(".inspect-columns tr[data-column=note] td.num").textContent()).toBe("1");
-    await shot("18b-inspect-options.png", true);
+    await shot("18d-inspect-options.png", true);
     await page.getByRole("button", { name: "Upload", exact: true }).click();
     await page.waitForURL(/versions\/1$/);
     const id = /datasets\/([^/]+)\//.exec(page.url())![1]!;
     const rows = (await getJson(`${server.url}/api/datasets/${id}/versions/1/data`)).body.rows;
     expect(rows).toEqual([{ id: 1, amount: 1.5, note: null }, { id: 2, amount: 2.25, note: "ok" }, { id: 3, amount: null, note: "fine" }]);
     await page.locator(".notes li").first().waitFor();
-    await shot("18c-version-notes-options.png");
+    await shot("18e-version-notes-options.png");
   });
 
   it("uploading a taken name is a 409 with a way forward", { timeout: 60_000 }, async () => {
@@ -430,7 +481,7 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     await page.fill("input[name=name]", "people renamed");
     await page.getByRole("button", { name: "Upload", exact: true }).click();
     await page.locator(".upload-card .banner-error", { hasText: "NAME_TAKEN" }).waitFor();
-    await shot("17-name-taken.png", true);
+    await shot("19-name-taken.png", true);
   });
 
   it("fits a 390 px wide phone: no sideways scrolling of the page", { timeout: 60_000 }, async () => {
@@ -441,17 +492,17 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     await phone.goto(`${server.url}/`);
     await phone.locator(".list-card tbody tr").first().waitFor();
     expect(await overflow()).toBeLessThanOrEqual(0);
-    await phone.screenshot({ path: path.join(SHOTS, "18-narrow-home.png"), fullPage: true });
+    await phone.screenshot({ path: path.join(SHOTS, "20-narrow-home.png"), fullPage: true });
     await phone.goto(`${server.url}/#/datasets/${datasetId}/versions/1?sort=-score`);
     await summary(phone, `Rows 1–50 of ${ROWS}`);
     expect(await overflow()).toBeLessThanOrEqual(0);
-    await phone.screenshot({ path: path.join(SHOTS, "19-narrow-data.png") });
+    await phone.screenshot({ path: path.join(SHOTS, "21-narrow-data.png") });
     await phone.goto(`${server.url}/#/datasets/${datasetId}/versions/1?tab=stats`);
     await phone.locator(".stat-card[data-column=seen] svg.histogram").waitFor();
     expect(await overflow()).toBeLessThanOrEqual(0);
     const cut = await phone.evaluate<number>(`[...document.querySelectorAll(".figures dd")].filter((d) => d.scrollWidth > d.clientWidth + 1).length`);
     expect(cut).toBe(0);
-    await phone.screenshot({ path: path.join(SHOTS, "20-narrow-stats.png"), fullPage: true });
+    await phone.screenshot({ path: path.join(SHOTS, "22-narrow-stats.png"), fullPage: true });
     await phone.close();
     expect(pageErrors).toEqual([]);
   });
@@ -467,7 +518,7 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     // The title and the server's detail sentence, not raw JSON.
     expect(await banner.textContent()).not.toContain("{");
     expect(await banner.locator("strong").textContent()).not.toBe("");
-    await shot("21-upload-error.png");
+    await shot("23-upload-error.png");
   });
 
   it("asks for a token when the API answers 401 and sends it afterwards", { timeout: 60_000 }, async () => {
@@ -477,7 +528,7 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
       await tokenPage.goto(`${secured.url}/`);
       const tokenBox = tokenPage.getByLabel("API token");
       await tokenBox.waitFor();
-      await tokenPage.screenshot({ path: path.join(SHOTS, "22-token-needed.png") });
+      await tokenPage.screenshot({ path: path.join(SHOTS, "24-token-needed.png") });
       await tokenBox.fill("viewer-test-token");
       await tokenPage.getByRole("button", { name: "Save token" }).click();
       await tokenPage.getByText("No datasets yet").waitFor();
@@ -491,7 +542,7 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
       await tokenPage.locator(".data-view .download-menu > summary").click();
       const [dl] = await Promise.all([tokenPage.waitForEvent("download"), tokenPage.locator(".data-view .download-links a[data-format=csv]").click()]);
       expect(readFileSync((await dl.path())!, "utf8").trim().replaceAll('"', "")).toBe("a,b\n1,2");
-      await tokenPage.screenshot({ path: path.join(SHOTS, "23-token-saved.png") });
+      await tokenPage.screenshot({ path: path.join(SHOTS, "25-token-saved.png") });
     } finally {
       await tokenPage.close();
       await secured.close();
