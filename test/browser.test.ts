@@ -243,6 +243,11 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     const oslo = hits.filter((r) => r.city === "Oslo").length;
     await page.locator(".facets-title", { hasText: `of ${hits.length} rows` }).waitFor();
     expect(await page.locator(".facet[data-column=city] .facet-value", { hasText: "Oslo" }).locator(".facet-count").textContent()).toBe(String(oslo));
+    // Beside the table and inside its card: every count is in view, long values are cut inside their button.
+    const card = (await page.locator(".data-view").first().boundingBox())!;
+    const counts = await page.locator(".facet-count").evaluateAll((els) => els.map((e) => e.getBoundingClientRect().right));
+    expect(counts.length).toBeGreaterThan(5);
+    for (const right of counts) expect(right).toBeLessThanOrEqual(card.x + card.width);
     await shot("08-search-facets.png");
     await page.locator(".facet[data-column=city] .facet-value", { hasText: "Oslo" }).click();
     await summary(page, `of ${oslo} matching 2 filters`);
