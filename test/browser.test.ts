@@ -502,6 +502,19 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     await summary(phone, `Rows 1–50 of ${ROWS}`);
     expect(await overflow()).toBeLessThanOrEqual(0);
     await phone.screenshot({ path: path.join(SHOTS, "21-narrow-data.png") });
+    // Facets go under the table on a phone, inside the page's width.
+    await phone.goto(`${server.url}/#/datasets/${datasetId}/versions/1?q=oslo`);
+    const oslo = count((r) => r.city === "Oslo");
+    await summary(phone, `of ${oslo} matching the search`);
+    await phone.locator(".facets-title", { hasText: `of ${oslo} rows` }).waitFor();
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    await phone.locator(".facets").scrollIntoViewIfNeeded();
+    await phone.screenshot({ path: path.join(SHOTS, "21b-narrow-facets.png") });
+    // The SQL box and its result table too.
+    await phone.goto(`${server.url}/#/sql?query=${encodeURIComponent('SELECT city, count(*) AS n, max(score) AS best FROM "People renamed" GROUP BY city ORDER BY city')}`);
+    await phone.locator(".sql-result .table-summary", { hasText: "Rows 1–5 of 5" }).waitFor();
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    await phone.screenshot({ path: path.join(SHOTS, "21c-narrow-sql.png") });
     await phone.goto(`${server.url}/#/datasets/${datasetId}/versions/1?tab=stats`);
     await phone.locator(".stat-card[data-column=seen] svg.histogram").waitFor();
     expect(await overflow()).toBeLessThanOrEqual(0);
