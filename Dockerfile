@@ -38,4 +38,4 @@ EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # node directly (not npm start) so SIGTERM reaches the server and it shuts down cleanly.
-CMD ["node", "src/server.ts"]
+CMD ["node", "--import", "./src/polars-fast.ts", "src/server.ts"]

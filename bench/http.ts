@@ -11,6 +11,8 @@ export interface UploadResult {
   ms: number;
   status: number;
   body: unknown;
+  /** Stage times the server reported (Server-Timing), ms by stage. */
+  stages: Record<string, number>;
 }
 
 /**
@@ -24,7 +26,17 @@ export async function upload(url: string, file: string, fields: Record<string, s
   const t = performance.now();
   const res = await fetch(url, { method: "POST", body: form, signal: AbortSignal.timeout(300_000) });
   const text = await res.text();
-  return { ms: performance.now() - t, status: res.status, body: parsed(text) };
+  return { ms: performance.now() - t, status: res.status, body: parsed(text), stages: serverTiming(res.headers.get("server-timing")) };
+}
+
+/** The server's stage times of an upload (`Server-Timing: receive;dur=12.3, …`, src/timing.ts), in ms. */
+function serverTiming(header: string | null): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of (header ?? "").split(",")) {
+    const m = /^\s*([\w-]+);dur=([\d.]+)\s*$/.exec(part);
+    if (m) out[m[1]!] = Number(m[2]);
+  }
+  return out;
 }
 
 /** The body as JSON when it is JSON, else the text (shown in error messages). */

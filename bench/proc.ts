@@ -79,3 +79,37 @@ export function memoryOf(pid: number): { rssBytes: number; peakRssBytes: number 
   const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN) * 1024;
   return { rssBytes: kb("VmRSS"), peakRssBytes: kb("VmHWM") };
 }
+
+/** The direct children of a process (Linux /proc). */
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Waits until the server's child processes (parser and query workers kept warm) have loaded:
+ * their summed RSS has not changed by more than 2 MB for a second, or `maxMs` passed. On a loaded
+ * machine they take seconds to start, and an upload timed before would time their start-up.
+ */
+export async function childrenSettled(pid: number, maxMs = 20_000): Promise<void> {
+  const deadline = Date.now() + maxMs;
+  let last = -1;
+  let stable = 0;
+  while (Date.now() < deadline && stable < 4) {
+    await new Promise((r) => setTimeout(r, 250));
+    const kids = childrenOf(pid);
+    let rss = 0;
+    for (const k of kids) {
+      try {
+        rss += memoryOf(k).rssBytes;
+      } catch {
+        // exited meanwhile
+      }
+    }
+    stable = kids.length > 0 && Math.abs(rss - last) < 2 * 1024 * 1024 ? stable + 1 : 0;
+    last = rss;
+  }
+}

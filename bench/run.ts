@@ -15,7 +15,7 @@ import { runBaselines } from "./baselines.ts";
 import { ensureData } from "./generate.ts";
 import { medians, type Metrics } from "./metrics.ts";
 import { hotSpots } from "./profile.ts";
-import { buildRows, markdownTable } from "./report.ts";
+import { buildRows, markdownTable, stageTable } from "./report.ts";
 import { runHello, runService } from "./service.ts";
 
 const { values: args } = parseArgs({
@@ -30,8 +30,18 @@ const { values: args } = parseArgs({
     server: { type: "string" },
     // Wall-clock budget in seconds: no new repetition starts when it would likely overrun it.
     budget: { type: "string" },
+    // Only the diff benchmark (bench/diff.ts): a 1M-row pair with 1% changes; --rows overrides.
+    diff: { type: "boolean", default: false },
+    rows: { type: "string" },
   },
 });
+
+if (args.diff) {
+  const { runDiffBench } = await import("./diff.ts");
+  const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+  console.log(await runDiffBench({ rows: Number(args.rows ?? 1_000_000), reps: Number(args.reps ?? 3), log }));
+  process.exit(0);
+}
 
 const quick = args.quick === true;
 const rows = quick ? 200_000 : 2_000_000;
@@ -59,8 +69,11 @@ const serverEnv: Record<string, string> = {
   RATE_LIMIT_READS: "0",
   RATE_LIMIT_UPLOADS: "0",
   LOG_LEVEL: args["log-level"] ?? "warn",
+  // as `npm start` runs it: two malloc arenas (glibc otherwise keeps freed Polars memory in one arena per thread)
+  MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? "2",
 };
-const nodeFlags = args.profile ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
+// as `npm start` runs the server (src/polars-fast.ts must load before nodejs-polars)
+const nodeFlags = ["--import", path.join(import.meta.dirname, "..", "src", "polars-fast.ts"), ...(args.profile ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [])];
 
 const serverScript = path.resolve(args.server ?? path.join(import.meta.dirname, "..", "src", "server.ts"));
 
@@ -138,6 +151,8 @@ writeFileSync(jsonPath, `${JSON.stringify({ meta, medians: med, table, notes, re
 
 const uniqueNotes = [...new Set(notes)];
 process.stdout.write(`\n${markdownTable(table)}\n\n`);
+const stages = stageTable(med);
+if (stages) process.stdout.write(`${stages}\n\n`);
 process.stdout.write(`${meta.mode} mode, ${rows} rows, medians of ${perRep.length} repetitions, ${meta.nproc} cores, ${(meta.totalMemBytes / 2 ** 30).toFixed(0)} GiB RAM, Node ${meta.node}, ${meta.date}; load average before each repetition ${loadAverages.map((l) => l.toFixed(1)).join(", ")}; wall ${meta.wallSeconds.toFixed(0)} s\n`);
 if (uniqueNotes.length > 0) process.stdout.write(`\nNotes:\n${uniqueNotes.map((n) => `- ${n}`).join("\n")}\n`);
 if (args.profile) {

@@ -7,7 +7,7 @@ import type { BenchData } from "./generate.ts";
 import { prng } from "./generate.ts";
 import { load, timedGet, upload, type LoadResult } from "./http.ts";
 import type { Metrics } from "./metrics.ts";
-import { memoryOf, startServer, type ServerProc } from "./proc.ts";
+import { childrenSettled, memoryOf, startServer, type ServerProc } from "./proc.ts";
 import { HELLO_SCRIPT } from "./baselines.ts";
 
 /** Load-test settings shared by the server and hello-world runs. */
@@ -73,13 +73,15 @@ export async function runService(o: ServiceOptions): Promise<{ metrics: Metrics;
   const api = `${server.url}/api`;
   const d = o.data;
   try {
-    // Let start-up garbage settle before the idle reading.
+    // Let the children kept warm load and start-up garbage settle before the idle reading.
+    await childrenSettled(server.pid);
     await new Promise((r) => setTimeout(r, 500));
     m.idleRssBytes = memoryOf(server.pid).rssBytes;
 
     const csv = await upload(`${api}/datasets/upload`, d.csvPath, { name: `bench-csv-${o.rep}` });
     expect(csv.status, 201, "CSV upload", csv.body);
     m.uploadCsvMs = csv.ms;
+    for (const [stage, v] of Object.entries(csv.stages)) m[`stage:csv:${stage}`] = v;
     const memAfter = memoryOf(server.pid);
     m.rssAfterCsvBytes = memAfter.rssBytes;
     m.peakRssAfterCsvBytes = memAfter.peakRssBytes;
@@ -91,6 +93,7 @@ export async function runService(o: ServiceOptions): Promise<{ metrics: Metrics;
       const pq = await upload(`${api}/datasets/upload`, d.parquetPath, { name: `bench-parquet-${o.rep}` });
       expect(pq.status, 201, "Parquet upload", pq.body);
       m.uploadParquetMs = pq.ms;
+      for (const [stage, v] of Object.entries(pq.stages)) m[`stage:parquet:${stage}`] = v;
     } catch (err) {
       notes.push(String(err));
     }
@@ -137,6 +140,22 @@ export async function runService(o: ServiceOptions): Promise<{ metrics: Metrics;
       expect(up.status, 201, "upload during load", up.body);
       m.busyUploadMs = up.ms;
       Object.assign(m, loadMetrics("busy", during));
+    } catch (err) {
+      notes.push(String(err));
+    }
+
+    try {
+      // Ordinary work done meanwhile: two more uploads of the CSV, deleted again; then the same page load.
+      for (let i = 0; i < 2; i++) {
+        const extra = await upload(`${api}/datasets/upload`, d.csvPath, { name: `bench-extra-${o.rep}-${i}` });
+        expect(extra.status, 201, "extra upload", extra.body);
+        const del = await fetch(`${api}/datasets/${datasetIdOf(extra.body)}`, { method: "DELETE" });
+        expect(del.status, 204, "delete", await del.text());
+      }
+      // the statistics of those uploads run in the background; let them finish first
+      await new Promise((r) => setTimeout(r, 1000));
+      Object.assign(m, loadMetrics("after", await measured(server, o, pages)));
+      m.rssAfterDeletesBytes = memoryOf(server.pid).rssBytes;
     } catch (err) {
       notes.push(String(err));
     }

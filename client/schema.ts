@@ -252,6 +252,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/datasets/{datasetId}/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Compare two versions: schema changes, row counts by key or whole row, statistics drift
+         * @description Rows are compared on the columns both versions have. Values compare null-safely (null = null, NaN = NaN, -0.0 = 0.0); a column whose type changed compares by value where the types are comparable (integers exactly, Int vs Float as Float64, String vs Categorical as text), otherwise counts as changed where not null in both. Computed in a query worker within QUERY_TIMEOUT_MS and kept per numbered pair and key.
+         */
+        get: operations["diffVersions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/datasets/{datasetId}/diff/rows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The differing rows of two versions (added, removed or changed), a page at a time
+         * @description Added and changed rows come in `to`'s row order, removed rows in `from`'s. Changed rows carry `{key, from, to, columns}`. Follow `next` (or the `Link` header) for the following page.
+         */
+        get: operations["diffRows"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/datasets/{datasetId}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Back up a dataset: one tar archive with every version's Parquet data, metadata and statistics
+         * @description `manifest.json` first (the dataset's metadata and each entry's size and SHA-256), then per version `versions/NNNNNN/version.json`, `stats.json` and `data.parquet` (the stored data file itself). Import it with POST /api/datasets/import, on any backend.
+         */
+        get: operations["exportDataset"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/datasets/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore a dataset from an export archive (same version numbers, values, types, sources, statistics)
+         * @description Every entry's size and SHA-256 and the archive's shape are checked, and each version's Parquet is read back in the isolated parser, before anything is stored; then the dataset is stored all at once. A damaged, truncated, edited or foreign archive is a 422 `INVALID_ARCHIVE` and stores nothing.
+         */
+        post: operations["importDataset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/health": {
         parameters: {
             query?: never;
@@ -330,9 +410,11 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        Created: {
+        Unchanged: {
             dataset: components["schemas"]["Dataset"];
             version: components["schemas"]["Version"];
+            /** @enum {boolean} */
+            unchanged: true;
         };
         Dataset: {
             id: string;
@@ -404,6 +486,10 @@ export interface components {
              */
             dtype: string;
             nullable: boolean;
+        };
+        Created: {
+            dataset: components["schemas"]["Dataset"];
+            version: components["schemas"]["Version"];
         };
         /** @description RFC 9457 problem details (application/problem+json). More fields may appear (`line`, `sheet`, …). */
         Problem: {
@@ -641,6 +727,90 @@ export interface components {
             /** @description The `next` value of a previous answer: the same query on the same versions, next page. Send it alone, or with the same query, limit and format. */
             cursor?: string;
         };
+        Diff: {
+            datasetId: string;
+            from: number;
+            to: number;
+            /** @description The key columns rows were matched by; empty: whole-row multisets. */
+            key: string[];
+            schema: {
+                added: components["schemas"]["PageColumn"][];
+                removed: components["schemas"]["PageColumn"][];
+                changed: {
+                    name: string;
+                    from: string;
+                    to: string;
+                }[];
+            };
+            rows: {
+                added: number;
+                removed: number;
+                changed: number;
+                unchanged: number;
+            };
+            stats: components["schemas"]["ColumnDrift"][];
+        };
+        ColumnDrift: {
+            name: string;
+            /** @description [from, to] */
+            nullCount: [
+                number | null,
+                number | null
+            ];
+            /** @description [from, to] */
+            distinctCount: [
+                number | null,
+                number | null
+            ];
+            /** @description [from, to] */
+            mean?: [
+                number | null,
+                number | null
+            ];
+            /** @description [from, to] */
+            min?: [
+                number | string | null,
+                number | string | null
+            ];
+            /** @description [from, to] */
+            max?: [
+                number | string | null,
+                number | string | null
+            ];
+        };
+        DiffRows: {
+            datasetId: string;
+            from: number;
+            to: number;
+            key: string[];
+            /** @enum {string} */
+            kind: "added" | "removed" | "changed";
+            offset: number;
+            limit: number;
+            totalRows: number;
+            /** @description `to`'s columns for added rows, `from`'s for removed, the shared ones for changed. */
+            columns: components["schemas"]["PageColumn"][];
+            /** @description Added and removed: row objects. Changed: `{key, from, to, columns}` with the names of the shared columns whose values differ. */
+            rows: ({
+                [key: string]: unknown;
+            } | {
+                key: {
+                    [key: string]: unknown;
+                };
+                from: {
+                    [key: string]: unknown;
+                };
+                to: {
+                    [key: string]: unknown;
+                };
+                columns: string[];
+            })[];
+            next: string | null;
+        };
+        Imported: {
+            dataset: components["schemas"]["Dataset"];
+            versions: components["schemas"]["VersionSummary"][];
+        };
         /** @description Backends add their own figures (local: diskBytes, cachedBytes, cacheHits, …). */
         Health: {
             /** @enum {string} */
@@ -774,10 +944,25 @@ export interface operations {
                      * @enum {string}
                      */
                     quoting?: "strict" | "lenient" | "none";
+                    /**
+                     * @description `true`: when the file's SHA-256 equals the bytes the dataset's latest version was made from, store nothing and answer 200 with that version and `"unchanged": true`.
+                     * @default false
+                     * @enum {string}
+                     */
+                    ifChanged?: "false" | "true";
                 };
             };
         };
         responses: {
+            /** @description `ifChanged=true` and the file is the latest version's: nothing was stored. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Unchanged"];
+                };
+            };
             /** @description Created: the dataset and its new version. */
             201: {
                 headers: {
@@ -1506,10 +1691,25 @@ export interface operations {
                      * @enum {string}
                      */
                     quoting?: "strict" | "lenient" | "none";
+                    /**
+                     * @description `true`: when the file's SHA-256 equals the bytes the dataset's latest version was made from, store nothing and answer 200 with that version and `"unchanged": true`.
+                     * @default false
+                     * @enum {string}
+                     */
+                    ifChanged?: "false" | "true";
                 };
             };
         };
         responses: {
+            /** @description `ifChanged=true` and the file is the latest version's: nothing was stored. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Unchanged"];
+                };
+            };
             /** @description Created: the dataset and its new version. */
             201: {
                 headers: {
@@ -2497,6 +2697,466 @@ export interface operations {
             };
             /** @description VERSION_DAMAGED: the version's data file is missing or fails its checksum (or, written by an earlier build, holds values that cannot be served). It is never served; its metadata stays; restore the file from a backup or delete the version. */
             410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNPARSEABLE_FILE (`detail` names the line, sheet or column; a value outside what can be rendered names its `column` and `row`), PARSE_LIMIT (parsing ran past its time or memory limit) or QUERY_LIMIT (statistics, a filter/sort, an export, facets or an SQL query ran past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RATE_LIMITED: too many requests, uploads at once, connections or invalid tokens from this client. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description BUSY: every parser (or query worker) is busy, or the server is receiving its maximum of uploads (MAX_UPLOADS). */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description STORAGE_FULL: storing this would exceed the memory or disk budget, the disk is full, or (downloads) the spool is full. */
+            507: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    diffVersions: {
+        parameters: {
+            query?: {
+                /** @description The older version: a number or `latest`. Default: the version before `to`. */
+                from?: string;
+                /** @description The newer version: a number or `latest` (the default). */
+                to?: string;
+                /** @description Key columns (in both versions), repeatable or `a,b`. Rows match by key (a key repeated in either version is a 400 naming it); without a key, rows match as whole-row multisets. */
+                key?: string[];
+            };
+            header?: {
+                /** @description An ETag from an earlier answer: 304 when it is still current. */
+                "If-None-Match"?: string;
+            };
+            path: {
+                /** @description The dataset's id (server-made, URL-safe; e.g. from the upload's answer or `GET /api/datasets?name=…`). Not its name. */
+                datasetId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What changed from `from` to `to`. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Diff"];
+                };
+            };
+            /** @description Not modified: the `If-None-Match` ETag is current. */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description BAD_REQUEST: an unknown or malformed parameter, form field or JSON field, an unknown column or a bad filter. `detail` names it and says how to fix it (`parameter`, `didYouMean`, `columns`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing or invalid bearer token (only when API_TOKENS is set). */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description NOT_FOUND: unknown dataset or version (a dataset's name used as its id is pointed to `?name=`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VERSION_DAMAGED: the version's data file is missing or fails its checksum (or, written by an earlier build, holds values that cannot be served). It is never served; its metadata stays; restore the file from a backup or delete the version. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNPARSEABLE_FILE (`detail` names the line, sheet or column; a value outside what can be rendered names its `column` and `row`), PARSE_LIMIT (parsing ran past its time or memory limit) or QUERY_LIMIT (statistics, a filter/sort, an export, facets or an SQL query ran past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RATE_LIMITED: too many requests, uploads at once, connections or invalid tokens from this client. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description BUSY: every parser (or query worker) is busy, or the server is receiving its maximum of uploads (MAX_UPLOADS). */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    diffRows: {
+        parameters: {
+            query?: {
+                /** @description The older version: a number or `latest`. Default: the version before `to`. */
+                from?: string;
+                /** @description The newer version: a number or `latest` (the default). */
+                to?: string;
+                /** @description Key columns (in both versions), repeatable or `a,b`. Rows match by key (a key repeated in either version is a 400 naming it); without a key, rows match as whole-row multisets. */
+                key?: string[];
+                /** @description Which differing rows: `added` (in `to` only), `removed` (in `from` only) or `changed` (same key, other values). Required unless `cursor` is sent. */
+                kind?: "added" | "removed" | "changed";
+                /** @description Rows to skip. Default 0. */
+                offset?: number;
+                /** @description Rows per page, at most 10,000. Default 100. */
+                limit?: number;
+                /** @description The `next` value of a previous page. The other parameters then come from the cursor: send it alone, or with the same ones. */
+                cursor?: string;
+            };
+            header?: {
+                /** @description An ETag from an earlier answer: 304 when it is still current. */
+                "If-None-Match"?: string;
+            };
+            path: {
+                /** @description The dataset's id (server-made, URL-safe; e.g. from the upload's answer or `GET /api/datasets?name=…`). Not its name. */
+                datasetId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of differing rows. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    Link: components["headers"]["Link"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DiffRows"];
+                };
+            };
+            /** @description Not modified: the `If-None-Match` ETag is current. */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description BAD_REQUEST: an unknown or malformed parameter, form field or JSON field, an unknown column or a bad filter. `detail` names it and says how to fix it (`parameter`, `didYouMean`, `columns`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing or invalid bearer token (only when API_TOKENS is set). */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description NOT_FOUND: unknown dataset or version (a dataset's name used as its id is pointed to `?name=`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VERSION_DAMAGED: the version's data file is missing or fails its checksum (or, written by an earlier build, holds values that cannot be served). It is never served; its metadata stays; restore the file from a backup or delete the version. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNPARSEABLE_FILE (`detail` names the line, sheet or column; a value outside what can be rendered names its `column` and `row`), PARSE_LIMIT (parsing ran past its time or memory limit) or QUERY_LIMIT (statistics, a filter/sort, an export, facets or an SQL query ran past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RATE_LIMITED: too many requests, uploads at once, connections or invalid tokens from this client. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description BUSY: every parser (or query worker) is busy, or the server is receiving its maximum of uploads (MAX_UPLOADS). */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    exportDataset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The dataset's id (server-made, URL-safe; e.g. from the upload's answer or `GET /api/datasets?name=…`). Not its name. */
+                datasetId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The archive, as an attachment. */
+            200: {
+                headers: {
+                    "Content-Disposition": components["headers"]["Content-Disposition"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-tar": Blob;
+                };
+            };
+            /** @description BAD_REQUEST: an unknown or malformed parameter, form field or JSON field, an unknown column or a bad filter. `detail` names it and says how to fix it (`parameter`, `didYouMean`, `columns`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing or invalid bearer token (only when API_TOKENS is set). */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description NOT_FOUND: unknown dataset or version (a dataset's name used as its id is pointed to `?name=`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description VERSION_DAMAGED: the version's data file is missing or fails its checksum (or, written by an earlier build, holds values that cannot be served). It is never served; its metadata stays; restore the file from a backup or delete the version. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNPARSEABLE_FILE (`detail` names the line, sheet or column; a value outside what can be rendered names its `column` and `row`), PARSE_LIMIT (parsing ran past its time or memory limit) or QUERY_LIMIT (statistics, a filter/sort, an export, facets or an SQL query ran past QUERY_TIMEOUT_MS or QUERY_MEMORY_MB). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RATE_LIMITED: too many requests, uploads at once, connections or invalid tokens from this client. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description BUSY: every parser (or query worker) is busy, or the server is receiving its maximum of uploads (MAX_UPLOADS). */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    importDataset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description An archive made by GET /api/datasets/{datasetId}/export.
+                     */
+                    file: Blob;
+                    /**
+                     * @description Import under this name instead of the archive's.
+                     * @example
+                     */
+                    name?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Created: the dataset and its versions. */
+            201: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Imported"];
+                };
+            };
+            /** @description BAD_REQUEST: an unknown or malformed parameter, form field or JSON field, an unknown column or a bad filter. `detail` names it and says how to fix it (`parameter`, `didYouMean`, `columns`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNAUTHORIZED: missing or invalid bearer token (only when API_TOKENS is set). */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description FORBIDDEN: the token's role may only read. */
+            403: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description REQUEST_TIMEOUT: the request body did not arrive within REQUEST_TIMEOUT_MS (or nothing moved for IDLE_TIMEOUT_MS); nothing was stored. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description NAME_TAKEN: a dataset with that name (ignoring case) exists; `datasetId` is its id. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description FILE_TOO_LARGE: over MAX_UPLOAD_BYTES, or a row, column or decompressed-size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description UNSUPPORTED_FORMAT: not CSV/TSV, Excel (.xlsx .xlsm .xls) or Parquet, judged by content and name. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

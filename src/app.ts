@@ -21,6 +21,7 @@ import { buildOpenApiDocument } from "./openapi.ts";
 import { mountRoutes } from "./routes/define.ts";
 import { ROUTES } from "./routes/index.ts";
 import { createQueryService } from "./query-service.ts";
+import { createDiffService } from "./diff-service.ts";
 import { identifyClients } from "./sandbox/client.ts";
 import type { Parser } from "./sandbox/parser.ts";
 import type { QueryWorkers } from "./sandbox/queries.ts";
@@ -87,7 +88,8 @@ export function createApp({ config, storage: backend, logger, parser, queries, s
   // /metrics: METRICS_TOKEN when set, else any API token when API_TOKENS is set, else open.
   const metricsAuth = requireToken(config.metricsToken ? new Map([[config.metricsToken, "read" as const]]) : config.apiTokens, guesses);
   const uploadSlots = createUploadSlots({ total: config.maxUploads, perClient: config.maxUploadsPerClient });
-  mountRoutes(ROUTES, { config, storage, parser, stats, reads, sql, metrics, openapi, spool, memory, uploadSlots }, { app, api, metricsAuth });
+  const diffs = createDiffService(storage, queries);
+  mountRoutes(ROUTES, { config, storage, parser, stats, reads, sql, metrics, openapi, spool, memory, uploadSlots, diffs }, { app, api, metricsAuth });
   api.use(notFoundHandler);
   app.use("/api", api);
 

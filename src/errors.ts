@@ -16,6 +16,7 @@ export type ErrorCode =
   | "PARSE_LIMIT"
   | "QUERY_LIMIT"
   | "VERSION_DAMAGED"
+  | "INVALID_ARCHIVE"
   | "RATE_LIMITED"
   | "BUSY"
   | "STORAGE_FULL"
@@ -36,6 +37,7 @@ const TITLES: Record<ErrorCode, string> = {
   PARSE_LIMIT: "Parse limit exceeded",
   QUERY_LIMIT: "Query limit exceeded",
   VERSION_DAMAGED: "Version damaged",
+  INVALID_ARCHIVE: "Invalid archive",
   RATE_LIMITED: "Too many requests",
   BUSY: "Busy",
   STORAGE_FULL: "Storage full",
@@ -75,6 +77,8 @@ export const parseLimit = (detail: string) => new ApiError(422, "PARSE_LIMIT", d
 export const queryLimit = (detail: string) => new ApiError(422, "QUERY_LIMIT", detail);
 /** A stored version whose data file is missing or fails its checksum: never served, kept for a person to inspect. */
 export const versionDamaged = (detail: string, extra?: Record<string, unknown>) => new ApiError(410, "VERSION_DAMAGED", detail, extra);
+/** An import archive that is damaged, truncated, edited or not ours: nothing of it is stored. */
+export const invalidArchive = (detail: string, extra?: Record<string, unknown>) => new ApiError(422, "INVALID_ARCHIVE", detail, extra);
 export const busy = (retryAfterSeconds: number) =>
   new ApiError(503, "BUSY", `Every parser is busy; retry in ${retryAfterSeconds} s.`, {}, { "Retry-After": String(retryAfterSeconds) });
 export const storageFull = (detail: string) => new ApiError(507, "STORAGE_FULL", detail);

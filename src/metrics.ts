@@ -11,6 +11,8 @@ export interface Metrics {
   /** Counts requests and their latency by route and status. */
   middleware: RequestHandler;
   upload(format: string, outcome: string, bytes: number, rows: number): void;
+  /** Observes an upload's stage times in ms (src/timing.ts) in `ingest_stage_seconds{stage}`. */
+  ingestStages(times: Record<string, number>): void;
 }
 
 export function createMetrics(storage: Storage): Metrics {
@@ -28,6 +30,13 @@ export function createMetrics(storage: Storage): Metrics {
   const uploads = new client.Counter({ name: "uploads_total", help: "Uploads by detected format and outcome (created, or the error code)", labelNames: ["format", "outcome"], registers: [registry] });
   const bytesIngested = new client.Counter({ name: "ingested_bytes_total", help: "Bytes of files stored as versions", registers: [registry] });
   const rowsIngested = new client.Counter({ name: "ingested_rows_total", help: "Rows stored as versions", registers: [registry] });
+  const stageSeconds = new client.Histogram({
+    name: "ingest_stage_seconds",
+    help: "Time of each stage of a stored upload: receive, hash, detect, decode, prescan, parse, infer, convert, proof, write, checksum (parser child), handoff (queue and IPC), store, stats (background)",
+    labelNames: ["stage"],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registers: [registry],
+  });
 
   const gauge = (name: string, help: string, read: (h: Awaited<ReturnType<Storage["health"]>>) => number) =>
     new client.Gauge({
@@ -66,6 +75,9 @@ export function createMetrics(storage: Storage): Metrics {
         bytesIngested.inc(bytes);
         rowsIngested.inc(rows);
       }
+    },
+    ingestStages(times) {
+      for (const [stage, ms] of Object.entries(times)) stageSeconds.observe({ stage }, ms / 1000);
     },
   };
 }

@@ -113,7 +113,7 @@ export function createQueryService(queries: QueryWorkers, options: { spool: Spoo
  * clean 410); a later damaged block ends the response early (the client sees a short body, never
  * wrong bytes) and the version is reported damaged.
  */
-class StoredFileReader {
+export class StoredFileReader {
   readonly #ref: DataFileRef;
   readonly #data: VersionData;
   readonly #handle: Awaited<ReturnType<typeof open>>;

@@ -235,3 +235,54 @@ export const DatasetPatch = z
   .object({ name: datasetName.optional(), description: datasetDescription.optional() })
   .strict()
   .openapi("DatasetPatch", { example: { description: "Monthly sales, cleaned" } });
+
+// ---- comparing versions, backup and restore (issue 14) ----
+
+const pairOf = <T extends z.ZodType>(t: T) => z.tuple([t, t]).openapi({ description: "[from, to]" });
+export const Diff = z
+  .object({
+    datasetId: z.string(),
+    from: z.number().int(),
+    to: z.number().int(),
+    key: z.array(z.string()).openapi({ description: "The key columns rows were matched by; empty: whole-row multisets." }),
+    schema: z.object({
+      added: z.array(PageColumn),
+      removed: z.array(PageColumn),
+      changed: z.array(z.object({ name: z.string(), from: z.string(), to: z.string() })),
+    }),
+    rows: z.object({ added: z.number().int(), removed: z.number().int(), changed: z.number().int(), unchanged: z.number().int() }),
+    stats: z.array(
+      z
+        .object({
+          name: z.string(),
+          nullCount: pairOf(z.number().int().nullable()),
+          distinctCount: pairOf(z.number().int().nullable()),
+          mean: pairOf(z.number().nullable()).optional(),
+          min: pairOf(z.union([z.number(), z.string()]).nullable()).optional(),
+          max: pairOf(z.union([z.number(), z.string()]).nullable()).optional(),
+        })
+        .openapi("ColumnDrift"),
+    ),
+  })
+  .openapi("Diff");
+
+export const DiffRows = z
+  .object({
+    datasetId: z.string(),
+    from: z.number().int(),
+    to: z.number().int(),
+    key: z.array(z.string()),
+    kind: z.enum(["added", "removed", "changed"]),
+    offset: z.number().int(),
+    limit: z.number().int(),
+    totalRows: z.number().int(),
+    columns: z.array(PageColumn).openapi({ description: "`to`'s columns for added rows, `from`'s for removed, the shared ones for changed." }),
+    rows: z
+      .array(z.union([z.record(z.string(), cell), z.object({ key: z.record(z.string(), cell), from: z.record(z.string(), cell), to: z.record(z.string(), cell), columns: z.array(z.string()) })]))
+      .openapi({ description: "Added and removed: row objects. Changed: `{key, from, to, columns}` with the names of the shared columns whose values differ." }),
+    next: z.string().nullable(),
+  })
+  .openapi("DiffRows");
+
+export const Unchanged = z.object({ dataset: Dataset, version: Version, unchanged: z.literal(true) }).openapi("Unchanged");
+export const Imported = z.object({ dataset: Dataset, versions: z.array(VersionSummary) }).openapi("Imported");

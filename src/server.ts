@@ -1,4 +1,5 @@
 /** Entry point: read config, open storage, listen, and shut down cleanly on SIGTERM/SIGINT. */
+import { loadDemo } from "../scripts/demo.ts";
 import { createApp } from "./app.ts";
 import { loadConfig } from "./config.ts";
 import { createHttpServer } from "./http/connections.ts";
@@ -32,7 +33,16 @@ async function main(): Promise<void> {
   server.once("listening", () => {
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : config.port;
-    logger.info({ url: `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`, backend: storage.name, auth: config.apiTokens ? "bearer tokens" : "open (API_TOKENS unset)" }, "listening");
+    const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
+    logger.info({ url, backend: storage.name, auth: config.apiTokens ? "bearer tokens" : "open (API_TOKENS unset)" }, "listening");
+    if (config.demo) {
+      // the demo datasets go in through the public API, like any client's uploads
+      const writer = [...(config.apiTokens ?? new Map<string, string>()).entries()].find(([, role]) => role === "write")?.[0];
+      loadDemo(url, writer ? { Authorization: `Bearer ${writer}` } : {}).then(
+        (names) => logger.info({ datasets: names }, names.length > 0 ? "demo datasets loaded" : "demo datasets already present"),
+        (err: unknown) => logger.error({ err }, "loading the demo datasets failed"),
+      );
+    }
   });
   server.once("error", (err) => {
     logger.fatal({ err }, "could not listen");

@@ -19,8 +19,11 @@ export interface StatsService {
   get(datasetId: string, version: number, client?: string): Promise<unknown>;
   /** The stats body of the rows of a numbered version that match `filters` (non-empty). */
   filtered(datasetId: string, version: number, filters: Filter[], client?: string): Promise<unknown>;
-  /** Starts computing in the background; errors (a version deleted meanwhile, say) are ignored. */
-  warm(datasetId: string, version: number, client?: string): void;
+  /**
+   * Starts computing in the background; errors (a version deleted meanwhile, say) are ignored.
+   * Resolves (never rejects) when done: true when the statistics were computed and stored.
+   */
+  warm(datasetId: string, version: number, client?: string): Promise<boolean>;
 }
 
 /** The API process reads none of the version's rows itself: workers do. */
@@ -95,7 +98,10 @@ export function createStatsService(storage: Storage, queries: QueryWorkers): Sta
     get,
     filtered,
     warm(datasetId, version, client) {
-      get(datasetId, version, client).catch(() => undefined);
+      return get(datasetId, version, client).then(
+        () => true,
+        () => false,
+      );
     },
   };
 }

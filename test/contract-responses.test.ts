@@ -234,6 +234,44 @@ describe("declared responses match real answers", () => {
     await check(limited, "liveness", {}, 200); // outside /api: never limited
   });
 
+  it("for comparing versions, ifChanged, export and import, with their errors", { timeout: 120_000 }, async () => {
+    const v1 = "id,name,score\n1,Ada,9.5\n2,Bob,\n3,Cy,7\n";
+    const v2 = "id,name,score\n1,Ada,9.5\n2,Bob,8\n4,Di,6\n";
+    const created = await check(server, "uploadDataset", { form: { name: "compared" }, file: { name: "c.csv", content: v1 } }, 201);
+    const id = created.dataset.id as string;
+    const missing = "00000000-0000-4000-8000-000000000000";
+    await check(server, "addVersion", { params: { datasetId: id }, file: { name: "c.csv", content: v2 } }, 201);
+    expect(await check(server, "addVersion", { params: { datasetId: id }, form: { ifChanged: "true" }, file: { name: "c.csv", content: v2 } }, 200)).toMatchObject({ unchanged: true, version: { version: 2 } });
+    expect(await check(server, "uploadDataset", { form: { name: "compared", ifChanged: "true" }, file: { name: "c.csv", content: v2 } }, 200)).toMatchObject({ unchanged: true });
+    await check(server, "uploadDataset", { form: { name: "compared", ifChanged: "yes" }, file: { name: "c.csv", content: v2 } }, 400);
+
+    const diff = await check(server, "diffVersions", { params: { datasetId: id }, query: [["from", "1"], ["to", "2"], ["key", "id"]] }, 200);
+    expect(diff.rows).toEqual({ added: 1, removed: 1, changed: 1, unchanged: 1 });
+    await check(server, "diffVersions", { params: { datasetId: id } }, 200);
+    const etag = (await fetch(`${server.url}/api/datasets/${id}/diff?from=1&to=2&key=id`)).headers.get("etag") as string;
+    await check(server, "diffVersions", { params: { datasetId: id }, query: [["from", "1"], ["to", "2"], ["key", "id"]], headers: { "If-None-Match": etag } }, 304);
+    await check(server, "diffVersions", { params: { datasetId: id }, query: [["key", "nope"]] }, 400);
+    await check(server, "diffVersions", { params: { datasetId: id }, query: [["from", "7"]] }, 404);
+    await check(server, "diffVersions", { params: { datasetId: missing } }, 404);
+    const rows = await check(server, "diffRows", { params: { datasetId: id }, query: [["from", "1"], ["to", "2"], ["key", "id"], ["kind", "changed"]] }, 200);
+    expect(rows.rows).toEqual([{ key: { id: 2 }, from: { id: 2, name: "Bob", score: null }, to: { id: 2, name: "Bob", score: 8 }, columns: ["score"] }]);
+    await check(server, "diffRows", { params: { datasetId: id }, query: [["from", "1"], ["to", "2"], ["kind", "added"], ["limit", "1"]] }, 200);
+    const rowsEtag = (await fetch(`${server.url}/api/datasets/${id}/diff/rows?from=1&to=2&kind=removed`)).headers.get("etag") as string;
+    await check(server, "diffRows", { params: { datasetId: id }, query: [["from", "1"], ["to", "2"], ["kind", "removed"]], headers: { "If-None-Match": rowsEtag } }, 304);
+    await check(server, "diffRows", { params: { datasetId: id }, query: [["kind", "edited"]] }, 400);
+    await check(server, "diffRows", { params: { datasetId: missing }, query: [["kind", "added"]] }, 404);
+
+    await check(server, "exportDataset", { params: { datasetId: id } }, 200);
+    const archive = new Uint8Array(await (await fetch(`${server.url}/api/datasets/${id}/export`)).arrayBuffer());
+    await check(server, "exportDataset", { params: { datasetId: missing } }, 404);
+    await check(server, "exportDataset", { params: { datasetId: id }, query: [["format", "zip"]] }, 400);
+    const imported = await check(server, "importDataset", { form: { name: "compared (restored)" }, file: { name: "c.tar", content: archive } }, 201);
+    expect(imported.versions.map((v: { version: number }) => v.version)).toEqual([1, 2]);
+    await check(server, "importDataset", { file: { name: "c.tar", content: archive } }, 409);
+    await check(server, "importDataset", { form: { name: "broken" }, file: { name: "c.tar", content: archive.subarray(0, 1500) } }, 422);
+    await check(server, "importDataset", { form: { nmae: "x" }, file: { name: "c.tar", content: archive } }, 400);
+  });
+
   it("saw every declared success status of every route, and a 400 (and 404 with path parameters) for each", () => {
     const missingStatuses: string[] = [];
     for (const r of ROUTES) {

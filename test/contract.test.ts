@@ -196,13 +196,14 @@ describe("every route is strict (real server)", () => {
       expect400(res, misspell(name), label);
       expect(res.body.didYouMean).toBe(name);
     }
+    const field = "header" in shapeOf(route.form) ? "header" : (Object.keys(shapeOf(route.form))[0] as string);
     const form = new FormData();
-    form.append("header", "true");
-    form.append("header", "false");
+    form.append(field, "true");
+    form.append(field, "false");
     form.append("file", new Blob([CSV]), "x.csv");
     const twice = await getJson(url(route), { method: "POST", body: form });
     expect(twice.status).toBe(400);
-    expect(twice.body.detail).toMatch(/"header" is given 2 times/);
+    expect(twice.body.detail).toMatch(new RegExp(`"${field}" is given 2 times`));
   });
 
   it("explains form fields that belong elsewhere and JSON fields that do not exist", async () => {

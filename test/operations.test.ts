@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { getJson, startServer, upload, type TestServer } from "./helpers/server.ts";
 
@@ -98,6 +99,31 @@ describe("operations", () => {
       expect(text).toMatch(/^versions 1$/m);
       expect(text).toContain("nodejs_eventloop_lag_seconds");
       expect(text).toContain("process_resident_memory_bytes");
+    });
+
+    it("times each stage of a stored upload: Server-Timing, ingest_stage_seconds, the source hash taken while receiving", async () => {
+      server = await startServer("memory");
+      const api = `${server.url}/api`;
+      const created = await upload(`${api}/datasets/upload`, { name: "t.csv", content: CSV });
+      expect(created.status).toBe(201);
+      // hashed as the bytes arrived, the same hash as of the file
+      expect(created.body.version.source.sha256).toBe(createHash("sha256").update(CSV).digest("hex"));
+      const timing = new Map((created.headers.get("server-timing") ?? "").split(", ").map((part) => {
+        const [name, dur] = part.split(";dur=");
+        return [name, Number(dur)] as const;
+      }));
+      for (const stage of ["receive", "detect", "decode", "prescan", "parse", "infer", "proof", "write", "checksum", "handoff", "store"]) {
+        expect(timing.get(stage), stage).toBeGreaterThanOrEqual(0);
+      }
+      // statistics are observed when the background job is done
+      let text = "";
+      for (let i = 0; i < 100 && !/ingest_stage_seconds_count\{stage="stats"\} 1/.test(text); i++) {
+        text = await (await fetch(`${server.url}/metrics`)).text();
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      for (const stage of ["receive", "prescan", "parse", "infer", "write", "store", "stats"]) {
+        expect(text).toMatch(new RegExp(`ingest_stage_seconds_count\\{stage="${stage}"\\} 1$`, "m"));
+      }
     });
   });
 });

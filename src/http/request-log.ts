@@ -18,6 +18,8 @@ export function requestLog(logger: Logger): RequestHandler {
           status: res.statusCode,
           durationMs: Math.round(Number(process.hrtime.bigint() - started) / 1e3) / 1e3,
           bytes: Number(res.getHeader("Content-Length") ?? 0),
+          // uploads: ms per ingest stage (src/timing.ts)
+          ...(res.locals.stages ? { stages: res.locals.stages as unknown } : {}),
         },
         "request",
       );

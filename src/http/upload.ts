@@ -7,7 +7,7 @@
  * removes its temp file, and parsing never starts before the whole body is here, so a slow
  * client never holds a parser.
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import path from "node:path";
@@ -93,12 +93,36 @@ export function prepareUploadDir(uploadDir: string, { includeOwn = false } = {})
   }
 }
 
+/** How long each request's file took to arrive (from the first byte of the form to the last), and its hash. */
+const received = new WeakMap<Request, { ms: number; sha256?: string }>();
+
+/**
+ * multer's disk storage, hashing the bytes as they are written (SHA-256, the version's
+ * `source.sha256`), so ingest does not read the whole file again just to hash it. The hash
+ * listener joins the stream right after disk storage piped it (synchronously, with a fixed
+ * destination and name), so it sees every chunk the file gets; otherwise no hash is given.
+ */
+function hashingDiskStorage(uploadDir: string): multer.StorageEngine {
+  const disk = multer.diskStorage({ destination: uploadDir, filename: (_req, _file, cb) => cb(null, tempName("upload")) });
+  return {
+    _handleFile(req, file, cb) {
+      let hash: ReturnType<typeof createHash> | null = null;
+      disk._handleFile(req, file, (err, info) => {
+        cb(err, err || !hash ? info : { ...info, sha256: hash.digest("hex") } as Partial<Express.Multer.File>);
+      });
+      if (file.path !== undefined && !file.stream.destroyed) {
+        const h = createHash("sha256");
+        hash = h;
+        file.stream.on("data", (chunk: Buffer) => h.update(chunk));
+      }
+    },
+    _removeFile: (req, file, cb) => disk._removeFile(req, file, cb),
+  };
+}
+
 export function receiveUpload(limits: UploadLimits): RequestHandler {
   const middleware = multer({
-    storage: multer.diskStorage({
-      destination: limits.uploadDir,
-      filename: (_req, _file, cb) => cb(null, tempName("upload")),
-    }),
+    storage: hashingDiskStorage(limits.uploadDir),
     limits: {
       fileSize: limits.maxUploadBytes,
       files: 1,
@@ -127,9 +151,12 @@ export function receiveUpload(limits: UploadLimits): RequestHandler {
       limits.slots?.release(client);
       if (req.file?.path) void rm(req.file.path, { force: true });
     });
+    const started = performance.now();
     middleware(req, res, (err?: unknown) => {
       if (err) return next(err);
       if (!req.file) return next(badRequest('The form has no file: send it in the field "file".'));
+      const sha256 = (req.file as { sha256?: unknown }).sha256;
+      received.set(req, { ms: performance.now() - started, ...(typeof sha256 === "string" ? { sha256 } : {}) });
       next();
     });
   };
@@ -139,7 +166,13 @@ export function receiveUpload(limits: UploadLimits): RequestHandler {
 export function uploadedFile(req: Request): UploadedFile {
   const file = req.file;
   if (!file) throw badRequest('The form has no file: send it in the field "file".');
-  return { path: file.path, originalName: safeName(file.originalname), sizeBytes: file.size };
+  const sha256 = received.get(req)?.sha256;
+  return { path: file.path, originalName: safeName(file.originalname), sizeBytes: file.size, ...(sha256 ? { sha256 } : {}) };
+}
+
+/** Milliseconds the request's file took to arrive (0 when it did not come through `receiveUpload`). */
+export function receiveMs(req: Request): number {
+  return received.get(req)?.ms ?? 0;
 }
 
 /** Busboy decodes file names as latin1 by default; browsers send UTF-8. */

@@ -544,6 +544,16 @@ export async function scanCsv(filePath: string, preferTab: boolean, options: Sca
           } else if (b === CR) line++;
           quotedCR = b === CR;
           i++;
+          // the rest of a quoted run: only quotes and line ends matter (one tight loop, not the whole dispatch)
+          if (b !== QUOTE) {
+            const n = reader.n;
+            while (i < n) {
+              const c = buf[i]!;
+              if (c === QUOTE || c === LF || c === CR) break;
+              i++;
+              quotedCR = false;
+            }
+          }
           continue;
         }
       }
@@ -597,6 +607,18 @@ export async function scanCsv(filePath: string, preferTab: boolean, options: Sca
         throw tooLarge(`The first row is longer than ${MAX_HEADER_BYTES / 1024 / 1024} MiB; this does not look like a CSV header.`);
       }
       i++;
+      // the rest of an unquoted field: plain bytes only count (one tight loop, not the whole
+      // dispatch); the header row keeps the byte-by-byte path for its length check
+      if (!inQuotes && firstRecord !== null) {
+        const n = reader.n;
+        const from = i;
+        while (i < n) {
+          const c = buf[i]!;
+          if (c === d || c === LF || c === CR || c === QUOTE) break;
+          i++;
+        }
+        recordBytes += i - from;
+      }
     }
     if (quotePending) inQuotes = false;
     if (inQuotes) throw unparseable(`The quoted field starting on line ${quoteOpenLine} is never closed. Quotes inside a quoted field must be doubled (""); upload with quoting=lenient if quotes appear inside unquoted text, or quoting=none if quotes are never used for quoting.`, { line: quoteOpenLine });

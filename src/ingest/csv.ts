@@ -19,11 +19,12 @@ import { lazyOf } from "../frame/safe.ts";
 import type { SourceInfo } from "../types.ts";
 import { scanCsv, type CsvScan } from "./csv-scan.ts";
 import { prepareText } from "./encoding.ts";
-import { convert, decide, longFloatTexts, dtypeOf, fits, fitsForced, floatShaped, forcedLossExprs, narrowerCandidate, present, readVotes, verifyVotes, voteExprs, type Candidate, type ColumnVotes, type Inferred, type NumberFormat } from "./infer.ts";
+import { convert, decide, longFloatTexts, dtypeOf, fits, fitsForced, floatShaped, forcedLossExprs, narrowerCandidate, present, readVotes, verifyVotes, voteAggregates, columnAggregates, type Candidate, type ColumnVotes, type Inferred, type NumberFormat } from "./infer.ts";
 import type { ForcedType, ParseOptions } from "./options.ts";
 import { placeholderNames, positionalNames, renamedNote, uniqueNames } from "./names.ts";
 import { plural, quotedList } from "./notes.ts";
 import type { ColumnReport, IngestLimits, Parsed } from "./types.ts";
+import { addStage, timed } from "../timing.ts";
 
 const ROW_INDEX = "__ingest_row_index";
 
@@ -96,16 +97,18 @@ async function firstMisfit(lf: pl.LazyDataFrame, name: string, type: Candidate, 
 
 async function counterexamples(lf: pl.LazyDataFrame, names: string[], targets: Map<number, Candidate>, nf: NumberFormat): Promise<Map<number, string[]>> {
   const out = new Map<number, string[]>();
-  if (targets.size === 0) return out;
-  const exprs = [...targets].map(([i, type]) => {
-    const c = pl.col(names[i]!);
+  for (const type of new Set(targets.values())) {
+    const indexes = [...targets].filter(([, t]) => t === type).map(([i]) => i);
     // The exact test (leading zeros, rounding), so every value that blocked the type is shown.
-    return c.filter(present(c).and(fits(c, type, nf).not())).unique({ maintainOrder: true }).head(3).implode().alias(`c${i}`);
-  });
-  const rec = (await lf.select(exprs).collect()).toRecords()[0] as Record<string, unknown> | undefined;
-  for (const i of targets.keys()) {
-    const v = rec?.[`c${i}`];
-    out.set(i, Array.isArray(v) ? v.map(String) : []);
+    const rec = await columnAggregates(
+      lf,
+      indexes.map((i) => names[i]!),
+      [["x:", (c) => c.filter(present(c).and(fits(c, type, nf).not())).unique({ maintainOrder: true }).head(3), true]],
+    );
+    for (const i of indexes) {
+      const v = rec[`x:${names[i]!}`];
+      out.set(i, Array.isArray(v) ? v.map(String) : []);
+    }
   }
   return out;
 }
@@ -124,10 +127,10 @@ async function applyNullValues(lf: pl.LazyDataFrame, names: string[], values: st
  * @throws ApiError 400/413/422.
  */
 export async function parseCsv(filePath: string, extension: string, options: ParseOptions, limits: IngestLimits, wantReport: boolean): Promise<Parsed> {
-  const text = await prepareText(filePath, options.encoding);
+  const text = await timed("decode", () => prepareText(filePath, options.encoding));
   const rowsPath = `${text.path}.rows`;
   try {
-    const scan = await scanCsv(text.path, extension === "tsv" || extension === "tab", {
+    const scan = await timed("prescan", () => scanCsv(text.path, extension === "tsv" || extension === "tab", {
       delimiter: options.delimiter,
       header: options.header,
       onBadRows: options.onBadRows,
@@ -137,7 +140,7 @@ export async function parseCsv(filePath: string, extension: string, options: Par
       commentPrefix: options.commentPrefix,
       quoting: options.quoting,
       rowsPath,
-    });
+    }));
     if (options.decimalComma && scan.delimiter === ",") {
       throw badRequest('decimalComma=true needs a delimiter other than a comma, but this file\'s delimiter is ","; give the real one with delimiter= (e.g. delimiter=;).');
     }
@@ -150,10 +153,12 @@ export async function parseCsv(filePath: string, extension: string, options: Par
     const cols = placeholderNames(names.length, names);
     let strings: pl.DataFrame;
     try {
-      strings = await scanStrings(text.path, scan, cols, options).collect();
+      strings = await timed("parse", () => scanStrings(text.path, scan, cols, options).collect());
     } catch (err) {
       throw polarsFailure(err, "The CSV file could not be read");
     }
+    // "infer": null values, the type votes and their whole-column verification, the notes
+    const inferStart = performance.now();
     const nulled = await applyNullValues(lazyOf(strings), cols, options.nullValues);
     const lf = nulled.lf;
     const nf: NumberFormat = { decimalComma, accepted: await longFloatTexts(lf, cols, { decimalComma }) };
@@ -163,7 +168,10 @@ export async function parseCsv(filePath: string, extension: string, options: Par
       const c = pl.col(cols[i]!);
       forcedCandidates(type).forEach((cand) => forcedExprs.push(present(c).and(fitsForced(c, cand, nf).not()).sum().alias(`f${i}_${cand}`)));
     }
-    const voteRow = (await lf.select([pl.len().alias("n"), ...voteExprs(cols, nf), ...forcedExprs]).collect()).toRecords()[0] as Record<string, unknown>;
+    const voteRow = {
+      ...((await lf.select([pl.len().alias("n"), ...forcedExprs]).collect()).toRecords()[0] as Record<string, unknown>),
+      ...(await columnAggregates(lf, cols, voteAggregates(nf))),
+    };
     const rowCount = Number(voteRow.n);
     if (rowCount !== scan.rows) {
       throw unparseable(`The file could not be read consistently (the pre-scan counted ${scan.rows} rows, the parser ${rowCount}); check its quoting, or try quoting=lenient.`);
@@ -191,7 +199,9 @@ export async function parseCsv(filePath: string, extension: string, options: Par
       types.push(fitting);
     }
 
+    addStage("infer", performance.now() - inferStart);
     let frame: pl.DataFrame;
+    const convertStart = performance.now();
     try {
       // Columns verified by inference are already typed; forced ones are converted here.
       const mapping: Record<string, string> = Object.create(null) as Record<string, string>;
@@ -209,6 +219,8 @@ export async function parseCsv(filePath: string, extension: string, options: Par
     } catch (err) {
       throw polarsFailure(err, "The CSV file could not be converted");
     }
+    addStage("convert", performance.now() - convertStart);
+    const notesStart = performance.now();
 
     const notes = [...text.notes];
     if (scan.skippedLines > 0) notes.push(`The first ${plural(scan.skippedLines, "line")} ${scan.skippedLines === 1 ? "was" : "were"} left out (skipRows/headerRow); the ${options.header ? "header" : "first row"} was read from line ${scan.firstRecordLine}.`);
@@ -251,6 +263,7 @@ export async function parseCsv(filePath: string, extension: string, options: Par
       notes,
     };
     const report = wantReport ? await buildReport(lf, cols, names, types, votes, forced, nf) : undefined;
+    addStage("infer", performance.now() - notesStart);
     return { frame, source, report };
   } finally {
     if (text.tempPath) await rm(text.tempPath, { force: true });

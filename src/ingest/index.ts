@@ -19,6 +19,7 @@ import { inapplicable, type ParseOptions } from "./options.ts";
 import { parseParquet, parquetFailure } from "./parquet.ts";
 import { checkValueRanges } from "./renderable.ts";
 import type { IngestLimits, Parsed, UploadedFile } from "./types.ts";
+import { timed } from "../timing.ts";
 
 export type { ColumnReport, IngestLimits, UploadedFile } from "./types.ts";
 
@@ -30,21 +31,23 @@ export async function sha256File(filePath: string): Promise<string> {
 }
 
 async function parseAny(file: UploadedFile, options: ParseOptions, limits: IngestLimits, wantReport: boolean): Promise<{ parsed: Parsed; source: SourceInfo }> {
-  const detection = await detectFormat(file.path, file.originalName, file.sizeBytes, options.encoding);
+  const detection = await timed("detect", () => detectFormat(file.path, file.originalName, file.sizeBytes, options.encoding));
   const parse = async (): Promise<Parsed> => {
     try {
+      // CSV times its own stages (decode, prescan, parse, infer); the other readers are one "parse"
       return detection.family === "text"
         ? await parseCsv(file.path, detection.extension, options, limits, wantReport)
         : detection.family === "excel"
-          ? await parseExcel(file.path, detection.zipEntries, options, limits, wantReport)
-          : await parseParquet(file.path, file.sizeBytes, limits);
+          ? await timed("parse", () => parseExcel(file.path, detection.zipEntries, options, limits, wantReport))
+          : await timed("parse", () => parseParquet(file.path, file.sizeBytes, limits));
     } catch (err) {
       // Whatever a reader library throws reaches the client in our words, never as its own message.
       if (err instanceof ApiError) throw err;
       throw detection.family === "parquet" ? parquetFailure(err) : polarsFailure(err, detection.family === "excel" ? "The workbook could not be read" : "The CSV file could not be read");
     }
   };
-  const [sha256, parsed] = await Promise.all([sha256File(file.path), parse()]);
+  // hashed while receiving when the upload came through the API (http/upload.ts); else here, beside the parse
+  const [sha256, parsed] = await Promise.all([file.sha256 ?? timed("hash", () => sha256File(file.path)), parse()]);
   const ignored = inapplicable(options, detection.family);
   const notes = [...detection.notes, ...(ignored.length > 0 ? [`The option${ignored.length === 1 ? "" : "s"} ${ignored.join(", ")} ${ignored.length === 1 ? "does" : "do"} not apply to ${detection.family === "excel" ? "Excel" : detection.family === "parquet" ? "Parquet" : "CSV"} files and ${ignored.length === 1 ? "was" : "were"} ignored.`] : []), ...(parsed.source.notes ?? [])];
   const source: SourceInfo = {

@@ -167,10 +167,27 @@ export function castTo(c: pl.Expr, type: Candidate, nf: NumberFormat = PLAIN): p
  * significant digits as the text (so it is finite, did not underflow and lost no digit).
  */
 export function exactAsFloat(text: pl.Expr, typed: pl.Expr, nf: NumberFormat = PLAIN): pl.Expr {
-  const shortest = significantDigits(typed.cast(pl.String)).eq(significantDigits(text));
-  const exact = nf.accepted && nf.accepted.length > 0 ? shortest.or(text.isIn(pl.lit(pl.Series("accepted", [...nf.accepted], pl.String)))) : shortest;
-  // `NaN` and `inf` are exact as themselves; other texts must give a finite double.
-  return exact.and(typed.isFinite()).fillNull(false).or(text.str.contains(`^(${NON_FINITE})$`).fillNull(false));
+  // Texts of at most 15 characters without an exponent have at most 15 significant digits and lie
+  // within the normal range, so any finite double they parse to keeps them (DBL_DIG): only the
+  // others go through the digit comparison (ten regex passes). Polars evaluates every branch of a
+  // when/then on every row, so the costly branch gets its input masked to null instead.
+  const simple = text.str.contains(`^[^eE]{0,${DOUBLE_DIGITS}}$`);
+  const hardText = pl.when(simple).then(pl.lit(null).cast(pl.String)).otherwise(text);
+  const hardTyped = pl.when(simple).then(pl.lit(null).cast(pl.Float64)).otherwise(typed);
+  const shortest = significantDigits(hardTyped.cast(pl.String)).eq(significantDigits(hardText));
+  const exact = nf.accepted && nf.accepted.length > 0 ? shortest.or(hardText.isIn(pl.lit(pl.Series("accepted", [...nf.accepted], pl.String)))) : shortest;
+  const finite = typed.isFinite();
+  // `NaN` and `inf` are exact as themselves (only texts that did not give a finite double are asked); other texts must give a finite double.
+  const namedNonFinite = pl.when(finite.fillNull(false)).then(pl.lit(null).cast(pl.String)).otherwise(text).str.contains(`^(${NON_FINITE})$`).fillNull(false);
+  return pl.when(simple).then(finite).otherwise(exact.and(finite)).fillNull(false).or(namedNonFinite);
+}
+
+/**
+ * True where a text has more than `n` characters. A regex, not `str.lengths()`: this build's
+ * planner types that as a string, which aborts the process inside a group-by (columnAggregates).
+ */
+function longerThan(text: pl.Expr, n: number): pl.Expr {
+  return text.str.contains(`^(?s:.){${n + 1}}`);
 }
 
 /** Digits a double always keeps: any decimal with at most this many significant digits round-trips. */
@@ -189,17 +206,20 @@ function digitsOf(text: string): string {
  */
 export async function longFloatTexts(lf: pl.LazyDataFrame, names: readonly string[], nf: NumberFormat = PLAIN): Promise<string[]> {
   if (names.length === 0) return [];
-  const candidates = perColumn(names, "l:", (c) => {
-    const digits = significantDigits(c);
-    const typed = castTo(c, "Float64", nf);
-    const suspicious = floatShaped(c, nf).and(digits.str.lengths().gt(DOUBLE_DIGITS)).and(significantDigits(typed.cast(pl.String)).neq(digits)).fillNull(false);
-    return c.filter(suspicious).unique().implode();
-  });
-  const row = (await lf.select(candidates).collect()).toRecords()[0] as Record<string, unknown> | undefined;
+  const row = await columnAggregates(lf, names, [["l:", (c) => {
+    // More than 15 significant digits need more than 15 characters: the digit work (ten regex
+    // passes) runs only on the long, float-shaped values, which are few in most files.
+    const long = c.filter(longerThan(c, DOUBLE_DIGITS));
+    const shaped = long.filter(floatShaped(long, nf));
+    const digits = significantDigits(shaped);
+    const typed = castTo(shaped, "Float64", nf);
+    const suspicious = longerThan(digits, DOUBLE_DIGITS).and(significantDigits(typed.cast(pl.String)).neq(digits)).fillNull(false);
+    return shaped.filter(suspicious).unique();
+  }, true]]);
   const seen = new Set<string>();
   const accepted: string[] = [];
   for (const name of names) {
-    const texts = row?.[`l:${name}`];
+    const texts = row[`l:${name}`];
     if (!Array.isArray(texts)) continue;
     for (const t of texts as string[]) {
       if (seen.has(t)) continue;
@@ -310,24 +330,70 @@ function perColumn(names: readonly string[], prefix: string, build: (c: pl.Expr)
   return names.length === 0 ? [] : [build(pl.col([...names])).prefix(prefix)];
 }
 
+/** One per-column aggregation: the output key prefix, the expression over a column, and whether it gives a list. */
+export type ColumnAggregate = [prefix: string, build: (c: pl.Expr) => pl.Expr, list?: boolean];
+
+/** From this many columns on, `columnAggregates` and `verifyVotes` work on the long form… */
+const LONG_FORM_COLUMNS = 32;
 /**
- * First-pass aggregations (one row) for `readVotes`. Per column: present and empty-string counts
+ * …up to this many cells: the long form copies the values (and repeats each column's name per
+ * value), while past it the fixed cost per column is small next to the work on the values anyway.
+ */
+const LONG_FORM_MAX_CELLS = 10_000_000;
+
+function longForm(columns: number, rows: number): boolean {
+  return columns >= LONG_FORM_COLUMNS && columns * rows <= LONG_FORM_MAX_CELLS;
+}
+
+async function heightOf(lf: pl.LazyDataFrame): Promise<number> {
+  return Number((await lf.select(pl.len().alias("n")).collect()).toRecords()[0]?.n ?? 0);
+}
+
+/**
+ * Aggregations of each of `names` (String columns), as one record keyed `${prefix}${column}`.
+ * Few columns (or very many cells, see LONG_FORM_MAX_CELLS): one select of `pl.col([…])` expressions (Polars expands them per column). Many
+ * columns: Polars pays ~0.1–1 ms per expanded expression whatever the rows (a 2-row, 1000-column
+ * file took seconds per query, Q13), so the columns are unpivoted into one (column, value) frame
+ * and each expression runs once, grouped by column: the cost is linear in cells. A group keeps
+ * its column's row order, so `head` is the column's first rows in both forms.
+ */
+export async function columnAggregates(lf: pl.LazyDataFrame, names: readonly string[], aggs: readonly ColumnAggregate[]): Promise<Record<string, unknown>> {
+  if (names.length === 0 || aggs.length === 0) return {};
+  if (names.length < LONG_FORM_COLUMNS || !longForm(names.length, await heightOf(lf))) {
+    const c = pl.col([...names]);
+    const row = (await lf.select(aggs.map(([prefix, build, list]) => (list ? build(c).implode() : build(c)).prefix(prefix))).collect()).toRecords()[0];
+    return (row ?? {}) as Record<string, unknown>;
+  }
+  const column = "column";
+  const value = "value";
+  const long = lf.unpivot([], [...names], { variableName: column, valueName: value });
+  const grouped = await long.groupBy(column, true).agg(...aggs.map(([prefix, build]) => build(pl.col(value)).alias(prefix))).collect();
+  const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  for (const rec of grouped.toRecords() as Record<string, unknown>[]) {
+    for (const [prefix] of aggs) out[`${prefix}${String(rec[column])}`] = rec[prefix];
+  }
+  return out;
+}
+
+/**
+ * First-pass aggregations (`columnAggregates`) for `readVotes`. Per column: present and empty-string counts
  * over the whole column, and per candidate the misfits among the present values of its first rows.
  * A misfit in the sample is a misfit of the column, so that rules a candidate out for good;
  * `verifyVotes` then checks the survivors over every value.
  */
-export function voteExprs(names: readonly string[], nf: NumberFormat = PLAIN): pl.Expr[] {
+export function voteAggregates(nf: NumberFormat = PLAIN): ColumnAggregate[] {
   return [
-    ...perColumn(names, "p:", (c) => present(c).sum()),
-    ...perColumn(names, "e:", (c) => c.eq(pl.lit("")).fillNull(false).sum()),
+    ["p:", (c) => present(c).sum()],
+    ["e:", (c) => c.eq(pl.lit("")).fillNull(false).sum()],
     // The sample only rules out candidates whose shape some value lacks (a regex, cheap to plan
     // and to run); parsing and exactness are checked over every value by `verifyVotes`.
-    ...CANDIDATES.flatMap((type, k) =>
-      perColumn(names, `s${k}:`, (c) => {
+    ...CANDIDATES.map((type, k): ColumnAggregate => [
+      `s${k}:`,
+      (c) => {
         const head = c.head(SAMPLE_ROWS);
         return head.filter(present(head)).str.contains(shapeOf(type, nf)).fillNull(false).not().sum();
-      }),
-    ),
+      },
+    ]),
   ];
 }
 
@@ -407,8 +473,13 @@ export async function verifyVotes(lf: pl.LazyDataFrame, names: readonly string[]
     });
     return pending;
   };
+  const long = names.length >= LONG_FORM_COLUMNS && longForm(names.length, await heightOf(lf));
   for (let pending = todo(); pending.length > 0; pending = todo()) {
     const groups = byType(pending);
+    if (long) {
+      frame = await verifyLong(frame, names, votes, groups, prefix, nf, typed);
+      continue;
+    }
     const tempName = (i: number, type: Candidate) => `${prefix}${CANDIDATES.indexOf(type)}:${names[i]!}`;
     const wide = lazyOf(await frame.withColumns(...groups.flatMap(({ type, k, columns }) => perColumn(columns, `${prefix}${k}:`, (c) => typedIfFits(c, type, nf)))).collect());
     const temps = pending.map(([i, type]) => tempName(i, type));
@@ -430,12 +501,47 @@ export async function verifyVotes(lf: pl.LazyDataFrame, names: readonly string[]
       for (const type of NARROWER[decide(v)]) if (v.misfits[type] === undefined) extra.push([i, type]);
     });
     if (extra.length > 0) {
-      const exprs = byType(extra).flatMap(({ type, k, columns }) => perColumn(columns, `m${k}:`, (c) => misfitCount(c, type, nf)));
-      const row = (await lf.select(exprs).collect()).toRecords()[0] as Record<string, unknown>;
+      const row: Record<string, unknown> = {};
+      for (const { type, k, columns } of byType(extra)) Object.assign(row, await columnAggregates(lf, columns, [[`m${k}:`, (c) => misfitCount(c, type, nf)]]));
       for (const [i, type] of extra) votes[i]!.misfits[type] = Number(row[`m${CANDIDATES.indexOf(type)}:${names[i]!}`] ?? 0);
     }
   }
   return { frame, typed };
+}
+
+/**
+ * `verifyVotes`' pass for many columns (see `columnAggregates`): the columns of each candidate are
+ * unpivoted into one long column, converted by one expression, counted per column, and the typed
+ * values of each column that fits are cut back out of the long result (an unpivot stacks its
+ * columns one after the other, each in row order).
+ */
+async function verifyLong(frame: pl.LazyDataFrame, names: readonly string[], votes: ColumnVotes[], groups: { type: Candidate; k: number; columns: string[] }[], prefix: string, nf: NumberFormat, typed: Map<number, string>): Promise<pl.LazyDataFrame> {
+  const wide = await frame.collect();
+  const height = wide.height;
+  const added: pl.Series[] = [];
+  const index = new Map(names.map((name, i) => [name, i]));
+  for (const { type, k, columns } of groups) {
+    if (columns.length === 0) continue;
+    const converted = await wide
+      .lazy()
+      .select(columns)
+      .unpivot([], columns, { variableName: "column", valueName: "value" })
+      .select(typedIfFits(pl.col("value"), type, nf).alias("typed"))
+      .collect();
+    const values = converted.getColumn("typed");
+    columns.forEach((name, j) => {
+      const i = index.get(name)!;
+      const part = values.slice(j * height, height);
+      const misfits = votes[i]!.present - (height - part.nullCount());
+      votes[i]!.misfits[type] = misfits;
+      if (misfits === 0) {
+        const temp = `${prefix}${k}:${name}`;
+        typed.set(i, temp);
+        added.push(part.alias(temp));
+      }
+    });
+  }
+  return (added.length > 0 ? (wide.hstack(added) as unknown as pl.DataFrame) : wide).lazy();
 }
 
 /** The narrowest candidate every present value fits (after `verifyVotes`); String for all-null columns. */

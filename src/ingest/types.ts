@@ -8,6 +8,8 @@ export interface UploadedFile {
   /** The client's file name (only its extension is used; it never becomes a path). */
   originalName: string;
   sizeBytes: number;
+  /** Hex SHA-256 of the bytes, when the receiver hashed them as they arrived (else ingest hashes the file). */
+  sha256?: string;
 }
 
 export interface IngestLimits {

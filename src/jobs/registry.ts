@@ -14,6 +14,7 @@
  *    (or `queries.run` when no version is involved); limits, fairness and a damaged file's
  *    exclusion come with it.
  */
+import { diffJob, diffRowsJob } from "./diff.ts";
 import { exportJob } from "./export.ts";
 import { facetsJob } from "./facets.ts";
 import { pageJob } from "./page.ts";
@@ -31,6 +32,8 @@ export const JOBS = {
   facets: facetsJob,
   sqlPage: sqlPageJob,
   sqlDownload: sqlDownloadJob,
+  diff: diffJob,
+  diffRows: diffRowsJob,
 } as const;
 
 export type JobKind = keyof typeof JOBS;

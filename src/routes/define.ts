@@ -28,6 +28,7 @@
 import type { NextFunction, Request, RequestHandler, Response, Router } from "express";
 import { z } from "zod";
 import type { Config } from "../config.ts";
+import type { DiffService } from "../diff-service.ts";
 import { ApiError } from "../errors.ts";
 import { receiveUpload, uploadedFile, type UploadSlots } from "../http/upload.ts";
 import { validateInput } from "../http/validate.ts";
@@ -60,6 +61,8 @@ export interface RouteDeps {
   memory: MemoryGuard;
   /** Uploads being received, per client and in total: one counter for every route with a form. */
   uploadSlots: UploadSlots;
+  /** Comparing versions: diffs computed in query workers, cached per numbered pair (src/diff-service.ts). */
+  diffs: DiffService;
 }
 
 export type Method = "get" | "post" | "put" | "patch" | "delete";

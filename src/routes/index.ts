@@ -4,7 +4,9 @@
  */
 import type { Route } from "./define.ts";
 import { deleteDataset, getDataset, listDatasets, updateDataset } from "./datasets.ts";
+import { exportDataset, importDataset } from "./archive.ts";
 import { getData } from "./data.ts";
+import { diffRows, diffVersions } from "./diff.ts";
 import { downloadVersion } from "./download.ts";
 import { getFacets } from "./facets.ts";
 import { health, liveness, metrics, openapi } from "./operations.ts";
@@ -30,6 +32,10 @@ export const ROUTES: readonly Route[] = [
   getFacets,
   runSql,
   downloadSql,
+  diffVersions,
+  diffRows,
+  exportDataset,
+  importDataset,
   health,
   liveness,
   metrics,

@@ -12,6 +12,7 @@ import type { ParseOptions } from "../ingest/options.ts";
 import type { DataFileFacts } from "../storage/data-file.ts";
 import type { NewVersion } from "../storage/types.ts";
 import type { SourceInfo } from "../types.ts";
+import type { Stages, StageTimes } from "../timing.ts";
 import { PARSE_ERRORS } from "./limits.ts";
 import { ProcessPool } from "./pool.ts";
 
@@ -22,6 +23,9 @@ export type ParseJob =
 /** What a parse job answers: the source description and the facts of the data file it wrote. */
 export interface ParseResult extends DataFileFacts {
   source: SourceInfo;
+  /** The child's stages (timing.ts) and its whole time on the job, in ms. */
+  stages: StageTimes;
+  childMs: number;
 }
 
 /** Uploads up to this size go through the fast lane: a small file never waits behind big ones. */
@@ -32,6 +36,8 @@ export interface ParseTarget {
   outPath: string;
   /** Who uploads (auth token or address): the pool's queues are per client. */
   client?: string;
+  /** Receives the child's stages, and "handoff": the job's time outside the child (queue, IPC). */
+  stages?: Stages;
 }
 
 /** What routes use to turn an uploaded file into a version (or a dry-run report). */
@@ -61,9 +67,12 @@ export function createParser(config: Config): Parser {
   const limits: IngestLimits = { maxColumns: config.maxColumns, maxRows: config.maxRows, memoryBytes: config.parseMemoryMb * 1024 * 1024 };
   const small = (file: UploadedFile) => file.sizeBytes <= SMALL_UPLOAD_BYTES;
   return {
-    async parse(file, options, { outPath, client }) {
+    async parse(file, options, { outPath, client, stages }) {
       try {
-        const result = await pool.run<ParseResult>({ kind: "parse", file, options, limits, outPath } satisfies ParseJob, { client, small: small(file) });
+        const t = performance.now();
+        const { stages: childStages, childMs, ...result } = await pool.run<ParseResult>({ kind: "parse", file, options, limits, outPath } satisfies ParseJob, { client, small: small(file) });
+        stages?.merge(childStages);
+        stages?.add("handoff", Math.max(0, performance.now() - t - childMs));
         return { dataFile: outPath, ...result };
       } catch (error) {
         await rm(outPath, { force: true });

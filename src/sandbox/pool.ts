@@ -14,7 +14,10 @@
 import { spawn, type ChildProcess, type Serializable } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import os from "node:os";
+import { fileURLToPath } from "node:url";
 import { ApiError } from "../errors.ts";
+
+const POLARS_FAST = fileURLToPath(new URL("../polars-fast.ts", import.meta.url));
 
 /** The errors a pool answers with; they name the pool's own settings (PARSE_* or QUERY_*). */
 export interface LimitErrors {
@@ -237,7 +240,8 @@ export class ProcessPool {
 
   #spawn(lane: Lane): ChildProcess {
     const { script, memoryMb, serialization } = this.#options;
-    const nodeArgs = [`--max-old-space-size=${memoryMb}`, script];
+    // polars-fast.ts rewrites nodejs-polars' wrappers as it loads, so it is loaded before the script
+    const nodeArgs = [`--max-old-space-size=${memoryMb}`, "--import", POLARS_FAST, script];
     // The OS cap also covers native (Rust) allocations, which the V8 flag does not see. V8 itself
     // needs ~600 MB of data segment to start, so the OS cap never goes below 1 GiB; the RSS
     // watchdog enforces smaller limits.

@@ -7,17 +7,20 @@
 import { inspectUpload, parseUpload } from "../ingest/index.ts";
 import { proveRenderable } from "../ingest/renderable.ts";
 import { writeDataFile } from "../storage/data-file.ts";
+import { beginStages } from "../timing.ts";
 import { serve, step } from "./child.ts";
 import type { ParseJob, ParseResult } from "./parser.ts";
 
 async function handle(job: ParseJob): Promise<unknown> {
   if (job.kind === "inspect") return inspectUpload(job.file, job.options, job.limits);
+  const started = performance.now();
+  const stages = beginStages();
   step("parse");
   const { frame, source } = await parseUpload(job.file, job.options, job.limits);
-  await proveRenderable(frame, step);
+  await stages.time("proof", () => proveRenderable(frame, step));
   step("write the data file");
-  const facts = await writeDataFile(frame, job.outPath);
-  return { source, ...facts } satisfies ParseResult;
+  const facts = await writeDataFile(frame, job.outPath, stages);
+  return { source, ...facts, stages: stages.times, childMs: performance.now() - started } satisfies ParseResult;
 }
 
 // ingest words every reader failure itself; anything else is a bug, told in our words only

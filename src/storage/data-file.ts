@@ -9,6 +9,7 @@ import { _Series } from "nodejs-polars/bin/series/index.js";
 import { dtypeName, seriesDtypeName } from "../frame/dtype.ts";
 import { estimatedBytes, frameHeight, nativeSeries, writeParquetFile, type NativeSeries } from "../frame/safe.ts";
 import type { ColumnInfo } from "../types.ts";
+import type { Stages } from "../timing.ts";
 import { checksumFile, type Checksum } from "./checksum.ts";
 
 /** Facts about a written data file (what `NewVersion` carries besides the path and the source). */
@@ -20,10 +21,15 @@ export interface DataFileFacts {
   checksum: Checksum;
 }
 
-/** Writes `frame` to `file` as zstd Parquet (off the event loop) and returns its facts. */
-export async function writeDataFile(frame: pl.DataFrame, file: string): Promise<DataFileFacts> {
+/** Writes `frame` to `file` as zstd Parquet (off the event loop) and returns its facts (timed as "write" and "checksum"). */
+export async function writeDataFile(frame: pl.DataFrame, file: string, stages?: Stages): Promise<DataFileFacts> {
+  const t = performance.now();
   await writeParquetFile(frame, file);
-  return { columns: columnsOf(frame), rowCount: frameHeight(frame), frameBytes: estimatedBytes(frame), checksum: await checksumFile(file) };
+  const written = performance.now();
+  stages?.add("write", written - t);
+  const checksum = await checksumFile(file);
+  stages?.add("checksum", performance.now() - written);
+  return { columns: columnsOf(frame), rowCount: frameHeight(frame), frameBytes: estimatedBytes(frame), checksum };
 }
 
 /** Dtypes whose native description names them fully (no unit hidden, no nested types). */

@@ -20,7 +20,7 @@ import { KeyedLock } from "./local-sync.ts";
 import { ByteLru } from "./lru.ts";
 import { ReadVerifier } from "./verify-read.ts";
 import { pathsFor } from "./paths.ts";
-import { datasetView, nowIso, RegistryState, registryReads, sortedVersions, versionRecord, type DatasetEntry } from "./registry.ts";
+import { assertImportNumbering, datasetView, importedRecord, nowIso, RegistryState, registryReads, sortedVersions, versionRecord, type DatasetEntry } from "./registry.ts";
 import type { NewVersion, ReadOptions, Storage, VersionSelector } from "./types.ts";
 
 /**
@@ -279,6 +279,49 @@ export async function createLocalStorage(options: LocalStorageOptions): Promise<
         state.add(entry);
         info.set(key(datasetId, 1), { ...data, hasStats: false, checksum: first.checksum });
         return { dataset: datasetView(entry), version };
+      } catch (error) {
+        await removeQuietly(staging);
+        throw diskError(error);
+      } finally {
+        release();
+      }
+    },
+
+    async importDataset(meta, versions) {
+      assertImportNumbering(meta, versions);
+      const datasetId = state.newDatasetId();
+      const release = reserveName(meta.name, datasetId);
+      // Like createDataset: staged whole, then renamed into datasets/ in one step.
+      const staging = tempPath(root.tmp);
+      const top = pathsFor(dataDir, datasetId, meta.highestIssued);
+      const staged = (p: string) => path.join(staging, path.relative(top.dir, p));
+      try {
+        await fs.mkdir(staged(top.versions), { recursive: true });
+        const claim = toJson({ pid: process.pid, claimedAt: nowIso() });
+        const records: Version[] = [];
+        const sizes: FileSizes[] = [];
+        for (const v of versions) {
+          const paths = pathsFor(dataDir, datasetId, v.version);
+          const data = await takeData(v, staged(paths.data));
+          const version = importedRecord(datasetId, v);
+          await writeAndSync(staged(paths.claim), claim, "wx");
+          await writeAndSync(staged(paths.record), versionFile(version, data, v.checksum));
+          records.push(version);
+          sizes.push(data);
+        }
+        // numbers issued and since deleted stay issued: the highest one's claim says so
+        if (records.at(-1)?.version !== meta.highestIssued) await writeAndSync(staged(top.claim), claim, "wx");
+        const dataset = { id: datasetId, name: meta.name, description: meta.description, createdAt: meta.createdAt, updatedAt: meta.updatedAt };
+        await writeAndSync(staged(top.meta), toJson({ layout: LAYOUT, dataset }));
+        await fsyncPath(staged(top.versions));
+        await fsyncPath(staging);
+        await fs.rename(staging, top.dir);
+        await fsyncPath(root.datasets);
+        const entry: DatasetEntry = { dataset, highestIssued: meta.highestIssued, versions: new Map(records.map((r) => [r.version, r])) };
+        release();
+        state.add(entry);
+        records.forEach((r, i) => info.set(key(datasetId, r.version), { ...(sizes[i] as FileSizes), hasStats: false, checksum: (versions[i] as NewVersion).checksum }));
+        return { dataset: datasetView(entry), versions: records };
       } catch (error) {
         await removeQuietly(staging);
         throw diskError(error);

@@ -19,7 +19,7 @@ import type { Dataset, Version } from "../types.ts";
 import { checksumFile } from "./checksum.ts";
 import { isProcessAlive, moveFile } from "./local-fs.ts";
 import { Pins } from "./local-sync.ts";
-import { datasetView, nowIso, RegistryState, registryReads, sortedVersions, versionRecord } from "./registry.ts";
+import { assertImportNumbering, datasetView, importedRecord, nowIso, RegistryState, registryReads, sortedVersions, versionRecord } from "./registry.ts";
 import type { DataFileRef, NewVersion, Storage, VersionSelector } from "./types.ts";
 
 export interface MemoryStorageOptions {
@@ -166,6 +166,36 @@ export function createMemoryStorage(options: MemoryStorageOptions): Storage {
       }
       const version = commit(entry.dataset.id, first, loaded);
       return { dataset: datasetView(entry), version };
+    },
+
+    async importDataset(meta, versions) {
+      assertImportNumbering(meta, versions);
+      state.assertNameFree(meta.name);
+      // every version is loaded (within the budget) before the dataset becomes visible
+      const loaded: Loaded[] = [];
+      try {
+        for (const v of versions) loaded.push(await load(v));
+      } catch (error) {
+        for (const l of loaded) await l.undo();
+        throw error;
+      }
+      const id = state.newDatasetId();
+      const entry = { dataset: { id, name: meta.name, description: meta.description, createdAt: meta.createdAt, updatedAt: meta.updatedAt }, highestIssued: meta.highestIssued, versions: new Map<number, Version>() };
+      try {
+        state.add(entry); // checked again: the name may have been taken while loading
+      } catch (error) {
+        for (const l of loaded) await l.undo();
+        throw error;
+      }
+      const records = versions.map((v, i) => {
+        const version = importedRecord(id, v);
+        const l = loaded[i] as Loaded;
+        entry.versions.set(v.version, version);
+        data.set(key(id, v.version), { frame: l.frame, bytes: l.bytes, file: l.file });
+        fileBytes += v.checksum.bytes;
+        return version;
+      });
+      return { dataset: datasetView(entry), versions: records };
     },
 
     ...registryReads(state),

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { caseFold } from "unicode-case-folding";
 import { nameTaken, notFound } from "../errors.ts";
 import type { Dataset, Version } from "../types.ts";
-import type { DatasetQuery, NewVersion, Storage, VersionSelector } from "./types.ts";
+import type { DatasetQuery, ImportedDataset, ImportedVersion, NewVersion, Storage, VersionSelector } from "./types.ts";
 
 export interface DatasetEntry {
   dataset: Omit<Dataset, "latestVersion" | "versionCount">;
@@ -119,11 +119,12 @@ export class RegistryState {
 }
 
 /** The dataset reads every backend answers straight from the registry state. */
-export function registryReads(state: RegistryState): Pick<Storage, "findByName" | "listDatasets" | "getDataset"> {
+export function registryReads(state: RegistryState): Pick<Storage, "findByName" | "listDatasets" | "getDataset" | "highestIssued"> {
   return {
     findByName: async (name) => state.datasetByName(name),
     listDatasets: async (query) => state.list(query),
     getDataset: async (datasetId) => state.dataset(datasetId),
+    highestIssued: async (datasetId) => state.entry(datasetId).highestIssued,
   };
 }
 
@@ -144,6 +145,23 @@ export function sortedVersions(entry: DatasetEntry): Version[] {
 
 export function nowIso(): string {
   return new Date().toISOString();
+}
+
+/** The metadata of an imported version: its own number, creation time and source. */
+export function importedRecord(datasetId: string, next: ImportedVersion): Version {
+  return { ...versionRecord(datasetId, next.version, next), createdAt: next.createdAt };
+}
+
+/** Checks an import's numbering: ascending, positive, at most `highestIssued`, at least one. */
+export function assertImportNumbering(meta: ImportedDataset, versions: ImportedVersion[]): void {
+  let previous = 0;
+  for (const v of versions) {
+    if (!Number.isSafeInteger(v.version) || v.version <= previous || v.version > meta.highestIssued) {
+      throw new Error(`import: version numbers must ascend and stay within 1..${meta.highestIssued} (got ${v.version} after ${previous})`);
+    }
+    previous = v.version;
+  }
+  if (versions.length === 0) throw new Error("import: a dataset needs at least one version");
 }
 
 /** Builds the metadata of a version about to be committed as number `version`. */

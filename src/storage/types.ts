@@ -45,6 +45,22 @@ export interface ReadOptions {
   rows?: { offset: number; limit: number };
 }
 
+/** A version recreated with its original number, creation time and source (import). */
+export interface ImportedVersion extends NewVersion {
+  version: number;
+  createdAt: string;
+}
+
+/** The dataset metadata an import recreates (the dataset gets a new id). */
+export interface ImportedDataset {
+  name: string;
+  description: string;
+  createdAt: string;
+  updatedAt: string;
+  /** Highest number ever issued (deleted ones too): later versions are numbered after it. */
+  highestIssued: number;
+}
+
 export interface DatasetQuery {
   offset: number;
   limit: number;
@@ -88,6 +104,13 @@ export interface Storage {
   readonly name: string;
 
   createDataset(meta: { name: string; description: string }, first: NewVersion): Promise<{ dataset: Dataset; version: Version }>;
+  /**
+   * Creates a dataset holding `versions` under their own numbers (ascending, each ≤
+   * `meta.highestIssued`), all or nothing: nothing is visible until every version is stored.
+   */
+  importDataset(meta: ImportedDataset, versions: ImportedVersion[]): Promise<{ dataset: Dataset; versions: Version[] }>;
+  /** The highest version number ever issued in the dataset, deleted versions included (export keeps it). */
+  highestIssued(datasetId: string): Promise<number>;
   findByName(name: string): Promise<Dataset | null>;
   listDatasets(query: DatasetQuery): Promise<{ items: Dataset[]; total: number }>;
   getDataset(datasetId: string): Promise<Dataset>;
