@@ -72,6 +72,7 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
   let csvPath: string;
   let page: Page;
   let datasetId = "";
+  let compareId = "";
   const pageErrors: string[] = [];
   const shot = (name: string, fullPage = false) => page.screenshot({ path: path.join(SHOTS, name), fullPage });
   const count = (pred: (r: Row) => boolean) => fixture.rows.filter(pred).length;
@@ -489,6 +490,73 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     await shot("19-name-taken.png", true);
   });
 
+  it("compares two versions: schema changes, counts, changed rows with the changed cells highlighted", { timeout: 90_000 }, async () => {
+    const v1 = "id,city,amount\n1,Paris,10\n2,Oslo,20\n3,Lima,5\n4,Rome,8\n";
+    const v2 = "id,city,amount,extra\n1,Paris,11,x\n2,Oslo,20,y\n4,Roma,8,z\n5,Kyiv,7,w\n";
+    const created = await upload(`${server.url}/api/datasets/upload`, { name: "prices.csv", content: v1 }, { name: "Prices" });
+    expect(created.status).toBe(201);
+    const id = created.body.dataset.id as string;
+    compareId = id;
+    expect((await upload(`${server.url}/api/datasets/${id}/versions`, { name: "prices.csv", content: v2 })).status).toBe(201);
+
+    // From the dataset's page, as a person finds it.
+    await page.goto(`${server.url}/#/datasets/${id}`);
+    await page.getByRole("link", { name: "Compare versions" }).click();
+    await page.waitForURL(/compare\?from=1&to=2/);
+    // Without a key: whole rows, so a change is one removed and one added row.
+    const fact = (label: string) => page.locator(".diff-counts .fact", { hasText: label }).locator(".fact-value");
+    await page.locator(".table-summary", { hasText: "as whole rows" }).waitFor();
+    const whole = (await getJson(`${server.url}/api/datasets/${id}/diff?from=1&to=2`)).body;
+    expect(whole.rows.changed).toBe(0);
+    expect(await fact("Added rows").textContent()).toBe(String(whole.rows.added));
+    expect(await fact("Removed rows").textContent()).toBe(String(whole.rows.removed));
+    expect(await fact("Changed rows").textContent()).toBe("—");
+    // With a key: rows match by id.
+    await page.getByLabel("Key columns").fill("id");
+    await page.getByRole("button", { name: "Compare", exact: true }).click();
+    await page.locator(".table-summary", { hasText: "matched by id" }).waitFor();
+    expect(decodeURIComponent(page.url())).toContain("key=id");
+    const api = (await getJson(`${server.url}/api/datasets/${id}/diff?from=1&to=2&key=id`)).body;
+    expect(api.rows).toEqual({ added: 1, removed: 1, changed: 2, unchanged: 1 });
+    expect(await fact("Added rows").textContent()).toBe("1");
+    expect(await fact("Removed rows").textContent()).toBe("1");
+    expect(await fact("Changed rows").textContent()).toBe("2");
+    expect(await fact("Unchanged").textContent()).toBe("1");
+    expect(await page.locator(".schema-changes li").allTextContents()).toEqual(["Added column extra (String)"]);
+    // Changed rows first, each changed cell highlighted with the old value beside the new one.
+    await page.locator(".diff-table tbody tr").first().waitFor();
+    const changed = page.locator(".diff-table td.changed");
+    expect(await changed.count()).toBe(2);
+    const first = page.locator(".diff-table tbody tr").first();
+    expect(await first.locator("td.key-cell").textContent()).toBe("1");
+    expect(await first.locator("td.changed").textContent()).toBe("1110");
+    expect(await first.locator("td.changed .was").textContent()).toBe("10");
+    expect(await page.locator(".diff-table tbody tr").nth(1).locator("td.changed .was").textContent()).toBe("Rome");
+    await shot("19b-compare.png", true);
+    // The other kinds, each in the URL; a reload shows the same rows.
+    await page.getByRole("tab", { name: "Added (1)" }).click();
+    await page.waitForURL(/kind=added/);
+    await page.locator(".table-summary", { hasText: "of 1 added" }).waitFor();
+    expect(await page.locator(".data-table tbody tr").first().locator("td").allTextContents()).toEqual(["1", "5", "Kyiv", "7", "w"]);
+    await page.reload();
+    await page.locator(".table-summary", { hasText: "of 1 added" }).waitFor();
+    await page.getByRole("tab", { name: "Removed (1)" }).click();
+    await page.locator(".table-summary", { hasText: "of 1 removed" }).waitFor();
+    expect(await page.locator(".data-table tbody tr").first().locator("td").allTextContents()).toEqual(["1", "3", "Lima", "5"]);
+    await page.goBack();
+    await page.locator(".table-summary", { hasText: "of 1 added" }).waitFor();
+    // A key that is not in both versions is the server's 400, readable.
+    await page.getByLabel("Key columns").fill("extra");
+    await page.getByRole("button", { name: "Compare", exact: true }).click();
+    await page.locator(".banner-error", { hasText: "extra" }).waitFor();
+    await shot("19c-compare-bad-key.png");
+    // The version page links here too.
+    await page.goto(`${server.url}/#/datasets/${id}/versions/2`);
+    await page.getByRole("link", { name: "Compare…" }).click();
+    await page.waitForURL(/compare\?from=1&to=2/);
+    await page.locator(".diff-counts").waitFor();
+  });
+
   it("fits a 390 px wide phone: no sideways scrolling of the page", { timeout: 60_000 }, async () => {
     const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     phone.on("pageerror", (err) => pageErrors.push(err.message));
@@ -515,6 +583,10 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     await phone.locator(".sql-result .table-summary", { hasText: "Rows 1–5 of 5" }).waitFor();
     expect(await overflow()).toBeLessThanOrEqual(0);
     await phone.screenshot({ path: path.join(SHOTS, "21c-narrow-sql.png") });
+    await phone.goto(`${server.url}/#/datasets/${compareId}/compare?from=1&to=2&key=id`);
+    await phone.locator(".diff-table tbody tr").first().waitFor();
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    await phone.screenshot({ path: path.join(SHOTS, "21d-narrow-compare.png"), fullPage: true });
     await phone.goto(`${server.url}/#/datasets/${datasetId}/versions/1?tab=stats`);
     await phone.locator(".stat-card[data-column=seen] svg.histogram").waitFor();
     expect(await overflow()).toBeLessThanOrEqual(0);

@@ -13,6 +13,7 @@ import { renderDatasetList } from "./views/datasets.ts";
 import { renderDataset } from "./views/dataset.ts";
 import { renderSql } from "./views/sql.ts";
 import { renderVersion } from "./views/version.ts";
+import { renderCompare } from "./views/compare.ts";
 
 /** What a view may return: a way to apply a changed URL query in place. */
 export interface ViewHandle {
@@ -55,8 +56,7 @@ function render(force = false): void {
       done = renderSql(app, route, controller.signal);
       break;
     case "compare":
-      document.title = "Not available";
-      mount(app, emptyState("Not available yet", "This service does not have this view yet.", h("a", { class: "button", href: "#/" }, "Back to datasets")));
+      done = renderCompare(app, route, controller.signal);
       break;
     case "notFound":
       document.title = "Not found";
