@@ -105,11 +105,11 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     await page.getByText("No datasets yet").waitFor();
     await shot("01-home-empty.png");
     // The picker offers what the server reads, and not .gz (which it refuses).
-    const accept = (await page.locator("input[type=file]").getAttribute("accept")) ?? "";
+    const accept = (await page.locator(".upload-card input[type=file]").getAttribute("accept")) ?? "";
     expect(accept.split(",")).toEqual(expect.arrayContaining([".csv", ".tsv", ".xlsx", ".xlsm", ".xls", ".parquet"]));
     expect(accept).not.toContain("gz");
 
-    await page.setInputFiles("input[type=file]", csvPath);
+    await page.setInputFiles(".upload-card input[type=file]", csvPath);
     await page.locator(".inspect .inspect-rows", { hasText: `${ROWS} rows` }).waitFor();
     expect(await page.locator(".inspect-columns tr[data-column=score] .badge").textContent()).toBe("Float64");
     expect(await page.locator(".inspect-columns tr[data-column=seen] .badge").textContent()).toMatch(/^Datetime/);
@@ -408,7 +408,7 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
   it("shows the version's notes, Excel sheets in the preview, and deletes a dataset", { timeout: 90_000 }, async () => {
     // Notes: a Windows-1252 file says so on its version page.
     await page.goto(`${server.url}/`);
-    await page.setInputFiles("input[type=file]", path.join(ROOT, "fixtures", "latin1.csv"));
+    await page.setInputFiles(".upload-card input[type=file]", path.join(ROOT, "fixtures", "latin1.csv"));
     await page.locator(".inspect .notes", { hasText: "Windows-1252" }).waitFor();
     await page.getByRole("button", { name: "Upload", exact: true }).click();
     await page.waitForURL(/versions\/1$/);
@@ -417,7 +417,7 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
 
     // Excel: the sheet list comes from the preview; another sheet re-reads the file.
     await page.goto(`${server.url}/`);
-    await page.setInputFiles("input[type=file]", path.join(ROOT, "fixtures", "two-sheets.xlsx"));
+    await page.setInputFiles(".upload-card input[type=file]", path.join(ROOT, "fixtures", "two-sheets.xlsx"));
     await page.locator(".inspect .inspect-facts", { hasText: "sheet “Sales”" }).waitFor();
     const sheets = await page.getByLabel("Sheet", { exact: true }).locator("option").allTextContents();
     expect(sheets.some((s) => s.startsWith("Log"))).toBe(true);
@@ -443,7 +443,7 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     const file = path.join(dir, "mixed.csv");
     await writeFile(file, "id,amount\n1,10\n2,N/A\n3,12.5\n4,-\n");
     await page.goto(`${server.url}/`);
-    await page.setInputFiles("input[type=file]", file);
+    await page.setInputFiles(".upload-card input[type=file]", file);
     const row = page.locator(".inspect-columns tr[data-column=amount]");
     await row.locator(".counterexample").first().waitFor();
     expect(await row.locator(".badge").textContent()).toBe("String");
@@ -455,7 +455,7 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     const file = path.join(dir, "report.csv");
     await writeFile(file, "Quarterly report\n# exported by hand\nid;amount;note\n1;1,5;N/A\n2;2,25;ok\n# a comment line\n3;-;fine\n");
     await page.goto(`${server.url}/`);
-    await page.setInputFiles("input[type=file]", file);
+    await page.setInputFiles(".upload-card input[type=file]", file);
     // The defaults cannot read it (a title line): the preview says why, and the options are there to fix it.
     await page.locator(".upload-card .banner-error").waitFor();
     await page.getByLabel("Rows to skip at the top").fill("1");
@@ -482,7 +482,7 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
   it("uploading a taken name is a 409 with a way forward", { timeout: 60_000 }, async () => {
     await page.goto(`${server.url}/#/`);
     await page.locator(".list-card tbody tr", { hasText: "People renamed" }).waitFor();
-    await page.setInputFiles("input[type=file]", csvPath);
+    await page.setInputFiles(".upload-card input[type=file]", csvPath);
     await page.locator(".inspect-rows").waitFor();
     await page.fill("input[name=name]", "people renamed");
     await page.getByRole("button", { name: "Upload", exact: true }).click();
@@ -557,6 +557,54 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     await page.locator(".diff-counts").waitFor();
   });
 
+  it("adds a version only if the file changed, exports a dataset as an archive and restores it", { timeout: 90_000 }, async () => {
+    const id = compareId;
+    // The same bytes as the latest version with "only if the file changed": nothing stored, and it says so.
+    const latest = path.join(dir, "prices-v2.csv");
+    await writeFile(latest, "id,city,amount,extra\n1,Paris,11,x\n2,Oslo,20,y\n4,Roma,8,z\n5,Kyiv,7,w\n");
+    await page.goto(`${server.url}/#/datasets/${id}`);
+    await page.setInputFiles(".upload-card input[type=file]", latest);
+    await page.locator(".upload-card .inspect-rows", { hasText: "4 rows" }).waitFor();
+    await page.getByText("Only if the file changed").click();
+    await page.getByRole("button", { name: "Upload version" }).click();
+    await page.locator(".upload-card .banner.unchanged", { hasText: "same bytes as version 2" }).waitFor();
+    expect((await getJson(`${server.url}/api/datasets/${id}`)).body.versionCount).toBe(2);
+
+    // Export: the browser saves the server's archive byte for byte.
+    const [dl] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Export archive" }).click()]);
+    expect(dl.suggestedFilename()).toMatch(/^Prices.*\.tar$/);
+    const archive = path.join(dir, "prices.tar");
+    await dl.saveAs(archive);
+    expect(readFileSync(archive).length).toBeGreaterThan(1024);
+
+    // Restore it under another name from the home page: both versions come back with their rows.
+    await page.goto(`${server.url}/`);
+    await page.setInputFiles(".import-card input[type=file]", archive);
+    await page.getByLabel("Restore as").fill("Prices restored");
+    await page.getByRole("button", { name: "Restore", exact: true }).click();
+    await page.locator("h1", { hasText: "Prices restored" }).waitFor();
+    expect(await page.locator(".versions-table tbody tr").count()).toBe(2);
+    const restored = (await getJson(`${server.url}/api/datasets?name=${encodeURIComponent("Prices restored")}`)).body.items[0];
+    for (const v of [1, 2]) {
+      const a = (await getJson(`${server.url}/api/datasets/${id}/versions/${v}/data`)).body;
+      const b = (await getJson(`${server.url}/api/datasets/${restored.id}/versions/${v}/data`)).body;
+      expect([b.columns, b.rows]).toEqual([a.columns, a.rows]);
+    }
+    await shot("19e-restored.png", true);
+
+    // A damaged archive is refused whole, in the server's words.
+    const damaged = path.join(dir, "damaged.tar");
+    const bytes = readFileSync(archive);
+    await writeFile(damaged, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    await page.goto(`${server.url}/`);
+    await page.setInputFiles(".import-card input[type=file]", damaged);
+    await page.getByRole("button", { name: "Restore", exact: true }).click();
+    await page.locator(".import-card .banner-error", { hasText: "INVALID_ARCHIVE" }).waitFor();
+    await page.locator(".import-card").scrollIntoViewIfNeeded();
+    await shot("19f-restore-damaged.png");
+    expect((await getJson(`${server.url}/api/datasets`)).body.items.filter((d: { name: string }) => d.name.startsWith("Prices"))).toHaveLength(2);
+  });
+
   it("fits a 390 px wide phone: no sideways scrolling of the page", { timeout: 60_000 }, async () => {
     const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     phone.on("pageerror", (err) => pageErrors.push(err.message));
@@ -602,7 +650,7 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     await writeFile(junk, Buffer.from([0x00, 0x01, 0x02, 0xff, 0xfe, 0x00, 0x13, 0x37, 0x00, 0x00]));
     await page.goto(`${server.url}/`);
     await page.locator(".upload-card").waitFor();
-    await page.setInputFiles("input[type=file]", junk);
+    await page.setInputFiles(".upload-card input[type=file]", junk);
     const banner = page.locator(".upload-card .banner-error");
     await banner.waitFor();
     // The title and the server's detail sentence, not raw JSON.

@@ -10,6 +10,7 @@ import { compareHref, go, versionHref } from "../router.ts";
 import { apiMenu } from "../request.ts";
 import { badge, breadcrumbs, confirmDialog, emptyState, errorBanner, fact, loading } from "../ui.ts";
 import { uploadCard } from "./upload.ts";
+import { exportLink } from "./archive.ts";
 
 function versionRow(v: VersionSummary, latest: number | null, onDelete: (v: VersionSummary) => void): HTMLElement {
   const skipped = v.source.skippedRows ?? 0;
@@ -133,7 +134,7 @@ export async function renderDataset(root: HTMLElement, id: string, signal: Abort
         crumbName.textContent = saved.name;
         document.title = `${saved.name} · Datasets`;
       }),
-      h("div", { class: "head-actions" }, apiMenu(() => ({ method: "GET", path: `/api/datasets/${encodeURIComponent(id)}` })), compare, d.latestVersion ? h("a", { class: "button primary", href: versionHref(d.id, d.latestVersion) }, "Open latest version") : null),
+      h("div", { class: "head-actions" }, apiMenu(() => ({ method: "GET", path: `/api/datasets/${encodeURIComponent(id)}` })), versions.length ? exportLink(d, messages) : null, compare, d.latestVersion ? h("a", { class: "button primary", href: versionHref(d.id, d.latestVersion) }, "Open latest version") : null),
     ),
     messages,
     h(
