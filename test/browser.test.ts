@@ -72,6 +72,7 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
   let csvPath: string;
   let page: Page;
   let datasetId = "";
+  let compareId = "";
   const pageErrors: string[] = [];
   const shot = (name: string, fullPage = false) => page.screenshot({ path: path.join(SHOTS, name), fullPage });
   const count = (pred: (r: Row) => boolean) => fixture.rows.filter(pred).length;
@@ -104,11 +105,11 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     await page.getByText("No datasets yet").waitFor();
     await shot("01-home-empty.png");
     // The picker offers what the server reads, and not .gz (which it refuses).
-    const accept = (await page.locator("input[type=file]").getAttribute("accept")) ?? "";
+    const accept = (await page.locator(".upload-card input[type=file]").getAttribute("accept")) ?? "";
     expect(accept.split(",")).toEqual(expect.arrayContaining([".csv", ".tsv", ".xlsx", ".xlsm", ".xls", ".parquet"]));
     expect(accept).not.toContain("gz");
 
-    await page.setInputFiles("input[type=file]", csvPath);
+    await page.setInputFiles(".upload-card input[type=file]", csvPath);
     await page.locator(".inspect .inspect-rows", { hasText: `${ROWS} rows` }).waitFor();
     expect(await page.locator(".inspect-columns tr[data-column=score] .badge").textContent()).toBe("Float64");
     expect(await page.locator(".inspect-columns tr[data-column=seen] .badge").textContent()).toMatch(/^Datetime/);
@@ -160,13 +161,14 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
   });
 
   it("filters with every operator kind, keeps the view in the URL (reload, back, forward, a shared link)", { timeout: 120_000 }, async () => {
-    await page.getByLabel("Filter city", { exact: true }).fill("Lisb");
+    // Text filters ignore case by default: "lisb" finds Lisbon.
+    await page.getByLabel("Filter city", { exact: true }).fill("lisb");
     await page.getByLabel("Filter city", { exact: true }).press("Enter");
     const lisbon = count((r) => r.city === "Lisbon");
     await summary(page, `of ${lisbon} matching the filter`);
     expect(await firstCell(page, 3)).toBe("Lisbon");
-    expect(decodeURIComponent(page.url())).toContain("filter=city:contains:Lisb");
-    await page.locator(".chip", { hasText: "city contains Lisb" }).waitFor();
+    expect(decodeURIComponent(page.url())).toContain("filter=city:icontains:lisb");
+    await page.locator(".chip", { hasText: "city contains lisb" }).waitFor();
 
     // Ranges: "between" is gte + lte on one column.
     await page.getByLabel("Filter operator for score").selectOption("between");
@@ -215,6 +217,12 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     await page.getByLabel("Filter joined", { exact: true }).press("Enter");
     await summary(page, `of ${count((r) => r.joined < "2024-03-01")} matching the filter`);
     await page.getByRole("button", { name: "Clear filters" }).first().click();
+    // Case matters only when asked for.
+    await page.getByLabel("Filter operator for city").selectOption({ value: "contains" });
+    await page.getByLabel("Filter city", { exact: true }).fill("lisb");
+    await page.getByLabel("Filter city", { exact: true }).press("Enter");
+    await page.getByText("No rows match these filters").waitFor();
+    await page.getByRole("button", { name: "Clear filters" }).first().click();
 
     // A value that is not an integer is the server's 400, shown as a readable banner.
     await page.getByLabel("Filter id", { exact: true }).fill("abc");
@@ -226,6 +234,30 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     await summary(page, `Rows 1–50 of ${ROWS}`);
   });
 
+  it("searches text columns and shows facet counts beside the table; a facet value filters", { timeout: 60_000 }, async () => {
+    await page.getByLabel("Search text columns").fill("PERSON 1");
+    await page.getByLabel("Search text columns").press("Enter");
+    const hits = fixture.rows.filter((r) => (r.name ?? "").toLowerCase().includes("person 1") || r.city.toLowerCase().includes("person 1"));
+    await summary(page, `of ${hits.length} matching the search`);
+    expect(decodeURIComponent(page.url())).toContain("q=PERSON 1".replace(" ", "+"));
+    // Facets count the same rows: every city of the hits, with its count.
+    const oslo = hits.filter((r) => r.city === "Oslo").length;
+    await page.locator(".facets-title", { hasText: `of ${hits.length} rows` }).waitFor();
+    expect(await page.locator(".facet[data-column=city] .facet-value", { hasText: "Oslo" }).locator(".facet-count").textContent()).toBe(String(oslo));
+    // Beside the table and inside its card: every count is in view, long values are cut inside their button.
+    const card = (await page.locator(".data-view").first().boundingBox())!;
+    const counts = await page.locator(".facet-count").evaluateAll((els) => els.map((e) => e.getBoundingClientRect().right));
+    expect(counts.length).toBeGreaterThan(5);
+    for (const right of counts) expect(right).toBeLessThanOrEqual(card.x + card.width);
+    await shot("08-search-facets.png");
+    await page.locator(".facet[data-column=city] .facet-value", { hasText: "Oslo" }).click();
+    await summary(page, `of ${oslo} matching 2 filters`);
+    expect(decodeURIComponent(page.url())).toContain("filter=city:eq:Oslo");
+    await page.getByRole("button", { name: "Clear filters" }).first().click();
+    await summary(page, `Rows 1–50 of ${ROWS}`);
+    expect(await page.getByLabel("Search text columns").inputValue()).toBe("");
+  });
+
   it("copies the request behind the view as curl and as Python, and both give the same rows", { timeout: 60_000 }, async () => {
     await page.getByLabel("Filter city", { exact: true }).fill("Porto");
     await page.getByLabel("Filter city", { exact: true }).press("Enter");
@@ -235,8 +267,8 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     await toolbar.locator(".toolbar-actions > .api-menu > summary").click();
     await toolbar.locator(".toolbar-actions > .api-menu").getByRole("button", { name: "Copy as curl" }).click();
     const curl = (await toolbar.locator(".toolbar-actions > .api-menu pre.snippet").textContent())!;
-    expect(curl).toContain("filter=city:contains:Porto");
-    await shot("08-copy-as-curl.png");
+    expect(curl).toContain("filter=city:icontains:Porto");
+    await shot("09-copy-as-curl.png");
     const fromCurl = JSON.parse((await run("bash", ["-c", curl], { encoding: "utf8" })).stdout);
     expect(fromCurl.totalRows).toBe(porto);
     expect(fromCurl.rows[0].id).toBe(Number(await firstCell(page, 1)));
@@ -250,8 +282,33 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     await toolbar.locator(".toolbar-actions > .api-menu > summary").click();
   });
 
+  it("runs SQL over datasets with results in the same table, kept in the URL", { timeout: 60_000 }, async () => {
+    await page.goto(`${server.url}/#/sql`);
+    await page.getByLabel("SQL query").fill('SELECT city, count(*) AS n, max(score) AS best FROM "People" GROUP BY city ORDER BY city');
+    await page.getByRole("button", { name: "Run query" }).click();
+    await page.locator(".sql-result .table-summary", { hasText: "Rows 1–5 of 5" }).waitFor();
+    const cells = await page.locator(".sql-result .data-table tbody tr").first().locator("td").allTextContents();
+    expect(cells.slice(1)).toEqual(["Berlin", String(count((r) => r.city === "Berlin")), String(Math.max(...fixture.rows.filter((r) => r.city === "Berlin").map((r) => r.score)))]);
+    expect(decodeURIComponent(page.url())).toContain("query=SELECT");
+    await shot("10-sql.png");
+    await page.reload();
+    await page.locator(".sql-result .table-summary", { hasText: "Rows 1–5 of 5" }).waitFor();
+    await page.locator(".sql-result .api-menu > summary").click();
+    await page.locator(".sql-result").getByRole("button", { name: "Copy as curl" }).click();
+    const curl = (await page.locator(".sql-result pre.snippet").textContent())!;
+    expect(JSON.parse((await run("bash", ["-c", curl], { encoding: "utf8" })).stdout).totalRows).toBe(5);
+    // A query that is not allowed is the server's 400, readable.
+    await page.getByLabel("SQL query").fill("DROP TABLE People");
+    await page.getByRole("button", { name: "Run query" }).click();
+    await page.locator(".sql-result .banner-error").waitFor();
+    await page.goto(`${server.url}/#/datasets/${datasetId}/versions/1`);
+    await summary(page, `Rows 1–50 of ${ROWS}`);
+  });
+
   it("downloads every format, as shown (columns, sort, filters) or whole", { timeout: 90_000 }, async () => {
-    // Hide a column, so "as shown" has a projection too.
+    // A link with a filter in it opens the filtered rows; hide a column, so "as shown" has a projection too.
+    await page.goto(`${server.url}/#/datasets/${datasetId}/versions/1?filter=${encodeURIComponent("city:icontains:porto")}`);
+    await summary(page, `of ${count((r) => r.city === "Porto")} matching the filter`);
     const toolbar = page.locator(".data-view .table-toolbar");
     await toolbar.locator(".columns-menu > summary").click();
     await page.getByLabel("Show seen").uncheck();
@@ -260,7 +317,7 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     await toolbar.locator(".columns-menu > summary").click();
     await toolbar.locator(".download-menu > summary").click();
     expect(await page.getByLabel("Only the rows and columns shown").isChecked()).toBe(true);
-    await shot("09-download-menu.png");
+    await shot("11-download-menu.png");
     const save = async (format: string) => {
       const [dl] = await Promise.all([page.waitForEvent("download"), toolbar.locator(`.download-links a[data-format=${format}]`).click()]);
       return { name: dl.suggestedFilename(), bytes: readFileSync((await dl.path())!) };
@@ -292,7 +349,7 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     await page.getByRole("tab", { name: "Schema" }).click();
     await page.locator(".schema-table").getByText("score", { exact: true }).waitFor();
     expect(page.url()).toContain("tab=schema");
-    await shot("10-schema.png");
+    await shot("12-schema.png");
     await page.getByRole("tab", { name: "Statistics" }).click();
     const scoreCard = page.locator(".stat-card[data-column=score]");
     await scoreCard.locator("svg.histogram").waitFor();
@@ -312,7 +369,7 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
       return { overlaps, cut };
     })()`);
     expect(layout).toEqual({ overlaps: [], cut: [] });
-    await shot("11-statistics.png", true);
+    await shot("13-statistics.png", true);
     // Back to the data tab with the browser's back button.
     await page.goBack();
     await page.locator(".schema-table").waitFor();
@@ -336,7 +393,7 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     await page.waitForURL(/versions\/2$/);
     await page.getByRole("button", { name: "Delete version" }).click();
     await page.locator("dialog[open]").waitFor();
-    await shot("12-confirm-delete-version.png");
+    await shot("14-confirm-delete-version.png");
     await page.locator("dialog[open]").getByRole("button", { name: "Cancel" }).click();
     expect((await getJson(`${server.url}/api/datasets/${datasetId}/versions/2`)).status).toBe(200);
     await page.getByRole("button", { name: "Delete version" }).click();
@@ -345,28 +402,28 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     await page.locator(".versions-table tbody tr").first().waitFor();
     expect(await page.locator(".versions-table tbody tr").count()).toBe(1);
     expect((await getJson(`${server.url}/api/datasets/${datasetId}/versions/2`)).status).toBe(404);
-    await shot("13-dataset.png", true);
+    await shot("15-dataset.png", true);
   });
 
   it("shows the version's notes, Excel sheets in the preview, and deletes a dataset", { timeout: 90_000 }, async () => {
     // Notes: a Windows-1252 file says so on its version page.
     await page.goto(`${server.url}/`);
-    await page.setInputFiles("input[type=file]", path.join(ROOT, "fixtures", "latin1.csv"));
+    await page.setInputFiles(".upload-card input[type=file]", path.join(ROOT, "fixtures", "latin1.csv"));
     await page.locator(".inspect .notes", { hasText: "Windows-1252" }).waitFor();
     await page.getByRole("button", { name: "Upload", exact: true }).click();
     await page.waitForURL(/versions\/1$/);
     await page.locator(".notes", { hasText: "read as Windows-1252" }).waitFor();
-    await shot("14-version-notes.png");
+    await shot("16-version-notes.png");
 
     // Excel: the sheet list comes from the preview; another sheet re-reads the file.
     await page.goto(`${server.url}/`);
-    await page.setInputFiles("input[type=file]", path.join(ROOT, "fixtures", "two-sheets.xlsx"));
+    await page.setInputFiles(".upload-card input[type=file]", path.join(ROOT, "fixtures", "two-sheets.xlsx"));
     await page.locator(".inspect .inspect-facts", { hasText: "sheet “Sales”" }).waitFor();
     const sheets = await page.getByLabel("Sheet", { exact: true }).locator("option").allTextContents();
     expect(sheets.some((s) => s.startsWith("Log"))).toBe(true);
     await page.getByLabel("Sheet", { exact: true }).selectOption("Log");
     await page.locator(".inspect .inspect-facts", { hasText: "sheet “Log”" }).waitFor();
-    await shot("15-inspect-excel-sheet.png", true);
+    await shot("17-inspect-excel-sheet.png", true);
     await page.getByRole("button", { name: "Upload", exact: true }).click();
     await page.waitForURL(/versions\/1$/);
     const excelId = /datasets\/([^/]+)\//.exec(page.url())![1]!;
@@ -386,19 +443,19 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     const file = path.join(dir, "mixed.csv");
     await writeFile(file, "id,amount\n1,10\n2,N/A\n3,12.5\n4,-\n");
     await page.goto(`${server.url}/`);
-    await page.setInputFiles("input[type=file]", file);
+    await page.setInputFiles(".upload-card input[type=file]", file);
     const row = page.locator(".inspect-columns tr[data-column=amount]");
     await row.locator(".counterexample").first().waitFor();
     expect(await row.locator(".badge").textContent()).toBe("String");
     expect(await row.locator(".counterexample").allTextContents()).toEqual(expect.arrayContaining(["N/A"]));
-    await shot("16-inspect-counterexamples.png", true);
+    await shot("18-inspect-counterexamples.png", true);
   });
 
   it("reads a messy CSV with the new options (skip rows, comments, null texts, decimal comma) and says so in notes", { timeout: 60_000 }, async () => {
     const file = path.join(dir, "report.csv");
     await writeFile(file, "Quarterly report\n# exported by hand\nid;amount;note\n1;1,5;N/A\n2;2,25;ok\n# a comment line\n3;-;fine\n");
     await page.goto(`${server.url}/`);
-    await page.setInputFiles("input[type=file]", file);
+    await page.setInputFiles(".upload-card input[type=file]", file);
     // The defaults cannot read it (a title line): the preview says why, and the options are there to fix it.
     await page.locator(".upload-card .banner-error").waitFor();
     await page.getByLabel("Rows to skip at the top").fill("1");
@@ -412,25 +469,140 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     expect(await page.locator(".inspect .inspect-rows").textContent()).toBe("3 rows");
     expect(await amount.locator("td.num").textContent()).toBe("1");
     expect(await page.locator(".inspect-columns tr[data-column=note] td.num").textContent()).toBe("1");
-    await shot("18b-inspect-options.png", true);
+    await shot("18d-inspect-options.png", true);
     await page.getByRole("button", { name: "Upload", exact: true }).click();
     await page.waitForURL(/versions\/1$/);
     const id = /datasets\/([^/]+)\//.exec(page.url())![1]!;
     const rows = (await getJson(`${server.url}/api/datasets/${id}/versions/1/data`)).body.rows;
     expect(rows).toEqual([{ id: 1, amount: 1.5, note: null }, { id: 2, amount: 2.25, note: "ok" }, { id: 3, amount: null, note: "fine" }]);
     await page.locator(".notes li").first().waitFor();
-    await shot("18c-version-notes-options.png");
+    await shot("18e-version-notes-options.png");
   });
 
   it("uploading a taken name is a 409 with a way forward", { timeout: 60_000 }, async () => {
     await page.goto(`${server.url}/#/`);
     await page.locator(".list-card tbody tr", { hasText: "People renamed" }).waitFor();
-    await page.setInputFiles("input[type=file]", csvPath);
+    await page.setInputFiles(".upload-card input[type=file]", csvPath);
     await page.locator(".inspect-rows").waitFor();
     await page.fill("input[name=name]", "people renamed");
     await page.getByRole("button", { name: "Upload", exact: true }).click();
     await page.locator(".upload-card .banner-error", { hasText: "NAME_TAKEN" }).waitFor();
-    await shot("17-name-taken.png", true);
+    await shot("19-name-taken.png", true);
+  });
+
+  it("compares two versions: schema changes, counts, changed rows with the changed cells highlighted", { timeout: 90_000 }, async () => {
+    const v1 = "id,city,amount\n1,Paris,10\n2,Oslo,20\n3,Lima,5\n4,Rome,8\n";
+    const v2 = "id,city,amount,extra\n1,Paris,11,x\n2,Oslo,20,y\n4,Roma,8,z\n5,Kyiv,7,w\n";
+    const created = await upload(`${server.url}/api/datasets/upload`, { name: "prices.csv", content: v1 }, { name: "Prices" });
+    expect(created.status).toBe(201);
+    const id = created.body.dataset.id as string;
+    compareId = id;
+    expect((await upload(`${server.url}/api/datasets/${id}/versions`, { name: "prices.csv", content: v2 })).status).toBe(201);
+
+    // From the dataset's page, as a person finds it.
+    await page.goto(`${server.url}/#/datasets/${id}`);
+    await page.getByRole("link", { name: "Compare versions" }).click();
+    await page.waitForURL(/compare\?from=1&to=2/);
+    // Without a key: whole rows, so a change is one removed and one added row.
+    const fact = (label: string) => page.locator(".diff-counts .fact", { hasText: label }).locator(".fact-value");
+    await page.locator(".table-summary", { hasText: "as whole rows" }).waitFor();
+    const whole = (await getJson(`${server.url}/api/datasets/${id}/diff?from=1&to=2`)).body;
+    expect(whole.rows.changed).toBe(0);
+    expect(await fact("Added rows").textContent()).toBe(String(whole.rows.added));
+    expect(await fact("Removed rows").textContent()).toBe(String(whole.rows.removed));
+    expect(await fact("Changed rows").textContent()).toBe("—");
+    // With a key: rows match by id.
+    await page.getByLabel("Key columns").fill("id");
+    await page.getByRole("button", { name: "Compare", exact: true }).click();
+    await page.locator(".table-summary", { hasText: "matched by id" }).waitFor();
+    expect(decodeURIComponent(page.url())).toContain("key=id");
+    const api = (await getJson(`${server.url}/api/datasets/${id}/diff?from=1&to=2&key=id`)).body;
+    expect(api.rows).toEqual({ added: 1, removed: 1, changed: 2, unchanged: 1 });
+    expect(await fact("Added rows").textContent()).toBe("1");
+    expect(await fact("Removed rows").textContent()).toBe("1");
+    expect(await fact("Changed rows").textContent()).toBe("2");
+    expect(await fact("Unchanged").textContent()).toBe("1");
+    expect(await page.locator(".schema-changes li").allTextContents()).toEqual(["Added column extra (String)"]);
+    // Changed rows first, each changed cell highlighted with the old value beside the new one.
+    await page.locator(".diff-table tbody tr").first().waitFor();
+    const changed = page.locator(".diff-table td.changed");
+    expect(await changed.count()).toBe(2);
+    const first = page.locator(".diff-table tbody tr").first();
+    expect(await first.locator("td.key-cell").textContent()).toBe("1");
+    expect(await first.locator("td.changed").textContent()).toBe("1110");
+    expect(await first.locator("td.changed .was").textContent()).toBe("10");
+    expect(await page.locator(".diff-table tbody tr").nth(1).locator("td.changed .was").textContent()).toBe("Rome");
+    await shot("19b-compare.png", true);
+    // The other kinds, each in the URL; a reload shows the same rows.
+    await page.getByRole("tab", { name: "Added (1)" }).click();
+    await page.waitForURL(/kind=added/);
+    await page.locator(".table-summary", { hasText: "of 1 added" }).waitFor();
+    expect(await page.locator(".data-table tbody tr").first().locator("td").allTextContents()).toEqual(["1", "5", "Kyiv", "7", "w"]);
+    await page.reload();
+    await page.locator(".table-summary", { hasText: "of 1 added" }).waitFor();
+    await page.getByRole("tab", { name: "Removed (1)" }).click();
+    await page.locator(".table-summary", { hasText: "of 1 removed" }).waitFor();
+    expect(await page.locator(".data-table tbody tr").first().locator("td").allTextContents()).toEqual(["1", "3", "Lima", "5"]);
+    await page.goBack();
+    await page.locator(".table-summary", { hasText: "of 1 added" }).waitFor();
+    // A key that is not in both versions is the server's 400, readable.
+    await page.getByLabel("Key columns").fill("extra");
+    await page.getByRole("button", { name: "Compare", exact: true }).click();
+    await page.locator(".banner-error", { hasText: "extra" }).waitFor();
+    await shot("19c-compare-bad-key.png");
+    // The version page links here too.
+    await page.goto(`${server.url}/#/datasets/${id}/versions/2`);
+    await page.getByRole("link", { name: "Compare…" }).click();
+    await page.waitForURL(/compare\?from=1&to=2/);
+    await page.locator(".diff-counts").waitFor();
+  });
+
+  it("adds a version only if the file changed, exports a dataset as an archive and restores it", { timeout: 90_000 }, async () => {
+    const id = compareId;
+    // The same bytes as the latest version with "only if the file changed": nothing stored, and it says so.
+    const latest = path.join(dir, "prices-v2.csv");
+    await writeFile(latest, "id,city,amount,extra\n1,Paris,11,x\n2,Oslo,20,y\n4,Roma,8,z\n5,Kyiv,7,w\n");
+    await page.goto(`${server.url}/#/datasets/${id}`);
+    await page.setInputFiles(".upload-card input[type=file]", latest);
+    await page.locator(".upload-card .inspect-rows", { hasText: "4 rows" }).waitFor();
+    await page.getByText("Only if the file changed").click();
+    await page.getByRole("button", { name: "Upload version" }).click();
+    await page.locator(".upload-card .banner.unchanged", { hasText: "same bytes as version 2" }).waitFor();
+    expect((await getJson(`${server.url}/api/datasets/${id}`)).body.versionCount).toBe(2);
+
+    // Export: the browser saves the server's archive byte for byte.
+    const [dl] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Export archive" }).click()]);
+    expect(dl.suggestedFilename()).toMatch(/^Prices.*\.tar$/);
+    const archive = path.join(dir, "prices.tar");
+    await dl.saveAs(archive);
+    expect(readFileSync(archive).length).toBeGreaterThan(1024);
+
+    // Restore it under another name from the home page: both versions come back with their rows.
+    await page.goto(`${server.url}/`);
+    await page.setInputFiles(".import-card input[type=file]", archive);
+    await page.getByLabel("Restore as").fill("Prices restored");
+    await page.getByRole("button", { name: "Restore", exact: true }).click();
+    await page.locator("h1", { hasText: "Prices restored" }).waitFor();
+    expect(await page.locator(".versions-table tbody tr").count()).toBe(2);
+    const restored = (await getJson(`${server.url}/api/datasets?name=${encodeURIComponent("Prices restored")}`)).body.items[0];
+    for (const v of [1, 2]) {
+      const a = (await getJson(`${server.url}/api/datasets/${id}/versions/${v}/data`)).body;
+      const b = (await getJson(`${server.url}/api/datasets/${restored.id}/versions/${v}/data`)).body;
+      expect([b.columns, b.rows]).toEqual([a.columns, a.rows]);
+    }
+    await shot("19e-restored.png", true);
+
+    // A damaged archive is refused whole, in the server's words.
+    const damaged = path.join(dir, "damaged.tar");
+    const bytes = readFileSync(archive);
+    await writeFile(damaged, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    await page.goto(`${server.url}/`);
+    await page.setInputFiles(".import-card input[type=file]", damaged);
+    await page.getByRole("button", { name: "Restore", exact: true }).click();
+    await page.locator(".import-card .banner-error", { hasText: "INVALID_ARCHIVE" }).waitFor();
+    await page.locator(".import-card").scrollIntoViewIfNeeded();
+    await shot("19f-restore-damaged.png");
+    expect((await getJson(`${server.url}/api/datasets`)).body.items.filter((d: { name: string }) => d.name.startsWith("Prices"))).toHaveLength(2);
   });
 
   it("fits a 390 px wide phone: no sideways scrolling of the page", { timeout: 60_000 }, async () => {
@@ -441,17 +613,34 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     await phone.goto(`${server.url}/`);
     await phone.locator(".list-card tbody tr").first().waitFor();
     expect(await overflow()).toBeLessThanOrEqual(0);
-    await phone.screenshot({ path: path.join(SHOTS, "18-narrow-home.png"), fullPage: true });
+    await phone.screenshot({ path: path.join(SHOTS, "20-narrow-home.png"), fullPage: true });
     await phone.goto(`${server.url}/#/datasets/${datasetId}/versions/1?sort=-score`);
     await summary(phone, `Rows 1–50 of ${ROWS}`);
     expect(await overflow()).toBeLessThanOrEqual(0);
-    await phone.screenshot({ path: path.join(SHOTS, "19-narrow-data.png") });
+    await phone.screenshot({ path: path.join(SHOTS, "21-narrow-data.png") });
+    // Facets go under the table on a phone, inside the page's width.
+    await phone.goto(`${server.url}/#/datasets/${datasetId}/versions/1?q=oslo`);
+    const oslo = count((r) => r.city === "Oslo");
+    await summary(phone, `of ${oslo} matching the search`);
+    await phone.locator(".facets-title", { hasText: `of ${oslo} rows` }).waitFor();
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    await phone.locator(".facets").scrollIntoViewIfNeeded();
+    await phone.screenshot({ path: path.join(SHOTS, "21b-narrow-facets.png") });
+    // The SQL box and its result table too.
+    await phone.goto(`${server.url}/#/sql?query=${encodeURIComponent('SELECT city, count(*) AS n, max(score) AS best FROM "People renamed" GROUP BY city ORDER BY city')}`);
+    await phone.locator(".sql-result .table-summary", { hasText: "Rows 1–5 of 5" }).waitFor();
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    await phone.screenshot({ path: path.join(SHOTS, "21c-narrow-sql.png") });
+    await phone.goto(`${server.url}/#/datasets/${compareId}/compare?from=1&to=2&key=id`);
+    await phone.locator(".diff-table tbody tr").first().waitFor();
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    await phone.screenshot({ path: path.join(SHOTS, "21d-narrow-compare.png"), fullPage: true });
     await phone.goto(`${server.url}/#/datasets/${datasetId}/versions/1?tab=stats`);
     await phone.locator(".stat-card[data-column=seen] svg.histogram").waitFor();
     expect(await overflow()).toBeLessThanOrEqual(0);
     const cut = await phone.evaluate<number>(`[...document.querySelectorAll(".figures dd")].filter((d) => d.scrollWidth > d.clientWidth + 1).length`);
     expect(cut).toBe(0);
-    await phone.screenshot({ path: path.join(SHOTS, "20-narrow-stats.png"), fullPage: true });
+    await phone.screenshot({ path: path.join(SHOTS, "22-narrow-stats.png"), fullPage: true });
     await phone.close();
     expect(pageErrors).toEqual([]);
   });
@@ -461,13 +650,13 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     await writeFile(junk, Buffer.from([0x00, 0x01, 0x02, 0xff, 0xfe, 0x00, 0x13, 0x37, 0x00, 0x00]));
     await page.goto(`${server.url}/`);
     await page.locator(".upload-card").waitFor();
-    await page.setInputFiles("input[type=file]", junk);
+    await page.setInputFiles(".upload-card input[type=file]", junk);
     const banner = page.locator(".upload-card .banner-error");
     await banner.waitFor();
     // The title and the server's detail sentence, not raw JSON.
     expect(await banner.textContent()).not.toContain("{");
     expect(await banner.locator("strong").textContent()).not.toBe("");
-    await shot("21-upload-error.png");
+    await shot("23-upload-error.png");
   });
 
   it("asks for a token when the API answers 401 and sends it afterwards", { timeout: 60_000 }, async () => {
@@ -477,7 +666,7 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
       await tokenPage.goto(`${secured.url}/`);
       const tokenBox = tokenPage.getByLabel("API token");
       await tokenBox.waitFor();
-      await tokenPage.screenshot({ path: path.join(SHOTS, "22-token-needed.png") });
+      await tokenPage.screenshot({ path: path.join(SHOTS, "24-token-needed.png") });
       await tokenBox.fill("viewer-test-token");
       await tokenPage.getByRole("button", { name: "Save token" }).click();
       await tokenPage.getByText("No datasets yet").waitFor();
@@ -491,7 +680,7 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
       await tokenPage.locator(".data-view .download-menu > summary").click();
       const [dl] = await Promise.all([tokenPage.waitForEvent("download"), tokenPage.locator(".data-view .download-links a[data-format=csv]").click()]);
       expect(readFileSync((await dl.path())!, "utf8").trim().replaceAll('"', "")).toBe("a,b\n1,2");
-      await tokenPage.screenshot({ path: path.join(SHOTS, "23-token-saved.png") });
+      await tokenPage.screenshot({ path: path.join(SHOTS, "25-token-saved.png") });
     } finally {
       await tokenPage.close();
       await secured.close();

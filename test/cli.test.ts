@@ -93,6 +93,32 @@ describe("dataset-service CLI", () => {
     expect((await readFile(path.join(dir, "big.csv"), "utf8")).replaceAll('"', "")).toBe("city,amount\nOslo,20\nParis,11\n");
   });
 
+  it("compares two versions: columns, counts and the differing rows, as the diff API answers", async () => {
+    // jan.csv → feb.csv: Paris 10 → 11, Lima added (sales v1 → v2, from the first test).
+    const id = (await getJson(`${server.url}/api/datasets?name=sales`)).body.items[0].id;
+    const r = await cli("diff", "sales", "--from", "1", "--to", "2", "--key", "id", "--rows", "changed");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      ["sales: v1 → v2, rows matched by id", "columns: the same", "rows: 1 added, 0 removed, 1 changed, 1 unchanged", "", "changed rows:", "  id=1: amount 10 → 11", ""].join("\n"),
+    );
+    const added = await cli("diff", "sales", "--key", "id", "--rows", "added");
+    expect(added.stdout).toContain("added rows:\n  id=3 city=Lima amount=5\n");
+    // Without a key, whole rows: the change is one removed and one added row; --json is the server's answer.
+    const json = JSON.parse((await cli("diff", "sales", "--json")).stdout);
+    expect(json).toEqual((await getJson(`${server.url}/api/datasets/${id}/diff?to=latest`)).body);
+    expect(json.rows).toMatchObject({ added: 2, removed: 1, changed: 0 });
+    const bad = await cli("diff", "sales", "--key", "city,nope");
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^error: 400 .*nope/);
+  });
+
+  it("uploads with --if-changed: the same bytes again store nothing", async () => {
+    const r = await cli("upload", "feb.csv", "--name", "sales", "--if-changed");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("feb.csv → sales unchanged: the same bytes as v2, nothing stored\n");
+    expect((await getJson(`${server.url}/api/datasets?name=sales`)).body.items[0].versionCount).toBe(2);
+  });
+
   it("says what went wrong and exits 1", async () => {
     const missing = await cli("download", "nope");
     expect(missing.code).toBe(1);

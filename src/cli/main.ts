@@ -4,6 +4,7 @@
  *   npx dataset-service upload data/*.csv --name sales     # first file creates "sales", the rest add versions
  *   npx dataset-service list
  *   npx dataset-service download sales --format parquet -o sales.parquet
+ *   npx dataset-service diff sales --from 1 --to latest --key id --rows changed
  *
  * The server comes from --server or $DATASET_SERVICE (default http://127.0.0.1:3000), a bearer token
  * from --token or $DATASET_SERVICE_TOKEN. Errors are the server's problem details in one line, exit 1.
@@ -74,6 +75,7 @@ interface UploadOpts {
   header: boolean;
   schema?: string;
   onBadRows?: "fail" | "skip";
+  ifChanged?: boolean;
   option: string[];
 }
 
@@ -82,6 +84,7 @@ function parseFields(o: UploadOpts): Record<string, string> {
   const fields: Record<string, string> = {};
   for (const k of ["sheet", "delimiter", "encoding", "schema", "onBadRows"] as const) if (o[k] !== undefined) fields[k] = o[k]!;
   if (!o.header) fields.header = "false";
+  if (o.ifChanged) fields.ifChanged = "true";
   for (const kv of o.option) {
     const eq = kv.indexOf("=");
     if (eq <= 0) throw new CliError(`--option wants key=value, got "${kv}"`);
@@ -108,6 +111,10 @@ async function upload(g: Globals, files: string[], o: UploadOpts): Promise<void>
       send.done();
     }
     const v = created.version;
+    if ("unchanged" in created && created.unchanged) {
+      console.log(`${file} → ${created.dataset.name} unchanged: the same bytes as v${v.version}, nothing stored`);
+      continue;
+    }
     console.log(`${file} → ${created.dataset.name} v${v.version} (${v.rowCount} rows, ${v.columnCount} columns) ${created.dataset.id}`);
     for (const note of v.source.notes ?? []) console.log(`  note: ${note}`);
   }
@@ -173,8 +180,61 @@ async function download(g: Globals, ref: string, o: DownloadOpts): Promise<void>
   if (!toStdout) console.error(`saved ${target}`);
 }
 
+interface DiffOpts {
+  from?: string;
+  to: string;
+  key?: string;
+  rows?: "changed" | "added" | "removed";
+  limit: string;
+  json?: boolean;
+}
+
+/** A value as a person reads it in one line: null stands out, text is quoted only when it must be. */
+function show(v: unknown): string {
+  if (v === null || v === undefined) return "null";
+  if (typeof v === "string") return v === "" || /^\s|\s$|,/.test(v) ? JSON.stringify(v) : v;
+  return typeof v === "object" ? JSON.stringify(v) : String(v);
+}
+
+async function diff(g: Globals, ref: string, o: DiffOpts): Promise<void> {
+  const api = client(g);
+  const d = await requireDataset(api, ref);
+  const key = o.key ? o.key.split(",").map((k) => k.trim()).filter((k) => k !== "") : undefined;
+  const query = { ...(o.from ? { from: o.from } : {}), to: o.to, ...(key?.length ? { key } : {}) };
+  const summary = await ok(api.GET("/api/datasets/{datasetId}/diff", { params: { path: { datasetId: d.id }, query } }));
+  const limit = Number(o.limit);
+  if (!Number.isInteger(limit) || limit < 1) throw new CliError(`--limit wants a whole number of rows, got "${o.limit}"`);
+  const page = o.rows ? await ok(api.GET("/api/datasets/{datasetId}/diff/rows", { params: { path: { datasetId: d.id }, query: { ...query, kind: o.rows, limit } } })) : null;
+  if (o.json) {
+    console.log(JSON.stringify(page ? { ...summary, page } : summary, null, 2));
+    return;
+  }
+  const s = summary.schema;
+  console.log(`${d.name}: v${summary.from} → v${summary.to}, ${summary.key.length ? `rows matched by ${summary.key.join(", ")}` : "whole rows compared (no key)"}`);
+  const schema = [
+    ...s.added.map((c) => `+ ${c.name} (${c.dtype})`),
+    ...s.removed.map((c) => `- ${c.name} (${c.dtype})`),
+    ...s.changed.map((c) => `~ ${c.name} ${c.from} → ${c.to}`),
+  ];
+  console.log(`columns: ${schema.length ? schema.join("; ") : "the same"}`);
+  const r = summary.rows;
+  console.log(`rows: ${r.added} added, ${r.removed} removed, ${summary.key.length ? `${r.changed} changed, ` : ""}${r.unchanged} unchanged`);
+  if (!page) return;
+  console.log(`\n${page.kind} rows${page.totalRows > page.rows.length ? ` (first ${page.rows.length} of ${page.totalRows})` : ""}:`);
+  for (const row of page.rows) {
+    if (page.kind === "changed") {
+      const c = row as { key: Record<string, unknown>; from: Record<string, unknown>; to: Record<string, unknown>; columns: string[] };
+      const k = Object.entries(c.key).map(([n, v]) => `${n}=${show(v)}`).join(" ");
+      console.log(`  ${k}: ${c.columns.map((n) => `${n} ${show(c.from[n])} → ${show(c.to[n])}`).join(", ")}`);
+    } else {
+      const obj = row as Record<string, unknown>;
+      console.log(`  ${page.columns.map((col) => `${col.name}=${show(obj[col.name])}`).join(" ")}`);
+    }
+  }
+}
+
 const program = new Command("dataset-service")
-  .description("Upload, list and download the datasets of a dataset service.")
+  .description("Upload, list, download and compare the datasets of a dataset service.")
   .option("-s, --server <url>", "the service's URL (or $DATASET_SERVICE)", process.env.DATASET_SERVICE ?? "http://127.0.0.1:3000")
   .option("-t, --token <token>", "bearer token, when the service has API_TOKENS (or $DATASET_SERVICE_TOKEN)")
   .option("--progress", "progress bars even when stderr is not a terminal")
@@ -194,6 +254,7 @@ program
   .option("--no-header", "the first row is data, not column names")
   .option("--schema <json>", 'forced column types, e.g. {"zip":"String"}')
   .addOption(new Option("--on-bad-rows <mode>", "rows with the wrong number of fields").choices(["fail", "skip"]))
+  .option("--if-changed", "store nothing when a file's bytes equal the dataset's latest version")
   .option("-o, --option <key=value>", "any other parsing option of the upload form (repeatable)", collect, [])
   .action((files: string[], o: UploadOpts) => upload(program.opts<Globals>(), files, o));
 
@@ -214,6 +275,18 @@ program
   .option("--sort <a,-b>", "sort by these columns (- for descending)")
   .option("--filter <col:op:value>", "row filter (repeatable)", collect, [])
   .action((ref: string, o: DownloadOpts) => download(program.opts<Globals>(), ref, o));
+
+program
+  .command("diff")
+  .description("compare two versions: column changes, row counts, and optionally the differing rows")
+  .argument("<dataset>", "dataset name or id")
+  .option("--from <n>", "the older version (default: the one before --to)")
+  .option("--to <n>", "the newer version, a number or latest", "latest")
+  .option("-k, --key <a,b>", "key columns: rows match by key, so changed rows show which cells changed")
+  .addOption(new Option("--rows <kind>", "also print these differing rows").choices(["changed", "added", "removed"]))
+  .option("--limit <n>", "at most this many rows with --rows", "20")
+  .option("--json", "print the server's answer as JSON")
+  .action((ref: string, o: DiffOpts) => diff(program.opts<Globals>(), ref, o));
 
 try {
   await program.parseAsync();

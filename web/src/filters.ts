@@ -25,26 +25,20 @@ export interface UiOp {
   placeholder?: string;
 }
 
-/**
- * Case-insensitive text ops (`icontains`, `ieq`, …) are in the API contract; this says whether the
- * server in front of us has them. The typed client is generated from the routes that exist, so the
- * viewer offers them from the build that includes them.
- */
-export const CASE_INSENSITIVE_OPS = false;
-
 const ALL: Kind[] = ["string", "number", "temporal", "boolean", "other"];
 const ORDERED: Kind[] = ["string", "number", "temporal"];
 
+// Text matches ignore case by default (Unicode-aware on the server); "match case" variants follow.
 const OPS: UiOp[] = [
-  ...(CASE_INSENSITIVE_OPS ? [{ op: "icontains", label: "contains", arity: "one", kinds: ["string"], placeholder: "contains (any case)" } as UiOp] : []),
-  { op: "contains", label: CASE_INSENSITIVE_OPS ? "contains (match case)" : "contains", arity: "one", kinds: ["string"], placeholder: "contains" },
-  ...(CASE_INSENSITIVE_OPS ? [{ op: "ieq", label: "equals (any case)", arity: "one", kinds: ["string"], placeholder: "equals (any case)" } as UiOp] : []),
+  { op: "icontains", label: "contains", arity: "one", kinds: ["string"], placeholder: "contains" },
+  { op: "ieq", label: "equals", arity: "one", kinds: ["string"], placeholder: "equals (any case)" },
   { op: "eq", label: "=", arity: "one", kinds: ALL, placeholder: "equals" },
   { op: "ne", label: "≠", arity: "one", kinds: ALL, placeholder: "not equal to" },
-  ...(CASE_INSENSITIVE_OPS ? [{ op: "istartswith", label: "starts with", arity: "one", kinds: ["string"], placeholder: "starts with (any case)" } as UiOp] : []),
-  { op: "startswith", label: CASE_INSENSITIVE_OPS ? "starts with (match case)" : "starts with", arity: "one", kinds: ["string"], placeholder: "starts with" },
-  ...(CASE_INSENSITIVE_OPS ? [{ op: "iendswith", label: "ends with", arity: "one", kinds: ["string"], placeholder: "ends with (any case)" } as UiOp] : []),
-  { op: "endswith", label: CASE_INSENSITIVE_OPS ? "ends with (match case)" : "ends with", arity: "one", kinds: ["string"], placeholder: "ends with" },
+  { op: "istartswith", label: "starts with", arity: "one", kinds: ["string"], placeholder: "starts with" },
+  { op: "iendswith", label: "ends with", arity: "one", kinds: ["string"], placeholder: "ends with" },
+  { op: "contains", label: "contains (match case)", arity: "one", kinds: ["string"], placeholder: "contains, same case" },
+  { op: "startswith", label: "starts with (match case)", arity: "one", kinds: ["string"], placeholder: "starts with, same case" },
+  { op: "endswith", label: "ends with (match case)", arity: "one", kinds: ["string"], placeholder: "ends with, same case" },
   { op: "gt", label: ">", arity: "one", kinds: ORDERED, placeholder: "greater than" },
   { op: "gte", label: "≥", arity: "one", kinds: ORDERED, placeholder: "at least" },
   { op: "lt", label: "<", arity: "one", kinds: ORDERED, placeholder: "less than" },
@@ -56,7 +50,7 @@ const OPS: UiOp[] = [
 ];
 
 /** Every op the API knows, for reading filters back from a URL. */
-const API_OPS = new Set(OPS.filter((o) => o.op !== "between").map((o) => o.op).concat(["icontains", "ieq", "istartswith", "iendswith"]));
+const API_OPS = new Set(OPS.filter((o) => o.op !== "between").map((o) => o.op));
 
 export function kindOf(dtype: string): Kind {
   if (isString(dtype)) return "string";

@@ -11,7 +11,9 @@ import { onNavigate, parseRoute, routeKey, type Route } from "./router.ts";
 import { emptyState, errorBanner } from "./ui.ts";
 import { renderDatasetList } from "./views/datasets.ts";
 import { renderDataset } from "./views/dataset.ts";
+import { renderSql } from "./views/sql.ts";
 import { renderVersion } from "./views/version.ts";
+import { renderCompare } from "./views/compare.ts";
 
 /** What a view may return: a way to apply a changed URL query in place. */
 export interface ViewHandle {
@@ -50,11 +52,11 @@ function render(force = false): void {
     case "version":
       done = renderVersion(app, route, controller.signal);
       break;
-    case "compare":
     case "sql":
-      // Routes of views whose API is not on this server yet (compare, SQL): nothing links to them.
-      document.title = "Not found";
-      mount(app, emptyState("Page not found", "This service does not have this view.", h("a", { class: "button", href: "#/" }, "Back to datasets")));
+      done = renderSql(app, route, controller.signal);
+      break;
+    case "compare":
+      done = renderCompare(app, route, controller.signal);
       break;
     case "notFound":
       document.title = "Not found";

@@ -12,6 +12,8 @@ export interface RequestSpec {
   query?: [string, string][];
   /** A JSON body (POST). */
   json?: unknown;
+  /** A multipart form (POST): a value starting with `@` is a file of that name, as in curl -F. */
+  form?: [string, string][];
   /** The answer is a file: curl saves it under the server's name, Python writes it to this name. */
   download?: string;
 }
@@ -57,6 +59,7 @@ export function curlCommand(spec: RequestSpec, origin = location.origin): string
   if (getToken()) lines.push(`-H "Authorization: Bearer $${TOKEN_VAR}"`);
   for (const [k, v] of spec.query ?? []) lines.push(`--data-urlencode ${shellQuote(`${k}=${v}`)}`);
   if (spec.json !== undefined) lines.push("-H 'Content-Type: application/json'", `--data ${shellQuote(JSON.stringify(spec.json))}`);
+  for (const [k, v] of spec.form ?? []) lines.push(`-F ${shellQuote(`${k}=${v}`)}`);
   return lines.join(" \\\n  ");
 }
 
@@ -70,6 +73,11 @@ export function pythonSnippet(spec: RequestSpec, origin = location.origin): stri
     args.push(`params=${repeated ? `[${q.map(([k, v]) => `(${py(k)}, ${py(v)})`).join(", ")}]` : `{${q.map(([k, v]) => `${py(k)}: ${py(v)}`).join(", ")}}`}`);
   }
   if (spec.json !== undefined) args.push(`json=${pyValue(spec.json)}`);
+  const form = spec.form ?? [];
+  const files = form.filter(([, v]) => v.startsWith("@"));
+  const data = form.filter(([, v]) => !v.startsWith("@"));
+  if (data.length) args.push(`data={${data.map(([k, v]) => `${py(k)}: ${py(v)}`).join(", ")}}`);
+  if (files.length) args.push(`files={${files.map(([k, v]) => `${py(k)}: open(${py(v.slice(1))}, "rb")`).join(", ")}}`);
   if (getToken()) args.push(`headers={"Authorization": f"Bearer {os.environ['${TOKEN_VAR}']}"}`);
   if (spec.download) args.push("stream=True");
   lines.push(`r = requests.${spec.method.toLowerCase()}(${args.join(", ")})`, "r.raise_for_status()");

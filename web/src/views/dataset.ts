@@ -6,10 +6,11 @@ import type { ViewHandle } from "../main.ts";
 import { api, ApiError, call, type DatasetDetail, type VersionSummary } from "../api.ts";
 import { h, mount } from "../dom.ts";
 import { ago, bytes, count, dateTime, formatLabel, plural } from "../format.ts";
-import { go, versionHref } from "../router.ts";
+import { compareHref, go, versionHref } from "../router.ts";
 import { apiMenu } from "../request.ts";
 import { badge, breadcrumbs, confirmDialog, emptyState, errorBanner, fact, loading } from "../ui.ts";
 import { uploadCard } from "./upload.ts";
+import { exportLink } from "./archive.ts";
 
 function versionRow(v: VersionSummary, latest: number | null, onDelete: (v: VersionSummary) => void): HTMLElement {
   const skipped = v.source.skippedRows ?? 0;
@@ -120,6 +121,7 @@ export async function renderDataset(root: HTMLElement, id: string, signal: Abort
     }
   };
 
+  const compare = versions.length > 1 ? h("a", { class: "button", href: compareHref(id, new URLSearchParams({ from: String(versions[1]!.version), to: String(versions[0]!.version) })) }, "Compare versions") : null;
 
   mount(
     root,
@@ -132,7 +134,7 @@ export async function renderDataset(root: HTMLElement, id: string, signal: Abort
         crumbName.textContent = saved.name;
         document.title = `${saved.name} · Datasets`;
       }),
-      h("div", { class: "head-actions" }, apiMenu(() => ({ method: "GET", path: `/api/datasets/${encodeURIComponent(id)}` })), d.latestVersion ? h("a", { class: "button primary", href: versionHref(d.id, d.latestVersion) }, "Open latest version") : null),
+      h("div", { class: "head-actions" }, apiMenu(() => ({ method: "GET", path: `/api/datasets/${encodeURIComponent(id)}` })), versions.length ? exportLink(d, messages) : null, compare, d.latestVersion ? h("a", { class: "button primary", href: versionHref(d.id, d.latestVersion) }, "Open latest version") : null),
     ),
     messages,
     h(

@@ -6,6 +6,7 @@ import { datasetHref, versionHref } from "../router.ts";
 import { apiMenu } from "../request.ts";
 import { emptyState, errorBanner, loading } from "../ui.ts";
 import { uploadCard } from "./upload.ts";
+import { importCard } from "./archive.ts";
 
 const PAGE = 50;
 // Filtering happens in the page, so it needs the names at hand; past this many it asks the server.
@@ -51,6 +52,7 @@ export async function renderDatasetList(root: HTMLElement, signal: AbortSignal):
       h("section", { class: "card list-card" }, h("div", { class: "card-head" }, h("h2", { class: "card-title" }, "All datasets ", summary), h("div", { class: "toolbar-actions" }, search, apiMenu(() => ({ method: "GET", path: "/api/datasets", query: [["limit", String(PAGE)]] })))), body),
       uploadCard({ onDone: (r) => { location.hash = versionHref(r.dataset.id, r.version.version); } }),
     ),
+    importCard((r) => { location.hash = datasetHref(r.dataset.id); }),
   );
 
   let all: Dataset[];

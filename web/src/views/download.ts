@@ -32,7 +32,8 @@ export function downloadPath(ref: { datasetId: string; version: string }): strin
   return `/api/datasets/${encodeURIComponent(ref.datasetId)}/versions/${ref.version}/download`;
 }
 
-async function saveWithToken(url: string, name: string, host: HTMLElement): Promise<void> {
+/** Fetches `url` with the saved token and saves the answer as `name` (a plain link cannot carry a token). */
+export async function saveWithToken(url: string, name: string, host: HTMLElement): Promise<void> {
   const res = await fetch(url, { headers: { Authorization: `Bearer ${getToken()}` } });
   if (!res.ok) {
     host.append(errorBanner(new Error(`${res.status} ${res.statusText}`)));

@@ -9,7 +9,7 @@ import { api, call, isAbort, type ColumnInfo, type ColumnStats, type Page, type 
 import { sparkline } from "../charts.ts";
 import { h, mount } from "../dom.ts";
 import { describeFilter, formatFilter, fromColumnFilter, opsFor, parseFilter, toColumnFilters, uiOp, type ColumnFilter, type Filter } from "../filters.ts";
-import { count, isNumeric, num } from "../format.ts";
+import { count, isBoolean, isNumeric, isString, num } from "../format.ts";
 import { rowElements } from "../grid.ts";
 import { apiMenu, queryPairs, type RequestSpec } from "../request.ts";
 import { emptyState, errorBanner } from "../ui.ts";
@@ -27,6 +27,8 @@ export interface TableState {
   filters: Filter[];
   /** Projection; null means every column. */
   columns: string[] | null;
+  /** Search across text columns (`q=`). */
+  q: string;
 }
 
 export function readTableState(p: URLSearchParams, columns: readonly ColumnInfo[]): TableState {
@@ -40,13 +42,15 @@ export function readTableState(p: URLSearchParams, columns: readonly ColumnInfo[
     sort: p.get("sort") || null,
     filters: p.getAll("filter").flatMap((f) => parseFilter(f, columns) ?? []),
     columns: shown && shown.length > 0 ? shown : null,
+    q: p.get("q") ?? "",
   };
 }
 
 /** `p` with the table's keys set from `s` (other keys, like the tab, are kept). */
 export function writeTableState(p: URLSearchParams, s: TableState): URLSearchParams {
   const out = new URLSearchParams(p);
-  for (const k of ["page", "limit", "sort", "filter", "columns"]) out.delete(k);
+  for (const k of ["page", "limit", "sort", "filter", "columns", "q"]) out.delete(k);
+  if (s.q) out.set("q", s.q);
   if (s.sort) out.set("sort", s.sort);
   for (const f of s.filters) out.append("filter", formatFilter(f));
   if (s.columns) out.set("columns", s.columns.join(","));
@@ -56,8 +60,9 @@ export function writeTableState(p: URLSearchParams, s: TableState): URLSearchPar
 }
 
 /** The query of `/data` and `/download` for a state (what "as shown" means). */
-export function rowsQuery(s: TableState): { columns?: string; sort?: string; filter?: string[] } {
+export function rowsQuery(s: TableState): { columns?: string; sort?: string; filter?: string[]; q?: string } {
   return {
+    ...(s.q ? { q: s.q } : {}),
     ...(s.columns ? { columns: s.columns.join(",") } : {}),
     ...(s.sort ? { sort: s.sort } : {}),
     ...(s.filters.length ? { filter: s.filters.map(formatFilter) } : {}),
@@ -110,7 +115,7 @@ export function dataTable(o: DataTableOptions): DataTable {
 
   const summary = h("div", { class: "table-summary" });
   const chips = h("div", { class: "chips" });
-  const clearFilters = h("button", { class: "button small", type: "button", hidden: true, onclick: () => change({ filters: [] }) }, "Clear filters");
+  const clearFilters = h("button", { class: "button small", type: "button", hidden: true, onclick: () => change({ filters: [], q: "" }) }, "Clear filters");
   const banner = h("div", { class: "table-banner" });
   const thead = h("thead");
   const tbody = h("tbody");
@@ -145,13 +150,82 @@ export function dataTable(o: DataTableOptions): DataTable {
     change({ columns: picked.length === columns.length || picked.length === 0 ? null : picked });
   });
 
-  const download = downloadMenu({ ref, fileStem: o.fileStem, shown: () => rowsQuery(state), isShown: () => state.filters.length > 0 || state.sort !== null || state.columns !== null });
+  // Search across every text column (q=), applied after a pause or on Enter.
+  const search = h("input", { type: "search", class: "search table-search", placeholder: "Search text columns", "aria-label": "Search text columns", autocomplete: "off", spellcheck: "false", value: state.q });
+  let searchTimer: ReturnType<typeof setTimeout> | undefined;
+  const applySearch = () => {
+    clearTimeout(searchTimer);
+    if (search.value.trim() !== state.q) change({ q: search.value.trim() });
+  };
+  search.addEventListener("input", () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(applySearch, FILTER_DELAY_MS);
+  });
+  search.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") applySearch();
+  });
+
+  // Facets beside the table: the most frequent values of text and boolean columns under the same
+  // filters and search; a click filters on the value.
+  const facetColumns = columns.filter((c) => isString(c.dtype) || isBoolean(c.dtype)).slice(0, 8);
+  const facetsBox = h("aside", { class: "facets", "aria-label": "Facets", hidden: facetColumns.length === 0 });
+  let facetsInflight: AbortController | null = null;
+  const loadFacets = async () => {
+    if (facetColumns.length === 0) return;
+    facetsInflight?.abort();
+    const controller = new AbortController();
+    facetsInflight = controller;
+    signal.addEventListener("abort", () => controller.abort(), { once: true });
+    const { filter, q } = rowsQuery(state);
+    facetsBox.classList.add("busy"); // the counts below are of the previous rows until the answer
+    try {
+      const f = await call(api.GET("/api/datasets/{datasetId}/versions/{version}/facets", { params: { path: ref, query: { columns: facetColumns.map((c) => c.name).join(","), limit: 6, filter, q } }, signal: controller.signal }));
+      facetsBox.classList.remove("busy");
+      mount(
+        facetsBox,
+        h("div", { class: "facets-title" }, "Facets ", h("span", { class: "muted small" }, `of ${count(f.totalRows)} rows`)),
+        f.facets.map((facet) => {
+          const max = Math.max(1, ...facet.values.map((v) => v.count));
+          return h(
+            "section",
+            { class: "facet", "data-column": facet.name },
+            h("h4", { class: "facet-name", title: facet.name }, facet.name, h("span", { class: "muted small" }, ` ${count(facet.distinctCount)} distinct`)),
+            h(
+              "ul",
+              { class: "facet-values" },
+              facet.values.map((v) => {
+                const value = v.value === null || v.value === undefined ? null : String(v.value);
+                const add = () => change({ filters: [...state.filters.filter((x) => x.column !== facet.name), value === null ? { column: facet.name, op: "isnull", value: "" } : { column: facet.name, op: "eq", value }] });
+                return h(
+                  "li",
+                  null,
+                  h(
+                    "button",
+                    { class: "facet-value", type: "button", title: `Only rows where ${facet.name} is ${value ?? "null"}`, onclick: add },
+                    h("span", { class: "facet-bar", style: `width: ${Math.round((v.count / max) * 100)}%` }),
+                    h("span", { class: value === null ? "facet-label null" : "facet-label" }, value === null ? "null" : value === "" ? "(empty)" : value),
+                    h("span", { class: "facet-count" }, count(v.count)),
+                  ),
+                );
+              }),
+              facet.otherCount > 0 ? h("li", { class: "muted small facet-other" }, `${count(facet.otherCount)} in other values`) : null,
+            ),
+          );
+        }),
+      );
+    } catch (err) {
+      if (isAbort(err) || controller.signal.aborted) return;
+      mount(facetsBox, h("div", { class: "muted small" }, "Facets are not available: ", err instanceof Error ? err.message : String(err)));
+    }
+  };
+
+  const download = downloadMenu({ ref, fileStem: o.fileStem, shown: () => rowsQuery(state), isShown: () => state.filters.length > 0 || state.sort !== null || state.columns !== null || state.q !== "" });
 
   const toolbar = h(
     "div",
     { class: "table-toolbar" },
     summary,
-    h("div", { class: "toolbar-actions" }, clearFilters, columnsMenu, download, apiMenu(requestSpec)),
+    h("div", { class: "toolbar-actions" }, search, clearFilters, columnsMenu, download, apiMenu(requestSpec)),
   );
   const scroller = h("div", { class: "table-scroll data-scroll" }, h("table", { class: "table data-table" }, thead, tbody));
   const el = h(
@@ -160,7 +234,7 @@ export function dataTable(o: DataTableOptions): DataTable {
     toolbar,
     chips,
     banner,
-    columns.length === 0 ? emptyState("This version has no columns") : scroller,
+    columns.length === 0 ? emptyState("This version has no columns") : h("div", { class: facetColumns.length ? "data-main with-facets" : "data-main" }, scroller, facetsBox),
     h("div", { class: "pager" }, h("label", { class: "page-size" }, "Rows per page ", sizeSelect), h("div", { class: "pager-nav" }, prev, pageLabel, next)),
   );
 
@@ -243,8 +317,10 @@ export function dataTable(o: DataTableOptions): DataTable {
         return h("span", { class: "chip" }, text, h("button", { type: "button", class: "chip-x", "aria-label": `Remove filter ${text}`, onclick: () => change({ filters: state.filters.filter((f) => f.column !== column) }) }, "×"));
       }),
     );
-    chips.hidden = cfs.size === 0;
-    clearFilters.hidden = state.filters.length === 0;
+    if (state.q) chips.append(h("span", { class: "chip" }, `search “${state.q}”`, h("button", { type: "button", class: "chip-x", "aria-label": "Remove the search", onclick: () => change({ q: "" }) }, "×")));
+    chips.hidden = cfs.size === 0 && !state.q;
+    clearFilters.hidden = state.filters.length === 0 && state.q === "";
+    if (document.activeElement !== search) search.value = state.q;
     sizeSelect.value = String(state.limit);
     for (const b of columnBoxes) b.checked = state.columns === null || state.columns.includes(b.value);
   };
@@ -253,12 +329,12 @@ export function dataTable(o: DataTableOptions): DataTable {
     const cols = page.columns;
     const from = page.totalRows === 0 ? 0 : page.offset + 1;
     const to = page.offset + page.rows.length;
-    const filtered = state.filters.length > 0;
-    const n = toColumnFilters(state.filters).size; // "between" is one filter to a person, two to the API
+    const filtered = state.filters.length > 0 || state.q !== "";
+    const n = toColumnFilters(state.filters).size + (state.q ? 1 : 0); // "between" is one filter to a person, two to the API
     mount(
       summary,
       page.totalRows === 0 ? "No rows" : h("span", null, "Rows ", h("strong", null, `${count(from)}–${count(to)}`), " of ", h("strong", { class: "total-rows" }, count(page.totalRows))),
-      filtered ? h("span", { class: "muted" }, ` matching ${n === 1 ? "the filter" : `${n} filters`}`) : null,
+      filtered ? h("span", { class: "muted" }, ` matching ${n === 1 ? (state.q ? "the search" : "the filter") : `${n} filters`}`) : null,
     );
     const pages = Math.max(1, Math.ceil(page.totalRows / state.limit));
     pageLabel.textContent = `Page ${count(state.page)} of ${count(pages)}`;
@@ -267,7 +343,7 @@ export function dataTable(o: DataTableOptions): DataTable {
     if (page.rows.length === 0) {
       mount(
         tbody,
-        h("tr", { class: "empty-row" }, h("td", { colspan: cols.length + 1 }, filtered ? emptyState("No rows match these filters", null, h("button", { class: "button small", type: "button", onclick: () => change({ filters: [] }) }, "Clear filters")) : emptyState("This version has no rows"))),
+        h("tr", { class: "empty-row" }, h("td", { colspan: cols.length + 1 }, filtered ? emptyState("No rows match these filters", null, h("button", { class: "button small", type: "button", onclick: () => change({ filters: [], q: "" }) }, "Clear filters")) : emptyState("This version has no rows"))),
       );
       return;
     }
@@ -295,6 +371,7 @@ export function dataTable(o: DataTableOptions): DataTable {
       el.classList.remove("stale");
       renderPage(page);
       scroller.scrollTop = 0;
+      void loadFacets();
     } catch (err) {
       if (isAbort(err) || controller.signal.aborted) return;
       // A bad filter value is a 400 naming the problem: show it, and dim the last good rows so

@@ -6,11 +6,11 @@
  * then sends the file with exactly those options, with a progress bar for the bytes.
  */
 import { ApiError, isAbort, uploadForm, type Created, type UploadHandle } from "../api.ts";
-import type { Inspect, UploadBody } from "../../../client/index.ts";
+import type { Inspect, Schemas, UploadBody } from "../../../client/index.ts";
 import { h, mount } from "../dom.ts";
 import { bytes, count, plural } from "../format.ts";
 import { rowElements } from "../grid.ts";
-import { datasetHref } from "../router.ts";
+import { datasetHref, versionHref } from "../router.ts";
 import { badge, errorBanner, notesBox } from "../ui.ts";
 
 export interface UploadCardOptions {
@@ -27,8 +27,8 @@ const TYPES = ["String", "Int64", "Float64", "Boolean", "Date", "Datetime", "Tim
 const ENCODINGS = ["utf-8", "windows-1252", "utf-16le", "utf-16be", "iso-8859-15", "macintosh"];
 const DELIMITERS: [string, string][] = [[",", "comma ,"], [";", "semicolon ;"], ["tab", "tab"], ["|", "pipe |"]];
 
-/** The parsing fields of the form (everything but the file, name and description), typed by the contract. */
-type OptionFields = Omit<UploadBody, "file" | "name" | "description">;
+/** The parsing fields of the form (everything but the file, name, description and ifChanged), typed by the contract. */
+type OptionFields = Omit<UploadBody, "file" | "name" | "description" | "ifChanged">;
 
 function field(label: string, control: HTMLElement, hint?: string, cls = "field"): HTMLElement {
   return h("label", { class: cls }, h("span", { class: "field-label" }, label), control, hint ? h("span", { class: "field-hint" }, hint) : null);
@@ -59,6 +59,8 @@ export function uploadCard(opts: UploadCardOptions): HTMLElement {
   const commentPrefix = h("input", { type: "text", name: "commentPrefix", maxlength: 8, placeholder: "e.g. #", autocomplete: "off", "aria-label": "Comment lines start with" });
   const nullValues = h("input", { type: "text", name: "nullValues", placeholder: "e.g. N/A,-,NULL", autocomplete: "off", "aria-label": "Also read as null" });
   const decimalComma = h("input", { type: "checkbox", name: "decimalComma" });
+  // Adding a version: the same bytes as the latest one can store nothing (ifChanged=true), checked on the server by SHA-256.
+  const ifChanged = h("input", { type: "checkbox", name: "ifChanged" });
   const quoting = h("select", { name: "quoting", "aria-label": "Quotes" }, h("option", { value: "strict" }, "Standard (RFC 4180)"), h("option", { value: "lenient" }, "Lenient (a stray quote is text)"), h("option", { value: "none" }, "None (quotes are text)"));
 
   const submit = h("button", { class: "button primary", type: "submit", disabled: true }, forVersion ? "Upload version" : "Upload");
@@ -113,6 +115,7 @@ export function uploadCard(opts: UploadCardOptions): HTMLElement {
     if (withNameFields && name.value.trim()) form.set("name", name.value.trim());
     if (withNameFields && description.value.trim()) form.set("description", description.value.trim());
     for (const [k, v] of Object.entries(optionFields())) if (typeof v === "string") form.set(k, v);
+    if (forVersion && ifChanged.checked) form.set("ifChanged", "true");
     // The file goes last so the server has seen every option before the bytes arrive.
     form.set("file", file!, file!.name);
     return form;
@@ -294,9 +297,14 @@ export function uploadCard(opts: UploadCardOptions): HTMLElement {
     if (!file) return;
     messages.replaceChildren();
     try {
-      const result = await post<Created>(path, formFor(withNameFields), "Uploading", "Parsing… the server is reading the file");
+      const result = await post<Created | Schemas["Unchanged"]>(path, formFor(withNameFields), "Uploading", "Parsing… the server is reading the file");
       setProgress(100, "Done");
-      opts.onDone(result);
+      if ("unchanged" in result && result.unchanged) {
+        const v = result.version.version;
+        mount(messages, h("div", { class: "banner banner-info unchanged" }, `The file has the same bytes as version ${v}: nothing was stored. `, h("a", { href: versionHref(result.dataset.id, v) }, `Open version ${v}`)));
+        return;
+      }
+      opts.onDone(result as Created);
     } catch (err) {
       progress.hidden = true;
       if (isAbort(err)) mount(messages, h("div", { class: "banner banner-info" }, "Upload cancelled."));
@@ -330,6 +338,7 @@ export function uploadCard(opts: UploadCardOptions): HTMLElement {
     forVersion ? null : h("div", { class: "field-grid" }, field("Name", name), field("Description", description)),
     options,
     preview,
+    forVersion ? h("label", { class: "check if-changed" }, ifChanged, h("span", null, "Only if the file changed (the same bytes as the latest version store nothing)")) : null,
     h("div", { class: "upload-actions" }, submit, previewButton, cancel, progress),
     messages,
   );

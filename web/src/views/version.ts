@@ -1,14 +1,14 @@
 /**
  * A version's page: facts about its source and what ingest noted, then tabs for the data, the
  * schema and statistics. The tab and the table's state are in the URL (`?tab=stats`, `sort=…`).
- * Actions: download (every format), delete this version.
+ * Actions: download (every format), compare with another version, delete this version.
  */
 import type { ViewHandle } from "../main.ts";
 import { api, ApiError, call, type ColumnInfo, type DatasetDetail, type Stats, type Version } from "../api.ts";
 import { h, mount } from "../dom.ts";
 import { ago, bytes, count, dateTime, formatLabel, isNumeric } from "../format.ts";
 import { apiMenu } from "../request.ts";
-import { datasetHref, go, versionHref, type Route } from "../router.ts";
+import { compareHref, datasetHref, go, versionHref, type Route } from "../router.ts";
 import { badge, breadcrumbs, confirmDialog, emptyState, errorBanner, fact, loading, notesBox } from "../ui.ts";
 import { downloadMenu } from "./download.ts";
 import { statsView } from "./stats.ts";
@@ -169,6 +169,8 @@ export async function renderVersion(root: HTMLElement, route: Extract<Route, { n
     },
     "Delete version",
   );
+  const older = others.find((o) => o.version < v.version);
+  const compareLink = others.length > 1 ? h("a", { class: "button small", href: compareHref(id, new URLSearchParams({ from: String(older?.version ?? others[0]!.version), to: String(v.version) })) }, "Compare…") : null;
 
   mount(
     root,
@@ -177,7 +179,7 @@ export async function renderVersion(root: HTMLElement, route: Extract<Route, { n
       "div",
       { class: "page-head" },
       h("div", null, h("h1", null, d.name, " ", h("span", { class: "version-tag" }, `v${v.version}`), v.version === d.latestVersion ? badge("latest", "badge-accent") : null), d.description ? h("p", { class: "lead" }, d.description) : null),
-      h("div", { class: "head-actions" }, others.length > 1 ? versionSelect : null, downloadMenu({ ref, fileStem, label: "Download version" }), deleteButton),
+      h("div", { class: "head-actions" }, others.length > 1 ? versionSelect : null, downloadMenu({ ref, fileStem, label: "Download version" }), compareLink, deleteButton),
     ),
     actionsMessages,
     h(
