@@ -22,7 +22,7 @@ import type { DownloadQuery } from "./frame/download.ts";
 import { readPage, type Page, type PageQuery, type RowShape } from "./frame/page.ts";
 import { estimatedBytes } from "./frame/safe.ts";
 import type { QueryWorkers } from "./sandbox/queries.ts";
-import type { Spool } from "./spool.ts";
+import type { Spool, SpoolFile } from "./spool.ts";
 import type { DataFileRef, ReadOptions, VersionData } from "./storage/types.ts";
 
 /** What a download streams. `send` writes the body; `cleanup` runs whatever happened. */
@@ -85,26 +85,34 @@ export function createQueryService(queries: QueryWorkers, options: { spool: Spoo
       }
       // taken once the parameters are checked (507 when the spool is full); released by cleanup
       const spooled = options.spool.take(query.format, expectedBytes(data));
-      try {
-        const out = await queries.runOnVersion(data, "export", (file) => ({ file, version: data.version, query: { ...query, into: spooled.path } }), { client });
-        const bytes = await spooled.settle();
-        const handle = await open(out.path, "r");
-        return {
-          contentType: out.contentType,
-          extension: out.extension,
-          bytes,
-          send: (dest) => pipeline(handle.createReadStream(), dest),
-          async cleanup() {
-            await handle.close().catch(() => undefined);
-            await spooled.release();
-          },
-        };
-      } catch (error) {
-        await spooled.release();
-        throw error;
-      }
+      return spooledDownload(spooled, () => queries.runOnVersion(data, "export", (file) => ({ file, version: data.version, query: { ...query, into: spooled.path } }), { client }));
     },
   };
+}
+
+/**
+ * Runs a job that writes an export into `spooled` and answers the body that streams it; the spool
+ * file is released by `cleanup`, or at once when the job fails.
+ */
+export async function spooledDownload(spooled: SpoolFile, run: () => Promise<{ contentType: string; extension: string }>): Promise<DownloadBody> {
+  try {
+    const out = await run();
+    const bytes = await spooled.settle();
+    const handle = await open(spooled.path, "r");
+    return {
+      contentType: out.contentType,
+      extension: out.extension,
+      bytes,
+      send: (dest) => pipeline(handle.createReadStream(), dest),
+      async cleanup() {
+        await handle.close().catch(() => undefined);
+        await spooled.release();
+      },
+    };
+  } catch (error) {
+    await spooled.release();
+    throw error;
+  }
 }
 
 /**

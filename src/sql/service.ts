@@ -14,13 +14,11 @@
  * naming that table and version.
  */
 import { createHash } from "node:crypto";
-import { open } from "node:fs/promises";
-import { pipeline } from "node:stream/promises";
 import { ApiError, badRequest, versionDamaged } from "../errors.ts";
 import type { DownloadFormat } from "../frame/download.ts";
 import type { Filter } from "../frame/query.ts";
 import type { SqlJobTable } from "../jobs/sql.ts";
-import type { DownloadBody } from "../query-service.ts";
+import { spooledDownload, type DownloadBody } from "../query-service.ts";
 import type { QueryWorkers } from "../sandbox/queries.ts";
 import type { Spool, SpoolFile } from "../spool.ts";
 import { VerifiedFile } from "../storage/checksum.ts";
@@ -228,24 +226,7 @@ export function createSqlService(queries: QueryWorkers, storage: Storage, option
     async download(prepared, format, client) {
       // taken before the query runs (507 when the spool is full); released by cleanup
       const spooled = options.spool.take(format, 0);
-      try {
-        const out = await withResult(prepared, (resultFile, tables) => queries.run("sqlDownload", { sql: prepared.sql, tables, resultFile, format, into: spooled.path }, { client, small: small(prepared) }));
-        const bytes = await spooled.settle();
-        const handle = await open(spooled.path, "r");
-        return {
-          contentType: out.contentType,
-          extension: out.extension,
-          bytes,
-          send: (dest) => pipeline(handle.createReadStream(), dest),
-          async cleanup() {
-            await handle.close().catch(() => undefined);
-            await spooled.release();
-          },
-        };
-      } catch (err) {
-        await spooled.release();
-        throw err;
-      }
+      return spooledDownload(spooled, () => withResult(prepared, (resultFile, tables) => queries.run("sqlDownload", { sql: prepared.sql, tables, resultFile, format, into: spooled.path }, { client, small: small(prepared) })));
     },
 
     facets(version, args, client) {
