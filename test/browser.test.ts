@@ -152,8 +152,9 @@ describe.skipIf(!hasChromium)("web viewer in headless Chromium", () => {
     await page.locator("th[aria-sort=ascending]").waitFor();
     await scoreSort.click();
     await page.locator("th[aria-sort=descending]").waitFor();
+    // aria-sort changes at the click, the rows when the sorted page arrives: wait for the rows
+    await expect.poll(() => firstCell(page, 1), { timeout: 20_000 }).toBe("77");
     await page.locator(".data-table tbody tr", { hasText: "999.5" }).first().waitFor();
-    expect(await firstCell(page, 1)).toBe("77");
     await summary(page, `Rows 1–50 of ${ROWS}`);
     expect(page.url()).toContain("sort=-score");
     expect(page.url()).not.toContain("page=");
