@@ -1,7 +1,7 @@
 /** Rows of a version: paged JSON, by offset or by cursor. */
 import { z } from "zod";
 import { badRequest } from "../errors.ts";
-import { parseFiltersAndSearch, parseSort } from "../frame/query.ts";
+import { parseColumns, parseFiltersAndSearch, parseSort } from "../frame/query.ts";
 import { canonicalQuery, notModified } from "../http/caching.ts";
 import { decodeCursor, encodeCursor, type CursorState } from "../http/cursor.ts";
 import { text } from "../http/params.ts";
@@ -63,7 +63,8 @@ export const getData = defineRoute({
       const pageQuery = {
         offset: state.offset,
         limit: state.limit,
-        columns: state.columns === undefined ? undefined : state.columns.split(","),
+        // every part is checked before the caching headers: an error is never cacheable, never a 304
+        columns: parseColumns(state.columns, v),
         sort: parseSort(state.sort ?? "", v),
         filters: parseFiltersAndSearch(state.filters, state.q, v),
       };

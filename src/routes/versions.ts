@@ -85,7 +85,10 @@ export const getStats = defineRoute({
   handler: async ({ params, query }, { req, res, deps: { storage, stats } }) => {
     const v = await storage.getVersion(params.datasetId, params.version);
     const filters = parseFiltersAndSearch(query.filter, query.q, v);
+    // computed (or found) before the caching headers: statistics that cannot be computed (422
+    // QUERY_LIMIT) are an error, and an error is never a 304, even for an ETag a success would carry
+    const body = await (filters.length === 0 ? stats.get(v.datasetId, v.version, clientKey(req)) : stats.filtered(v.datasetId, v.version, filters, clientKey(req)));
     if (notModified(req, res, params.version, v, "stats")) return undefined;
-    return filters.length === 0 ? stats.get(v.datasetId, v.version, clientKey(req)) : stats.filtered(v.datasetId, v.version, filters, clientKey(req));
+    return body;
   },
 });
