@@ -86,8 +86,12 @@ describe("error answers (open server)", () => {
       return f;
     };
     const noFile = await expectProblem(await fetch(url, { method: "POST", body: form([["name", "x"]]) }), 400, "no file");
-    expect(noFile.code).toBe("BAD_REQUEST");
+    expect(noFile).toMatchObject({ code: "BAD_REQUEST", parameter: "file" });
     expect(noFile.detail).toContain('"file"');
+    // a URL-encoded form (what `requests.post(url, data={...})` sends) cannot carry a file: the file is what is missing
+    const urlencoded = await expectProblem(await fetch(url, { method: "POST", body: new URLSearchParams({ name: "x" }) }), 400, "urlencoded form");
+    expect(urlencoded).toMatchObject({ code: "BAD_REQUEST", parameter: "file" });
+    expect(urlencoded.detail).toContain("multipart/form-data");
     const twoFiles = await expectProblem(await fetch(url, { method: "POST", body: form([["file", new Blob(["a\n1\n"]), "a.csv"], ["file", new Blob(["a\n1\n"]), "b.csv"]]) }), 400, "two files");
     expect(twoFiles.code).toBe("BAD_REQUEST");
     const otherField = await expectProblem(await fetch(url, { method: "POST", body: form([["data", new Blob(["a\n1\n"]), "a.csv"]]) }), 400, "file in another field");
@@ -111,6 +115,12 @@ describe("error answers (open server)", () => {
           await expectProblem(await fetch(url, { headers: { "If-None-Match": validator } }), 400, `${label} If-None-Match ${validator}`);
         }
       }
+    }
+    // empty names say which parameter holds them
+    for (const [query, parameter] of [["sort=-", "sort"], ["sort=id,,age", "sort"], ["columns=id,", "columns"]] as const) {
+      const body = await expectProblem(await fetch(`${server.url}/api/datasets/${id}/versions/1/data?${query}`), 400, query);
+      expect(body.parameter, query).toBe(parameter);
+      expect(body.detail, query).toContain(`"${parameter}"`);
     }
     // and a valid query still earns its 304
     const ok = await fetch(`${server.url}/api/datasets/${id}/versions/1/data?columns=id`);

@@ -166,6 +166,7 @@ export function parseColumns(raw: string | undefined, version: Version): string[
   const names = raw.split(",");
   const seen = new Set<string>();
   for (const c of names) {
+    if (c === "") throw badRequest(`The query parameter "columns" has an empty name in ${JSON.stringify(raw.slice(0, 60))}: list columns as a,b,c.`, { parameter: "columns" });
     dtypeOf(version, c);
     if (seen.has(c)) throw badRequest(`Column "${c}" is listed twice in columns.`, { column: c });
     seen.add(c);
@@ -179,6 +180,7 @@ export function parseSort(raw: string, version: Version): SortKey[] {
   const keys = raw.split(",").map((part) => {
     const descending = part.startsWith("-");
     const column = descending ? part.slice(1) : part;
+    if (column === "") throw badRequest(`The query parameter "sort" has an empty key in ${JSON.stringify(raw.slice(0, 60))}: list columns as a,-b.`, { parameter: "sort" });
     dtypeOf(version, column);
     return { column, descending };
   });

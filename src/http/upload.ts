@@ -112,7 +112,13 @@ export function receiveUpload(limits: UploadLimits): RequestHandler {
   }).single("file");
 
   return (req: Request, res: Response, next: NextFunction) => {
+    if (req.is("application/x-www-form-urlencoded")) {
+      // a form, but one that cannot carry a file: the file part is what is missing (QA Q8)
+      next(badRequest('The form has no file: send it as multipart/form-data with the file in the field "file" (this form is application/x-www-form-urlencoded, which cannot carry one).', { parameter: "file" }));
+      return;
+    }
     if (!req.is("multipart/form-data")) {
+      // not a form at all (JSON, say): 415, saying how to send the file
       next(new ApiError(415, "UNSUPPORTED_FORMAT", "Send the file as multipart/form-data with the file in the field \"file\"."));
       return;
     }
@@ -129,7 +135,7 @@ export function receiveUpload(limits: UploadLimits): RequestHandler {
     });
     middleware(req, res, (err?: unknown) => {
       if (err) return next(err);
-      if (!req.file) return next(badRequest('The form has no file: send it in the field "file".'));
+      if (!req.file) return next(badRequest('The form has no file: send it in the field "file".', { parameter: "file" }));
       next();
     });
   };
@@ -138,7 +144,7 @@ export function receiveUpload(limits: UploadLimits): RequestHandler {
 /** The received file, in the ingest layer's terms. */
 export function uploadedFile(req: Request): UploadedFile {
   const file = req.file;
-  if (!file) throw badRequest('The form has no file: send it in the field "file".');
+  if (!file) throw badRequest('The form has no file: send it in the field "file".', { parameter: "file" });
   return { path: file.path, originalName: safeName(file.originalname), sizeBytes: file.size };
 }
 
