@@ -7,6 +7,7 @@
  * around them: Express, body parsing, multer, auth, and the order of checks in handlers.)
  */
 import { createHash } from "node:crypto";
+import { rm } from "node:fs/promises";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { etagOf } from "../src/http/caching.ts";
@@ -128,6 +129,28 @@ describe("error answers (open server)", () => {
     const etag = ok.headers.get("etag") as string;
     expect(etag).toBe(etagOf(version, "data", "columns=id"));
     expect((await fetch(`${server.url}/api/datasets/${id}/versions/1/data?columns=id`, { headers: { "If-None-Match": etag } })).status).toBe(304);
+  });
+});
+
+describe("the spool folder removed under a running server", () => {
+  let server: TestServer;
+
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it("keeps answering downloads (the folder is made again), not 422 for every export from then on", async () => {
+    server = await startServer("memory");
+    const created = await upload(`${server.url}/api/datasets/upload`, { name: "spool.csv", content: "id,name\n1,a\n2,b\n" });
+    const dl = (format: string) => fetch(`${server.url}/api/datasets/${created.body.dataset.id}/versions/1/download?format=${format}`);
+    expect((await dl("csv")).status).toBe(200);
+    await rm(server.spoolDir, { recursive: true, force: true });
+    for (const format of ["csv", "ndjson", "json", "arrow"]) {
+      const res = await dl(format);
+      expect(res.status, format).toBe(200);
+      expect((await res.arrayBuffer()).byteLength, format).toBeGreaterThan(0);
+    }
+    expect(await (await dl("ndjson")).text()).toBe('{"id":1,"name":"a"}\n{"id":2,"name":"b"}\n');
   });
 });
 
