@@ -132,16 +132,18 @@ describe("error answers (open server)", () => {
   });
 });
 
-describe("the spool folder removed under a running server", () => {
+describe("the upload and spool folders removed under a running server", () => {
   let server: TestServer;
 
   afterAll(async () => {
     await server?.close();
   });
 
-  it("keeps answering downloads (the folder is made again), not 422 for every export from then on", async () => {
+  it("keeps taking uploads and answering downloads (the folders are made again), not 500/422 from then on", async () => {
     server = await startServer("memory");
+    await rm(server.uploadDir, { recursive: true, force: true });
     const created = await upload(`${server.url}/api/datasets/upload`, { name: "spool.csv", content: "id,name\n1,a\n2,b\n" });
+    expect(created.status).toBe(201);
     const dl = (format: string) => fetch(`${server.url}/api/datasets/${created.body.dataset.id}/versions/1/download?format=${format}`);
     expect((await dl("csv")).status).toBe(200);
     await rm(server.spoolDir, { recursive: true, force: true });

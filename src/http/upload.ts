@@ -96,7 +96,15 @@ export function prepareUploadDir(uploadDir: string, { includeOwn = false } = {})
 export function receiveUpload(limits: UploadLimits): RequestHandler {
   const middleware = multer({
     storage: multer.diskStorage({
-      destination: limits.uploadDir,
+      // made again if it went away while we run (a tmp cleaner): else every upload would be a 500
+      destination: (_req, _file, cb) => {
+        try {
+          mkdirSync(limits.uploadDir, { recursive: true });
+          cb(null, limits.uploadDir);
+        } catch (err) {
+          cb(err as Error, limits.uploadDir);
+        }
+      },
       filename: (_req, _file, cb) => cb(null, tempName("upload")),
     }),
     limits: {
