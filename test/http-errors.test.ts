@@ -104,6 +104,19 @@ describe("error answers (open server)", () => {
     await expectProblem(await fetch(url, { method: "POST", body: form([["file", new Blob([""]), "empty.csv"]]) }), 422, "empty file");
   });
 
+  it("says Connection: close when it answers before the body arrived, so a keep-alive client does not reuse a connection about to close", async () => {
+    const port = Number(new URL(server.url).port);
+    // the head of an upload that is not a form (415 is decided on the head alone); the body never comes
+    const early = await rawExchange(port, "POST /api/datasets/upload HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\n", "127.0.0.1", 5000);
+    expect(early.status).toBe(415);
+    expect(early.headers).toMatch(/^connection: close$/im);
+    expect(early.closed).toBe(true);
+    // a complete request keeps its connection
+    const whole = await rawExchange(port, "GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n", "127.0.0.1", 1500);
+    expect(whole.status).toBe(200);
+    expect(whole.headers).toMatch(/^connection: keep-alive$/im);
+  });
+
   it("checks columns before it sets caching headers: an unknown or repeated column is never cacheable, never a 304 (Q7)", async () => {
     for (const [kind, route] of [["data", "data"], ["download", "download"]] as const) {
       for (const query of ["columns=nope", "columns=AGE", "columns=id,id", "columns=id,", "sort=nope", "filter=nope:eq:1"]) {

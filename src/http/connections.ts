@@ -97,8 +97,15 @@ export function createHttpServer(app: Express, limits: Limits, logger: Pick<Logg
     },
     (req, res) => {
       const socket = req.socket as TrackedSocket;
-      // An error answered before the body arrived (401, 413, 429 on an upload…): the rest of the
-      // body is not worth reading. Close the connection shortly after, once the answer is out.
+      // An error answered before the body arrived (401, 413, 415, 429 on an upload…): the rest of
+      // the body is not worth reading. The answer says `Connection: close`, so the client does not
+      // send its next request on this connection (it would be cut off below, mid-request), and
+      // the connection is closed shortly after, once the answer is out.
+      const writeHead = res.writeHead;
+      res.writeHead = function (this: http.ServerResponse, ...args: Parameters<typeof writeHead>) {
+        if (!req.complete && !this.headersSent) this.setHeader("Connection", "close");
+        return writeHead.apply(this, args);
+      } as typeof writeHead;
       res.once("finish", () => {
         if (req.complete) return;
         socket[ANSWERED_EARLY] = true;
