@@ -49,7 +49,7 @@ export function createApp({ config, storage: backend, logger, parser, queries, s
   const memory = createMemoryGuard({ storage: backend, budgetBytes: config.memoryBudgetBytes, limitBytes: config.memoryLimitBytes });
   const storage = releasingMemory(backend, memory);
   const metrics = createMetrics(storage);
-  const stats = createStatsService(storage, queries);
+  const stats = createStatsService(storage, queries, { retryAfterMs: config.queryRetryAfterMs });
   const reads = createQueryService(queries, { spool });
   const sql = createSqlService(queries, storage, { spool });
   app.disable("x-powered-by");
@@ -73,11 +73,13 @@ export function createApp({ config, storage: backend, logger, parser, queries, s
   app.use("/docs", swaggerUi.serve, swaggerUi.setup(openapi, { customSiteTitle: "Dataset service API" }));
 
   const api = express.Router();
-  // token guessing is limited per client (AUTH_FAILURES_PER_WINDOW); failures are logged without the token
+  // token guessing is limited per client address (AUTH_FAILURES_PER_WINDOW), counted together for
+  // /api and /metrics; failures are logged without the token
   const guesses = {
     windowMs: config.rateLimitWindowMs,
     maxFailures: config.authFailuresPerWindow,
     onFailure: (client: string, failures: number) => logger.warn({ client, failures }, "invalid bearer token"),
+    ledger: new Map(),
   };
   api.use(requireToken(config.apiTokens, guesses));
   // the pools' fair queues are per client: the token that passed auth, else the address

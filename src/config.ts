@@ -25,6 +25,7 @@ export interface Config {
   readonly queryWorkers: number;
   readonly queryTimeoutMs: number;
   readonly queryMemoryMb: number;
+  readonly queryRetryAfterMs: number;
   readonly uploadDir: string;
   readonly apiTokens: ReadonlyMap<string, Role> | null;
   readonly metricsToken: string | null;
@@ -38,6 +39,7 @@ export interface Config {
   readonly headersTimeoutMs: number;
   readonly keepAliveTimeoutMs: number;
   readonly idleTimeoutMs: number;
+  readonly maxHeaderBytes: number;
   readonly maxConnections: number;
   readonly maxConnectionsPerClient: number;
   readonly maxUploads: number;
@@ -151,6 +153,7 @@ export const SETTINGS = [
   { env: "PARSE_WORKERS", key: "parseWorkers", default: String(Math.max(1, os.availableParallelism())), help: "Parser processes run at once (default: the number of cores); uploads beyond them wait briefly, then get 503 `BUSY`.", parse: integer(1, 64) },
   { env: "QUERY_WORKERS", key: "queryWorkers", default: String(Math.max(1, os.availableParallelism())), help: "Query worker processes (statistics, filters, sorts, exports, facets, SQL) run at once (default: the number of cores); jobs beyond them queue per client, served round robin.", parse: integer(1, 64) },
   { env: "QUERY_TIMEOUT_MS", key: "queryTimeoutMs", default: "30000", help: "Wall-clock limit of one query job (statistics, filtered statistics, filter/sort, export, facets, SQL query); past it the request is a 422 `QUERY_LIMIT`.", parse: integer(100) },
+  { env: "QUERY_RETRY_AFTER_MS", key: "queryRetryAfterMs", default: "30000", help: "Statistics that ran past their limits (422 `QUERY_LIMIT`) are answered from memory, with `Retry-After`, for this many ms; the next request after that computes them again (0 = always again). Never cached by clients (`no-store`).", parse: integer(0) },
   { env: "QUERY_MEMORY_MB", key: "queryMemoryMb", default: "4096", help: "Memory limit of one query worker; past it the request is a 422 `QUERY_LIMIT`.", parse: integer(64) },
   { env: "UPLOAD_DIR", key: "uploadDir", default: path.join(os.tmpdir(), "dataset-service-uploads"), help: "Folder for uploads while they are received and parsed; emptied of our files at start-up.", parse: (raw: string) => path.resolve(raw) },
   { env: "API_TOKENS", key: "apiTokens", default: "", help: "Comma-separated `token:role` pairs, role `read` or `write`. Set: every `/api` route needs `Authorization: Bearer <token>` and writes need `write`. Unset: the API is open.", parse: tokens },
@@ -165,6 +168,7 @@ export const SETTINGS = [
   { env: "HEADERS_TIMEOUT_MS", key: "headersTimeoutMs", default: "20000", help: "A request's headers must have arrived within this many ms (408 `REQUEST_TIMEOUT`); at most `REQUEST_TIMEOUT_MS`.", parse: integer(1000) },
   { env: "KEEP_ALIVE_TIMEOUT_MS", key: "keepAliveTimeoutMs", default: "5000", help: "An idle keep-alive connection between requests is closed after this many ms.", parse: integer(100) },
   { env: "IDLE_TIMEOUT_MS", key: "idleTimeoutMs", default: "60000", help: "A connection on which no byte moves for this many ms while a body is being received or a response sent (a stalled uploader or a client that stopped reading) is closed; the server's own work time does not count.", parse: integer(1000) },
+  { env: "MAX_HEADER_BYTES", key: "maxHeaderBytes", default: "65536", help: "Largest request head (request line with the URL, plus headers) in bytes; larger requests get 431 `HEADERS_TOO_LARGE` naming it. 64 KiB holds a filter of about 8,000 `in` values or a cursor of one, with `|` percent-encoded as clients such as Python's requests send it.", parse: integer(16384, 1048576) },
   { env: "MAX_CONNECTIONS", key: "maxConnections", default: "", help: "Open connections at once; more are answered 503 `BUSY` and closed (default: half of the process's open-file limit, at most 10000), so the process always has file descriptors left for its own files.", parse: (raw: string) => (raw.trim() === "" ? defaultMaxConnections() : integer(1)(raw)) },
   { env: "MAX_CONNECTIONS_PER_CLIENT", key: "maxConnectionsPerClient", default: "128", help: "Open connections one client (IP address) may hold; more are answered 429 and closed.", parse: integer(1) },
   { env: "MAX_UPLOADS", key: "maxUploads", default: "128", help: "Uploads (and inspects, imports) being received at once; more get 503 `BUSY` with `Retry-After` before their body is read.", parse: integer(1) },

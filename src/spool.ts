@@ -94,6 +94,9 @@ export function createSpool(options: { dir: string; budgetBytes: number }): Spoo
       // poor, and a disk that really fills makes the writer fail with ENOSPC, which is a 507 too.
       const expected = Math.max(0, Math.ceil(expectBytes));
       const file = path.join(dir, `spool-${process.pid}-${randomUUID()}.${safeExt}`);
+      // The folder is made again if it went away while we run (a tmp cleaner, an operator, another
+      // service sharing the default UPLOAD_DIR): otherwise every export would fail from then on.
+      mkdirSync(dir, { recursive: true });
       // reserve what the estimate says, within what the budget has left
       const reserved = Math.min(expected, budgetBytes - used);
       held.set(file, reserved);

@@ -4,9 +4,12 @@
  * - Whole versions: computed once, ever (a version never changes), kept by storage, and started
  *   in the background as soon as a version is stored, so the first GET usually finds them ready.
  * - Filtered: computed per (version, filters) and kept in a bounded LRU (by JSON size).
- * Concurrent requests for the same statistics share one computation, and one that ran past its
- * limits (422 QUERY_LIMIT) is answered from memory for a minute instead of being run again, so
- * repeated requests cannot keep the query workers busy with a job known to fail.
+ * Concurrent requests for the same statistics share one computation. One that ran past its
+ * limits (422 QUERY_LIMIT) is answered from memory for `retryAfterMs` (QUERY_RETRY_AFTER_MS, with
+ * a Retry-After saying when), so repeated requests cannot keep the query workers busy with a job
+ * that just failed; the next request after that runs it again (the failure may have been the
+ * machine's load, not the version). Nothing about a failure is stored with the version, and the
+ * answer is never cacheable (http/problem.ts).
  */
 import { ApiError } from "./errors.ts";
 import type { Filter } from "./frame/query.ts";
@@ -30,25 +33,34 @@ export interface StatsService {
 export const NO_ROWS: ReadOptions = { rows: { offset: 0, limit: 0 } };
 
 const FILTERED_CACHE_BYTES = 32 * 1024 * 1024;
-const FAILURE_MS = 60_000;
+/** Default of QUERY_RETRY_AFTER_MS (src/config.ts). */
+export const DEFAULT_RETRY_AFTER_MS = 30_000;
 const FAILURE_ENTRIES = 1024;
 
-export function createStatsService(storage: Storage, queries: QueryWorkers): StatsService {
+/** The failure with a Retry-After of the time left (at least 1 s). */
+function withRetryAfter(error: ApiError, leftMs: number): ApiError {
+  return new ApiError(error.status, error.code, error.message, error.extra, { ...error.headers, "Retry-After": String(Math.max(1, Math.ceil(leftMs / 1000))) });
+}
+
+export function createStatsService(storage: Storage, queries: QueryWorkers, options: { retryAfterMs?: number } = {}): StatsService {
+  const retryAfterMs = options.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS;
   const inflight = new Map<string, Promise<unknown>>();
   const filteredCache = new ByteLru<unknown>(FILTERED_CACHE_BYTES);
   const failures = new Map<string, { error: ApiError; until: number }>();
 
   function shared(key: string, compute: () => Promise<unknown>): Promise<unknown> {
     const failed = failures.get(key);
-    if (failed && failed.until > Date.now()) return Promise.reject(failed.error);
+    const now = Date.now();
+    if (failed && failed.until > now) return Promise.reject(withRetryAfter(failed.error, failed.until - now));
     failures.delete(key);
     let pending = inflight.get(key);
     if (!pending) {
       pending = compute()
         .catch((error: unknown) => {
-          if (error instanceof ApiError && error.code === "QUERY_LIMIT") {
-            failures.set(key, { error, until: Date.now() + FAILURE_MS });
+          if (error instanceof ApiError && error.code === "QUERY_LIMIT" && retryAfterMs > 0) {
+            failures.set(key, { error, until: Date.now() + retryAfterMs });
             if (failures.size > FAILURE_ENTRIES) failures.delete(failures.keys().next().value as string);
+            throw withRetryAfter(error, retryAfterMs);
           }
           throw error;
         })

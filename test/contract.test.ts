@@ -224,8 +224,12 @@ describe("every route is strict (real server)", () => {
     expect(bad.status).toBe(400);
     expect(bad.body.detail).toBe('The query parameter "limit" must be a whole number from 1 to 10000; got "abc".');
     const format = await getJson(`${data}?format=xml`);
-    expect(format.body.detail).toBe('The query parameter "format" must be objects or arrays; got "xml".');
-    expect((await getJson(`${data}?format=ARRAYS&limit=1`)).body.rows).toEqual([[1, "Ada", 9.5, "2024-01-31"]]);
+    expect(format.body.detail).toBe('The query parameter "format" must be objects or arrays (lower case); got "xml".');
+    // values are exactly as documented: a near miss names the one meant (QA Q2)
+    const upper = await getJson(`${data}?format=ARRAYS&limit=1`);
+    expect(upper.status).toBe(400);
+    expect(upper.body).toMatchObject({ parameter: "format", didYouMean: "arrays" });
+    expect(upper.body.detail).toBe('The query parameter "format" must be objects or arrays (lower case); got "ARRAYS" (did you mean "arrays"?).');
   });
 
   it("names the closest column and lists the columns for an unknown column anywhere", async () => {

@@ -185,8 +185,8 @@ describe("hostile clients (server process, 1024 open files)", () => {
     const { result, health } = await underAttack(
       server.url,
       async () => {
-        const big = await rawExchange(server.port, `GET /api/health HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`, from(6));
-        const many = await rawExchange(server.port, `GET /api/health HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 2000 }, (_, i) => `X-H${i}: v`).join("\r\n")}\r\n\r\n`, from(6));
+        const big = await rawExchange(server.port, `GET /api/health HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(100_000)}\r\n\r\n`, from(6));
+        const many = await rawExchange(server.port, `GET /api/health HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 10_000 }, (_, i) => `X-H${i}: v`).join("\r\n")}\r\n\r\n`, from(6));
         const garbage = await rawExchange(server.port, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not http\r\n\r\n", from(6));
         const badLength = await rawExchange(server.port, "POST /api/datasets/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 12abc\r\n\r\n", from(6));
         const badChunk = await rawExchange(server.port, `PATCH /api/datasets/x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n`, from(6));

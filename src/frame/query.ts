@@ -156,12 +156,31 @@ function parseFilter(text: string, version: Version): Filter {
   return { raw: text, column, op, values };
 }
 
+/**
+ * Parses a projection `columns=a,b,c` against the version's columns, so routes can refuse it
+ * before they set caching headers (an error is never cacheable). Throws 400 for an unknown or
+ * repeated column, as the frame layer's own check (plan.ts `projection`) does.
+ */
+export function parseColumns(raw: string | undefined, version: Version): string[] | undefined {
+  if (raw === undefined) return undefined;
+  const names = raw.split(",");
+  const seen = new Set<string>();
+  for (const c of names) {
+    if (c === "") throw badRequest(`The query parameter "columns" has an empty name in ${JSON.stringify(raw.slice(0, 60))}: list columns as a,b,c.`, { parameter: "columns" });
+    dtypeOf(version, c);
+    if (seen.has(c)) throw badRequest(`Column "${c}" is listed twice in columns.`, { column: c });
+    seen.add(c);
+  }
+  return names;
+}
+
 /** Parses `sort=a,-b`. Throws 400 for an unknown or repeated column. */
 export function parseSort(raw: string, version: Version): SortKey[] {
   if (raw.trim() === "") return [];
   const keys = raw.split(",").map((part) => {
     const descending = part.startsWith("-");
     const column = descending ? part.slice(1) : part;
+    if (column === "") throw badRequest(`The query parameter "sort" has an empty key in ${JSON.stringify(raw.slice(0, 60))}: list columns as a,-b.`, { parameter: "sort" });
     dtypeOf(version, column);
     return { column, descending };
   });

@@ -35,9 +35,14 @@ export interface GuessLimit {
   maxFailures: number;
   /** Told of each failed attempt (never the token). */
   onFailure?: (client: string, failures: number) => void;
+  /**
+   * Failed attempts by client. Give every guard of one server the same ledger (`new Map()`), so
+   * guesses against `/api` and `/metrics` count together; by default each guard keeps its own.
+   */
+  ledger?: Map<string, Failures>;
 }
 
-interface Failures {
+export interface Failures {
   count: number;
   resetAt: number;
 }
@@ -45,7 +50,7 @@ interface Failures {
 export function requireToken(tokens: ReadonlyMap<string, Role> | null, guesses: GuessLimit = { windowMs: 60_000, maxFailures: 0 }): RequestHandler {
   if (!tokens) return (_req, _res, next) => next();
   const known = [...tokens].map(([token, role]) => ({ hash: digest(token), role }));
-  const failures = new Map<string, Failures>();
+  const failures = guesses.ledger ?? new Map<string, Failures>();
 
   const blockedFor = (client: string, now: number): number => {
     const f = failures.get(client);

@@ -21,12 +21,19 @@ export function canonicalQuery(req: Request, omit: readonly string[] = []): stri
   return new URLSearchParams(pairs).toString();
 }
 
+/** The strong ETag of resource `kind` of `version` for the canonical query `variant`. */
+export function etagOf(version: Pick<Version, "datasetId" | "version" | "createdAt">, kind: string, variant: string): string {
+  return `"${createHash("sha256").update(`${version.datasetId}\n${version.version}\n${version.createdAt}\n${kind}\n${variant}`).digest("base64url").slice(0, 32)}"`;
+}
+
 /**
  * Sets ETag and Cache-Control for a response about `version`; returns true when the client's
- * copy is current (a 304 has been sent and the handler should stop).
+ * copy is current (a 304 has been sent and the handler should stop). Call it only once the
+ * request is known to be valid (every parameter checked against the version): a 304 tells the
+ * client its copy is the answer, and an error is never anyone's copy.
  */
 export function notModified(req: Request, res: Response, selector: VersionSelector, version: Version, kind: string, variant = canonicalQuery(req)): boolean {
-  const etag = `"${createHash("sha256").update(`${version.datasetId}\n${version.version}\n${version.createdAt}\n${kind}\n${variant}`).digest("base64url").slice(0, 32)}"`;
+  const etag = etagOf(version, kind, variant);
   res.setHeader("ETag", etag);
   res.setHeader("Cache-Control", selector === "latest" ? "no-cache" : "public, max-age=31536000, immutable");
   const ifNoneMatch = req.get("If-None-Match");

@@ -13,8 +13,9 @@
  *   MAX_CONNECTIONS_PER_CLIENT per IP address. A connection over a cap gets one problem+json
  *   answer (503 BUSY or 429 RATE_LIMITED, with Retry-After) and is closed; no request on it
  *   reaches the app.
- * - **Protocol errors in our words.** What Node's parser refuses (oversized headers, malformed
- *   requests, timeouts) is answered as problem+json (431, 400, 408) instead of a bare status line.
+ * - **Protocol errors in our words.** What Node's parser refuses (a request head over
+ *   MAX_HEADER_BYTES, malformed requests, timeouts) is answered as problem+json (431, 400, 408)
+ *   instead of a bare status line.
  */
 import http from "node:http";
 import type { Socket } from "node:net";
@@ -24,7 +25,7 @@ import { ApiError, badRequest } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { problemJson, rawProblem } from "./problem.ts";
 
-type Limits = Pick<Config, "requestTimeoutMs" | "headersTimeoutMs" | "keepAliveTimeoutMs" | "idleTimeoutMs" | "maxConnections" | "maxConnectionsPerClient">;
+type Limits = Pick<Config, "requestTimeoutMs" | "headersTimeoutMs" | "keepAliveTimeoutMs" | "idleTimeoutMs" | "maxConnections" | "maxConnectionsPerClient" | "maxHeaderBytes">;
 
 /** How long a refused connection (or one answered before its body arrived) may stay open to read its answer. */
 const REFUSED_LINGER_MS = 1000;
@@ -51,7 +52,12 @@ export const requestTimedOut = (ms: number) =>
 function protocolProblem(err: NodeJS.ErrnoException, limits: Limits): ApiError {
   switch (err.code) {
     case "HPE_HEADER_OVERFLOW":
-      return new ApiError(431, "HEADERS_TOO_LARGE", "The request's headers are larger than the server accepts (16 KiB in all); send fewer or shorter headers.");
+      return new ApiError(
+        431,
+        "HEADERS_TOO_LARGE",
+        `The request's URL and headers together are larger than the server accepts (${limits.maxHeaderBytes.toLocaleString("en")} bytes, MAX_HEADER_BYTES); send a shorter URL (fewer filter values) or fewer or shorter headers.`,
+        { limitBytes: limits.maxHeaderBytes },
+      );
     case "HPE_CHUNK_EXTENSIONS_OVERFLOW":
       return new ApiError(413, "FILE_TOO_LARGE", "The request's chunk extensions are too large.");
     case "ERR_HTTP_REQUEST_TIMEOUT":
@@ -84,13 +90,22 @@ export function createHttpServer(app: Express, limits: Limits, logger: Pick<Logg
       requestTimeout: limits.requestTimeoutMs,
       headersTimeout: limits.headersTimeoutMs,
       keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // long filter URLs (thousands of `in` values, percent-encoded) and their cursors fit (QA Q9)
+      maxHeaderSize: limits.maxHeaderBytes,
       // how often deadlines are checked: a fraction of the shortest one (Node's default is 30 s)
       connectionsCheckingInterval: Math.max(100, Math.min(5000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4))),
     },
     (req, res) => {
       const socket = req.socket as TrackedSocket;
-      // An error answered before the body arrived (401, 413, 429 on an upload…): the rest of the
-      // body is not worth reading. Close the connection shortly after, once the answer is out.
+      // An error answered before the body arrived (401, 413, 415, 429 on an upload…): the rest of
+      // the body is not worth reading. The answer says `Connection: close`, so the client does not
+      // send its next request on this connection (it would be cut off below, mid-request), and
+      // the connection is closed shortly after, once the answer is out.
+      const writeHead = res.writeHead;
+      res.writeHead = function (this: http.ServerResponse, ...args: Parameters<typeof writeHead>) {
+        if (!req.complete && !this.headersSent) this.setHeader("Connection", "close");
+        return writeHead.apply(this, args);
+      } as typeof writeHead;
       res.once("finish", () => {
         if (req.complete) return;
         socket[ANSWERED_EARLY] = true;

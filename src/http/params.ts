@@ -39,11 +39,15 @@ export function text(doc: Doc & { maxLength?: number }) {
     .openapi({ description: doc.description, ...(doc.example === undefined ? {} : { example: doc.example }) });
 }
 
-/** One of a few lower-case words, compared without regard to case; absent stays absent (the handler applies the documented default). */
+/**
+ * One of a few lower-case words, exactly as documented (the same rule as the upload form's
+ * booleans and enumerations, ingest/options.ts): `CSV` or ` csv` is a 400 that lists the values
+ * and names the one meant. Absent stays absent (the handler applies the documented default).
+ */
 export function oneOf<const T extends readonly [string, ...string[]]>(values: T, doc: Doc & { default?: T[number] }) {
-  const rule = `must be ${values.length === 2 ? `${values[0]} or ${values[1]}` : `one of ${values.join(", ")}`}`;
-  // Values are lower-case words; what the client sent is compared trimmed and lower-cased.
-  const word = z.preprocess((v) => (typeof v === "string" ? v.trim().toLowerCase() : v), z.enum(values, { error: rule }));
+  const rule = `must be ${values.length === 2 ? `${values[0]} or ${values[1]}` : `one of ${values.join(", ")}`} (lower case)`;
+  // validate.ts names the value meant when only case or spaces differ
+  const word = z.enum(values, { error: rule });
   const meta = { description: doc.description, ...(doc.default === undefined ? {} : { default: doc.default }) };
   // Swagger UI preselects an enum's first value: keep the default first so "Try it out" sends it.
   const ordered = doc.default === undefined ? [...values] : [doc.default, ...values.filter((v) => v !== doc.default)];

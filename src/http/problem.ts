@@ -97,8 +97,10 @@ export function errorHandler(log: ErrorLogger, maxUploadBytes: number): ErrorReq
     if (err instanceof ApiError) problem = err;
     else if (isDiskFull(err)) problem = diskFull();
     else if (err instanceof multer.MulterError) problem = fromMulter(err, maxUploadBytes);
-    else if (isBodyParserError(err)) problem = err.status === 413 ? tooLarge("The request body is too large.") : badRequest(`The request body could not be read: ${err.type === "entity.parse.failed" ? "invalid JSON" : err.type}.`);
+    else if (isBodyParserError(err)) problem = fromBodyParser(err);
     else if (isAbortedUpload(err)) problem = badRequest("The upload was cut off before it was complete.");
+    else if (err instanceof URIError) problem = badRequest("The URL's path is not valid percent-encoding: a % must start an encoded UTF-8 byte such as %20 (%25 for a % itself).");
+    else if (isClientHttpError(err)) problem = fromClientHttpError(err);
     else {
       log.error({ err, method: req.method, url: req.path }, "unhandled error");
       problem = new ApiError(500, "INTERNAL", "An unexpected error occurred; it has been logged.");
@@ -107,13 +109,56 @@ export function errorHandler(log: ErrorLogger, maxUploadBytes: number): ErrorReq
   };
 }
 
-/** Unknown routes: 404 problem+json rather than Express's HTML page. */
+/** Unknown routes: 404 problem+json rather than Express's HTML page (the path as the client sent it, without the query). */
 export const notFoundHandler: RequestHandler = (req, _res, next) => {
-  next(new ApiError(404, "NOT_FOUND", `No route for ${req.method} ${req.path}.`));
+  next(new ApiError(404, "NOT_FOUND", `No route for ${req.method} ${req.baseUrl}${req.path}.`));
 };
 
-function isBodyParserError(err: unknown): err is { status: number; type: string } {
+interface BodyParserError {
+  status: number;
+  type: string;
+  charset?: string;
+  encoding?: string;
+}
+
+function isBodyParserError(err: unknown): err is BodyParserError {
   return typeof err === "object" && err !== null && "type" in err && typeof (err as { type: unknown }).type === "string" && "status" in err;
+}
+
+/** body-parser's errors (express.json) in our words; its `type` names the case. */
+function fromBodyParser(err: BodyParserError): ApiError {
+  switch (err.type) {
+    case "entity.too.large":
+      return tooLarge("The request body is too large (JSON bodies are at most 64 KiB).");
+    case "entity.parse.failed":
+      return badRequest("The request body could not be read: invalid JSON.");
+    case "charset.unsupported":
+      return new ApiError(415, "UNSUPPORTED_FORMAT", `The request body's charset ${JSON.stringify(String(err.charset ?? "").slice(0, 40))} is not supported: send JSON as UTF-8.`);
+    case "encoding.unsupported":
+      return new ApiError(415, "UNSUPPORTED_FORMAT", `The request body's Content-Encoding ${JSON.stringify(String(err.encoding ?? "").slice(0, 40))} is not supported: send it as identity, gzip, deflate or br.`);
+    case "request.size.invalid":
+    case "request.aborted":
+      return badRequest("The request body did not match its Content-Length, or was cut off before it was complete.");
+    default:
+      return err.status === 413 ? tooLarge("The request body is too large.") : badRequest("The request body could not be read.");
+  }
+}
+
+/** An error of the http-errors kind (Express, body-parser, zlib via body-parser) that is the client's: a 4xx it marks as safe to show. */
+function isClientHttpError(err: unknown): err is { status: number; code?: unknown } {
+  if (typeof err !== "object" || err === null) return false;
+  const status = (err as { status?: unknown; statusCode?: unknown }).status ?? (err as { statusCode?: unknown }).statusCode;
+  return typeof status === "number" && status >= 400 && status < 500 && (err as { expose?: unknown }).expose !== false;
+}
+
+function fromClientHttpError(err: { status: number; code?: unknown }): ApiError {
+  const status = err.status;
+  // a compressed body that does not decompress (body-parser passes zlib's error on as a 400)
+  if (typeof err.code === "string" && err.code.startsWith("Z_")) return badRequest("The request body could not be decompressed: it does not match its Content-Encoding.");
+  if (status === 413) return tooLarge("The request body is too large.");
+  if (status === 415) return new ApiError(415, "UNSUPPORTED_FORMAT", "The request body's media type or encoding is not supported.");
+  if (status === 404) return new ApiError(404, "NOT_FOUND", "Not found.");
+  return badRequest("The request is not valid.");
 }
 
 function isAbortedUpload(err: unknown): boolean {

@@ -1,7 +1,34 @@
-/** One log line per request: method, route, status, duration, bytes, request id. No bodies, no tokens, no query values. */
+/**
+ * One log line per request: method, route, status, duration, bytes, request id. No bodies, no
+ * tokens, no query values (the route is the matched pattern, never the URL).
+ *
+ * A request whose client went away before the answer was complete (a download closed mid-way,
+ * a page abandoned) is not an error: it gets its one line at info level with `aborted: true`.
+ */
 import { randomUUID } from "node:crypto";
-import type { RequestHandler } from "express";
+import type { Request, RequestHandler } from "express";
 import type { Logger } from "../log.ts";
+
+/**
+ * The matched route pattern with its router's mount path (`/api/datasets/:datasetId`). Express
+ * restores `req.baseUrl` when a request leaves a router (an error handled at the app level), so
+ * the mount path is taken when the route is set.
+ */
+function trackRoute(req: Request): () => string {
+  let route: unknown = req.route;
+  let pattern: string | undefined;
+  Object.defineProperty(req, "route", {
+    configurable: true,
+    enumerable: true,
+    get: () => route,
+    set: (value: unknown) => {
+      route = value;
+      const path = (value as { path?: unknown } | undefined)?.path;
+      if (path !== undefined) pattern = `${req.baseUrl}${String(path)}`;
+    },
+  });
+  return () => pattern ?? "unmatched";
+}
 
 export function requestLog(logger: Logger): RequestHandler {
   return (req, res, next) => {
@@ -9,20 +36,22 @@ export function requestLog(logger: Logger): RequestHandler {
     const incoming = req.get("X-Request-Id");
     const id = incoming && /^[\w.:-]{1,128}$/.test(incoming) ? incoming : randomUUID();
     res.setHeader("X-Request-Id", id);
-    res.on("finish", () => {
-      logger.info(
-        {
-          reqId: id,
-          method: req.method,
-          route: req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : "unmatched",
-          status: res.statusCode,
-          durationMs: Math.round(Number(process.hrtime.bigint() - started) / 1e3) / 1e3,
-          bytes: Number(res.getHeader("Content-Length") ?? 0),
-          // uploads: ms per ingest stage (src/timing.ts)
-          ...(res.locals.stages ? { stages: res.locals.stages as unknown } : {}),
-        },
-        "request",
-      );
+    const route = trackRoute(req);
+    const line = () => ({
+      reqId: id,
+      method: req.method,
+      route: route(),
+      status: res.statusCode,
+      durationMs: Math.round(Number(process.hrtime.bigint() - started) / 1e3) / 1e3,
+      bytes: Number(res.getHeader("Content-Length") ?? 0),
+      // uploads: ms per ingest stage (src/timing.ts)
+      ...(res.locals.stages ? { stages: res.locals.stages as unknown } : {}),
+    });
+    res.once("finish", () => logger.info(line(), "request"));
+    res.once("close", () => {
+      if (res.writableFinished) return;
+      // the connection closed first (the client left, or a deadline cut it): the status we had begun to send, if any
+      logger.info({ ...line(), status: res.headersSent ? res.statusCode : null, aborted: true }, "request aborted");
     });
     next();
   };

@@ -103,7 +103,18 @@ const received = new WeakMap<Request, { ms: number; sha256?: string }>();
  * destination and name), so it sees every chunk the file gets; otherwise no hash is given.
  */
 function hashingDiskStorage(uploadDir: string): multer.StorageEngine {
-  const disk = multer.diskStorage({ destination: uploadDir, filename: (_req, _file, cb) => cb(null, tempName("upload")) });
+  const disk = multer.diskStorage({
+    // made again if it went away while we run (a tmp cleaner): else every upload would be a 500
+    destination: (_req, _file, cb) => {
+      try {
+        mkdirSync(uploadDir, { recursive: true });
+        cb(null, uploadDir);
+      } catch (err) {
+        cb(err as Error, uploadDir);
+      }
+    },
+    filename: (_req, _file, cb) => cb(null, tempName("upload")),
+  });
   return {
     _handleFile(req, file, cb) {
       let hash: ReturnType<typeof createHash> | null = null;
@@ -136,7 +147,13 @@ export function receiveUpload(limits: UploadLimits): RequestHandler {
   }).single("file");
 
   return (req: Request, res: Response, next: NextFunction) => {
+    if (req.is("application/x-www-form-urlencoded")) {
+      // a form, but one that cannot carry a file: the file part is what is missing (QA Q8)
+      next(badRequest('The form has no file: send it as multipart/form-data with the file in the field "file" (this form is application/x-www-form-urlencoded, which cannot carry one).', { parameter: "file" }));
+      return;
+    }
     if (!req.is("multipart/form-data")) {
+      // not a form at all (JSON, say): 415, saying how to send the file
       next(new ApiError(415, "UNSUPPORTED_FORMAT", "Send the file as multipart/form-data with the file in the field \"file\"."));
       return;
     }
@@ -154,7 +171,7 @@ export function receiveUpload(limits: UploadLimits): RequestHandler {
     const started = performance.now();
     middleware(req, res, (err?: unknown) => {
       if (err) return next(err);
-      if (!req.file) return next(badRequest('The form has no file: send it in the field "file".'));
+      if (!req.file) return next(badRequest('The form has no file: send it in the field "file".', { parameter: "file" }));
       const sha256 = (req.file as { sha256?: unknown }).sha256;
       received.set(req, { ms: performance.now() - started, ...(typeof sha256 === "string" ? { sha256 } : {}) });
       next();
@@ -165,7 +182,7 @@ export function receiveUpload(limits: UploadLimits): RequestHandler {
 /** The received file, in the ingest layer's terms. */
 export function uploadedFile(req: Request): UploadedFile {
   const file = req.file;
-  if (!file) throw badRequest('The form has no file: send it in the field "file".');
+  if (!file) throw badRequest('The form has no file: send it in the field "file".', { parameter: "file" });
   const sha256 = received.get(req)?.sha256;
   return { path: file.path, originalName: safeName(file.originalname), sizeBytes: file.size, ...(sha256 ? { sha256 } : {}) };
 }

@@ -118,7 +118,15 @@ export function validateInput<T extends z.ZodObject>(schema: T, raw: unknown, ki
   if (kind === "path") throw new ApiError(404, "NOT_FOUND", issue.message);
   const where = issue.path.length > 1 ? `${JSON.stringify(name)} (at ${issue.path.slice(1).join(".")})` : JSON.stringify(name);
   const got = name in input ? `; got ${shown(input[name])}` : "";
-  throw badRequest(`The ${noun} ${where} ${phrase(issue)}${got}.`, { parameter: name });
+  const meant = nearMiss(issue, input[name]);
+  throw badRequest(`The ${noun} ${where} ${phrase(issue)}${got}${meant === undefined ? "" : ` (did you mean ${JSON.stringify(meant)}?)`}.`, { parameter: name, ...(meant === undefined ? {} : { didYouMean: meant }) });
+}
+
+/** For a value outside an enumeration: the allowed value it differs from only in case or spaces. */
+function nearMiss(issue: z.core.$ZodIssue, value: unknown): string | undefined {
+  if (issue.code !== "invalid_value" || typeof value !== "string") return undefined;
+  const folded = value.trim().toLowerCase();
+  return issue.values.find((v): v is string => typeof v === "string" && v === folded);
 }
 
 function describeFields(schema: z.ZodObject): string {

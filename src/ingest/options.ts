@@ -129,11 +129,26 @@ function parseEncoding(raw: string): string {
   }
 }
 
+/**
+ * Booleans and enumerations take exactly their documented spellings (`true`/`false`, lower-case
+ * words), the same rule as the query parameters' (http/params.ts `oneOf`): "Parameters are
+ * strict". A near miss (`TRUE`, `Skip`, ` true`) is a 400 naming the field, the accepted values
+ * and the one meant, never read as a guess.
+ */
+function exactWord<T extends string>(name: string, raw: string, allowed: readonly T[]): T {
+  const hit = allowed.find((a) => a === raw);
+  if (hit !== undefined) return hit;
+  const meant = allowed.find((a) => a === raw.trim().toLowerCase());
+  const list = allowed.length === 2 ? `${allowed[0]} or ${allowed[1]}` : `one of ${allowed.join(", ")}`;
+  throw badRequest(`The form field "${name}" must be ${list} (lower case); got ${kindOf(raw)}${meant ? ` (did you mean "${meant}"?)` : ""}.`, {
+    parameter: name,
+    allowed: [...allowed],
+    ...(meant ? { didYouMean: meant } : {}),
+  });
+}
+
 function parseBoolean(name: string, raw: string): boolean {
-  const v = raw.trim().toLowerCase();
-  if (v === "true" || v === "1" || v === "yes") return true;
-  if (v === "false" || v === "0" || v === "no") return false;
-  throw badRequest(`The form field "${name}" must be true or false; got ${kindOf(raw)}.`);
+  return exactWord(name, raw, ["true", "false"] as const) === "true";
 }
 
 function parseCount(name: string, raw: string, min: number): number {
@@ -208,10 +223,7 @@ function parseNullValues(raw: string): string[] {
 }
 
 function parseEnum<T extends string>(name: string, raw: string, allowed: readonly T[]): T {
-  const v = raw.trim().toLowerCase();
-  const hit = allowed.find((a) => a.toLowerCase() === v);
-  if (hit) return hit;
-  throw badRequest(`The form field "${name}" must be ${allowed.map((a) => `"${a}"`).join(" or ")}; got ${kindOf(raw)}.`);
+  return exactWord(name, raw, allowed);
 }
 
 /**

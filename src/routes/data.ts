@@ -1,7 +1,7 @@
 /** Rows of a version: paged JSON, by offset or by cursor. */
 import { z } from "zod";
 import { badRequest } from "../errors.ts";
-import { parseFiltersAndSearch, parseSort } from "../frame/query.ts";
+import { parseColumns, parseFiltersAndSearch, parseSort } from "../frame/query.ts";
 import { canonicalQuery, notModified } from "../http/caching.ts";
 import { decodeCursor, encodeCursor, type CursorState } from "../http/cursor.ts";
 import { text } from "../http/params.ts";
@@ -24,6 +24,8 @@ const DataQuery = z.object({
 type DataQuery = z.output<typeof DataQuery>;
 
 const given = (v: unknown): boolean => v !== undefined && v !== "";
+/** Longest cursor sent in a `Link` header too (longer ones are in the body's `next` only). */
+const LINK_CURSOR_MAX = 8 * 1024;
 
 /** The page request, from the query string or from a cursor (which then must not be contradicted). */
 function pageRequest(query: DataQuery, sent: Record<string, unknown>, datasetId: string, selector: VersionSelector): { selector: VersionSelector; state: Omit<CursorState, "version"> } {
@@ -63,7 +65,8 @@ export const getData = defineRoute({
       const pageQuery = {
         offset: state.offset,
         limit: state.limit,
-        columns: state.columns === undefined ? undefined : state.columns.split(","),
+        // every part is checked before the caching headers: an error is never cacheable, never a 304
+        columns: parseColumns(state.columns, v),
         sort: parseSort(state.sort ?? "", v),
         filters: parseFiltersAndSearch(state.filters, state.q, v),
       };
@@ -71,7 +74,9 @@ export const getData = defineRoute({
       const page = await reads.page(data, pageQuery, state.format === "arrays" ? "arrays" : "objects", clientKey(req));
       const nextOffset = state.offset + page.rowCount;
       const next = nextOffset < page.totalRows && page.rowCount > 0 ? encodeCursor({ ...state, version: v.version, offset: nextOffset }) : null;
-      if (next) res.setHeader("Link", `</api/datasets/${encodeURIComponent(params.datasetId)}/versions/${v.version}/data?cursor=${next}>; rel="next"`);
+      // a cursor carrying thousands of filter values would make a header many clients refuse (Node's
+      // limit is 16 KiB): then only the body's `next` carries it
+      if (next && next.length <= LINK_CURSOR_MAX) res.setHeader("Link", `</api/datasets/${encodeURIComponent(params.datasetId)}/versions/${v.version}/data?cursor=${next}>; rel="next"`);
       // The rows arrive as JSON text from the frame layer; only the envelope is built here.
       return `{"datasetId":${JSON.stringify(v.datasetId)},"version":${v.version},"offset":${state.offset},"limit":${state.limit},"totalRows":${page.totalRows},"columns":${JSON.stringify(page.columns)},"rows":${page.rowsJson},"next":${JSON.stringify(next)}}`;
     }, readOptions);

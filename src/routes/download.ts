@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { CONTENT_TYPES, type DownloadFormat } from "../frame/download.ts";
-import { parseFiltersAndSearch, parseSort } from "../frame/query.ts";
+import { parseColumns, parseFiltersAndSearch, parseSort } from "../frame/query.ts";
 import { notModified } from "../http/caching.ts";
 import { clientKey } from "../sandbox/client.ts";
 import { NO_ROWS } from "../stats-service.ts";
@@ -64,17 +64,15 @@ export const downloadVersion = defineRoute({
       params.version,
       async (data) => {
         const v = data.version;
+        // every part is checked before the caching headers: an error is never cacheable, never a 304
+        const exportQuery = {
+          format: query.format ?? defaultFormat(v),
+          columns: parseColumns(query.columns, v),
+          sort: parseSort(query.sort ?? "", v),
+          filters: parseFiltersAndSearch(query.filter, query.q, v),
+        };
         if (notModified(req, res, params.version, v, "download")) return;
-        const file = await reads.download(
-          data,
-          {
-            format: query.format ?? defaultFormat(v),
-            columns: query.columns === undefined ? undefined : query.columns.split(","),
-            sort: parseSort(query.sort ?? "", v),
-            filters: parseFiltersAndSearch(query.filter, query.q, v),
-          },
-          clientKey(req),
-        );
+        const file = await reads.download(data, exportQuery, clientKey(req));
         try {
           res.status(200);
           res.setHeader("Content-Type", file.contentType);

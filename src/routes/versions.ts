@@ -86,8 +86,11 @@ export const getStats = defineRoute({
   handler: async ({ params, query }, { req, res, deps: { storage, stats } }) => {
     const v = await storage.getVersion(params.datasetId, params.version);
     const filters = parseFiltersAndSearch(query.filter, query.q, v);
+    // computed (or found) before the caching headers: statistics that cannot be computed (422
+    // QUERY_LIMIT) are an error, and an error is never a 304, even for an ETag a success would carry
+    const body = await (filters.length === 0 ? stats.get(v.datasetId, v.version, clientKey(req)) : stats.filtered(v.datasetId, v.version, filters, clientKey(req)));
     if (notModified(req, res, params.version, v, "stats")) return undefined;
     // floats are written as pages write them (2^63 as 9.223372036854776e+18, -0.0 kept): frame/stats-json.ts
-    return renderStats(await (filters.length === 0 ? stats.get(v.datasetId, v.version, clientKey(req)) : stats.filtered(v.datasetId, v.version, filters, clientKey(req))));
+    return renderStats(body);
   },
 });
