@@ -96,7 +96,7 @@ for (const backend of BACKENDS) {
       expect((await getJson(`${server.url}/api/datasets/00000000-0000-4000-8000-000000000000/diff?from=1&to=2`)).status).toBe(404);
       expect((await getJson(`${api}/diff?from=abc`)).body.detail).toMatch(/"from" is not valid \(No version "abc": versions are positive integers or "latest"/);
       expect((await getJson(`${api}/diff?form=1`)).body.detail).toMatch(/Unknown query parameter "form"/);
-      expect((await getJson(`${api}/diff/rows?from=1&to=2&kind=edited`)).body.detail).toMatch(/"kind" must be one of added, removed, changed; got "edited"/);
+      expect((await getJson(`${api}/diff/rows?from=1&to=2&kind=edited`)).body.detail).toMatch(/"kind" must be one of added, removed, changed \(lower case\); got "edited"/);
       expect((await getJson(`${api}/diff/rows?from=1&to=2`)).body.detail).toMatch(/"kind" is required: one of added, removed, changed/);
       expect((await getJson(`${api}/diff/rows?cursor=zzz`)).status).toBe(400);
       expect((await getJson(`${api}/diff?from=1&to=1`)).body.rows).toEqual({ added: 0, removed: 0, changed: 0, unchanged: 240 });
