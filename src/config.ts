@@ -165,7 +165,7 @@ export const SETTINGS = [
   { env: "LOG_LEVEL", key: "logLevel", default: "info", help: "pino log level: fatal, error, warn, info, debug, trace or silent.", parse: oneOf("fatal", "error", "warn", "info", "debug", "trace", "silent") },
   { env: "SHUTDOWN_GRACE_MS", key: "shutdownGraceMs", default: "10000", help: "On SIGTERM/SIGINT, how long in-flight requests may finish before the process exits.", parse: integer(0) },
   { env: "REQUEST_TIMEOUT_MS", key: "requestTimeoutMs", default: "300000", help: "A request (headers and body) must have fully arrived within this many ms; past it the connection is cut with 408 `REQUEST_TIMEOUT` and its temp file removed.", parse: integer(1000) },
-  { env: "HEADERS_TIMEOUT_MS", key: "headersTimeoutMs", default: "20000", help: "A request's headers must have arrived within this many ms (408 `REQUEST_TIMEOUT`); at most `REQUEST_TIMEOUT_MS`.", parse: integer(1000) },
+  { env: "HEADERS_TIMEOUT_MS", key: "headersTimeoutMs", default: "20000", help: "A request's headers must have arrived within this many ms (408 `REQUEST_TIMEOUT`); at most `REQUEST_TIMEOUT_MS` (the default follows a smaller `REQUEST_TIMEOUT_MS`).", parse: integer(1000) },
   { env: "KEEP_ALIVE_TIMEOUT_MS", key: "keepAliveTimeoutMs", default: "5000", help: "An idle keep-alive connection between requests is closed after this many ms.", parse: integer(100) },
   { env: "IDLE_TIMEOUT_MS", key: "idleTimeoutMs", default: "60000", help: "A connection on which no byte moves for this many ms while a body is being received or a response sent (a stalled uploader or a client that stopped reading) is closed; the server's own work time does not count.", parse: integer(1000) },
   { env: "MAX_HEADER_BYTES", key: "maxHeaderBytes", default: "65536", help: "Largest request head (request line with the URL, plus headers) in bytes; larger requests get 431 `HEADERS_TOO_LARGE` naming it. 64 KiB holds a filter of about 8,000 `in` values or a cursor of one, with `|` percent-encoded as clients such as Python's requests send it.", parse: integer(16384, 1048576) },
@@ -203,7 +203,11 @@ export function loadConfig(overrides: Partial<Record<(typeof SETTINGS)[number]["
       problems.push(`${s.env}: ${err instanceof ConfigError ? err.message : String(err)}`);
     }
   }
-  if (problems.length === 0 && (out.headersTimeoutMs as number) > (out.requestTimeoutMs as number)) problems.push("HEADERS_TIMEOUT_MS: must not exceed REQUEST_TIMEOUT_MS");
+  if (problems.length === 0 && (out.headersTimeoutMs as number) > (out.requestTimeoutMs as number)) {
+    // the default follows a smaller REQUEST_TIMEOUT_MS; only a value set on purpose can conflict
+    if ((overrides.HEADERS_TIMEOUT_MS ?? env.HEADERS_TIMEOUT_MS) === undefined) out.headersTimeoutMs = out.requestTimeoutMs;
+    else problems.push("HEADERS_TIMEOUT_MS: must not exceed REQUEST_TIMEOUT_MS");
+  }
   // The AWS SDK's usual region variables, when S3_REGION is not set.
   if (out.s3Region === "") out.s3Region = env.AWS_REGION || env.AWS_DEFAULT_REGION || "us-east-1";
   if (out.storageBackend === "postgres") {

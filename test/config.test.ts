@@ -17,6 +17,12 @@ describe("configuration", () => {
     expect(() => loadConfig({}, { API_TOKENS: "abc:admin" })).toThrow(/API_TOKENS.*role/);
   });
 
+  it("lets the headers deadline follow a smaller request deadline unless it was set (QA Q19)", () => {
+    expect(loadConfig({}, { REQUEST_TIMEOUT_MS: "3000" }).headersTimeoutMs).toBe(3000);
+    expect(loadConfig({}, {}).headersTimeoutMs).toBe(20000);
+    expect(() => loadConfig({}, { REQUEST_TIMEOUT_MS: "3000", HEADERS_TIMEOUT_MS: "5000" })).toThrow(/HEADERS_TIMEOUT_MS: must not exceed REQUEST_TIMEOUT_MS/);
+  });
+
   it("never echoes a token in a configuration error", () => {
     try {
       loadConfig({}, { API_TOKENS: "s3cr3t-token" });
