@@ -5,7 +5,7 @@
  * on user data); nothing here touches the registry.
  */
 import pl from "nodejs-polars";
-import { ApiError, badRequest } from "../errors.ts";
+import { ApiError, badRequest, queryLimit } from "../errors.ts";
 import type { ColumnInfo } from "../types.ts";
 
 /** One registered table: its internal name, the data it reads, and what to tell users about it. */
@@ -58,6 +58,11 @@ export function sqlError(err: unknown, sources: SqlSource[]): ApiError {
     const name = column?.[1];
     const what = name === undefined ? "The query names an unknown column" : `Unknown column "${userWords(name, sources)}"`;
     return badRequest(`${what}. Columns: ${columnList(sources)}.`, { parameter: "query", ...(name === undefined ? {} : { column: name }) });
+  }
+  // Polars' row index is 32-bit in this build: a result (or an intermediate, e.g. a cross join) past
+  // 2^32 rows cannot be held, which is a limit of the service, not a mistake in the query (QA Q21)
+  if (/maximum length reached|bigidx/i.test(raw)) {
+    return queryLimit("The query makes more than 4,294,967,295 rows (in its result or on the way, e.g. a cross join), more than this service can hold. Narrow it: join on keys, filter first, or aggregate before joining.");
   }
   if (/unsupported SQL join constraint/.test(raw)) {
     return badRequest("This join condition is not supported: compare the two tables' columns (ON a.id = b.id, ON a.x < b.y), without parentheses around the whole condition; for every pair of rows use CROSS JOIN.", { parameter: "query" });
