@@ -267,6 +267,8 @@ describe("hostile clients (server process, 1024 open files)", () => {
         // a complete download, read to the end, then the client closes
         const whole = await fetch(`${server.url}/api/datasets/${stored.id}/versions/1/download?format=csv`, { headers: AUTH });
         const text = await whole.text();
+        // the server releases the spool file when its response closes, just after the client has read the end
+        for (const until = Date.now() + 3000; spoolFiles().length > 0 && Date.now() < until; ) await sleep(50);
         return { ms, sawSpool, leftInSpool: spoolFiles(), wholeStatus: whole.status, wholeLines: text.trimEnd().split("\n").length };
       },
       AUTH,
