@@ -26,24 +26,35 @@ export interface Checksum {
 
 export const BLOCK_BYTES = 1024 * 1024;
 
+/** Whole-file and per-block SHA-256 of blocks given in file order (every block but the last full). */
+function checksumOfBlocks(blockBytes: number) {
+  const whole = createHash("sha256");
+  const blocks: string[] = [];
+  let bytes = 0;
+  return {
+    add(block: Buffer): void {
+      whole.update(block);
+      blocks.push(createHash("sha256").update(block).digest("hex"));
+      bytes += block.length;
+    },
+    result: (): Checksum => ({ bytes, sha256: whole.digest("hex"), blockBytes, blocks }),
+  };
+}
+
 /** Hashes a file in one streaming pass: whole-file and per-block SHA-256. */
 export async function checksumFile(file: string, blockBytes = BLOCK_BYTES): Promise<Checksum> {
   const handle = await open(file, "r");
   try {
-    const whole = createHash("sha256");
-    const blocks: string[] = [];
+    const sum = checksumOfBlocks(blockBytes);
     const buf = Buffer.alloc(blockBytes);
-    let bytes = 0;
-    for (;;) {
-      const n = await readFull(handle, buf, bytes);
+    for (let position = 0; ; ) {
+      const n = await readFull(handle, buf, position);
       if (n === 0) break;
-      const block = buf.subarray(0, n);
-      whole.update(block);
-      blocks.push(createHash("sha256").update(block).digest("hex"));
-      bytes += n;
+      sum.add(buf.subarray(0, n));
+      position += n;
       if (n < blockBytes) break;
     }
-    return { bytes, sha256: whole.digest("hex"), blockBytes, blocks };
+    return sum.result();
   } finally {
     await handle.close();
   }
@@ -53,25 +64,21 @@ export async function checksumFile(file: string, blockBytes = BLOCK_BYTES): Prom
 export function checksumFileSync(file: string, blockBytes = BLOCK_BYTES): Checksum {
   const fd = openSync(file, "r");
   try {
-    const whole = createHash("sha256");
-    const blocks: string[] = [];
+    const sum = checksumOfBlocks(blockBytes);
     const buf = Buffer.alloc(blockBytes);
-    let bytes = 0;
-    for (;;) {
+    for (let position = 0; ; ) {
       let n = 0;
       while (n < blockBytes) {
-        const got = readSync(fd, buf, n, blockBytes - n, bytes + n);
+        const got = readSync(fd, buf, n, blockBytes - n, position + n);
         if (got === 0) break;
         n += got;
       }
       if (n === 0) break;
-      const block = buf.subarray(0, n);
-      whole.update(block);
-      blocks.push(createHash("sha256").update(block).digest("hex"));
-      bytes += n;
+      sum.add(buf.subarray(0, n));
+      position += n;
       if (n < blockBytes) break;
     }
-    return { bytes, sha256: whole.digest("hex"), blockBytes, blocks };
+    return sum.result();
   } finally {
     closeSync(fd);
   }
