@@ -27,17 +27,9 @@ export interface BenchData {
   sortColumn: string;
 }
 
-/** mulberry32: tiny, fast, seeded; quality is ample for synthetic data. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "../scripts/prng.ts";
+
+export { prng };
 
 const CATEGORIES = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu"];
 const CITIES = ["Paris", "Oslo", "Lima", "Austin", "Kyoto", "Porto", "Washington, D.C.", "Cairo", "Perth", "St. Louis, MO"];

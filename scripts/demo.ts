@@ -11,18 +11,7 @@
  * Loading goes through the public HTTP API, like any client. A dataset whose name already exists
  * (say, a restarted `local` server) is left alone.
  */
-
-/** Deterministic PRNG (mulberry32), so every run generates the same files. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "./prng.ts";
 
 type Cell = string | number | boolean | null;
 
@@ -90,7 +79,7 @@ const PRODUCTS: [string, number][] = [["Espresso beans 1kg", 18.5], ["Oat milk 1
 const CUSTOMERS = ["Acme GmbH", "Blue Fin Café", "Corner Bakery", "Delta Offices", "Élan Studio", "Fernwood Co-op", "Green Table", "Harbor Hotel", "Iris & Co", "Juniper Books"];
 
 function orders(): DemoDataset {
-  const r = rng(14);
+  const r = prng(14);
   type Order = { id: number; date: string; customer: string; product: string; quantity: number; unitPrice: number; status: string };
   const make = (id: number, day: number): Order => {
     const [product, price] = PRODUCTS[Math.floor(r() * PRODUCTS.length)] as [string, number];
@@ -126,7 +115,7 @@ function orders(): DemoDataset {
 }
 
 function sensors(): DemoDataset {
-  const r = rng(7);
+  const r = prng(7);
   const header = ["sensor", "time", "temperature_c", "humidity_pct"];
   const rows: Cell[][] = [];
   for (let h = 0; h < 48; h++) {

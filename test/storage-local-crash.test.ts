@@ -11,6 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { prng } from "../scripts/prng.ts";
 
 const REPO = path.resolve(import.meta.dirname, "..");
 const CYCLES = 20;
@@ -44,18 +45,6 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
   await rm(uploadDir, { recursive: true, force: true });
 });
-
-/** mulberry32: a small seeded generator. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function startServer(): Promise<Server> {
   const child = spawn(process.execPath, ["src/server.ts"], {
@@ -116,7 +105,7 @@ async function getJson(url: string): Promise<any> {
 
 describe("local backend killed with SIGKILL during uploads", () => {
   it(`keeps every acknowledged upload intact and shows nothing partial over ${CYCLES} kills`, { timeout: 180_000 }, async () => {
-    const rand = random(SEED);
+    const rand = prng(SEED);
     /** Every upload ever sent, by tag (each file's rows carry its tag). */
     const sent = new Map<string, Row[]>();
     /** Uploads answered 201: where they must be found. */
