@@ -28,6 +28,8 @@ COPY --from=build /app/web/dist ./web/dist
 COPY src ./src
 COPY client ./client
 COPY bin ./bin
+# src/server.ts imports the demo loader (DEMO=1), which uses the shared PRNG
+COPY scripts/demo.ts scripts/prng.ts ./scripts/
 # The postgres backend applies these at start-up (STORAGE_BACKEND=postgres).
 COPY migrations ./migrations
 COPY LICENSE README.md ./
