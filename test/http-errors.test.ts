@@ -281,3 +281,20 @@ describe("token guessing with the default settings (Q17)", () => {
     await expectProblem(await fetch(`${server.url}/api/datasets/upload`, { method: "POST", body: form, headers: { authorization: "Bearer reader-token" } }), 403, "read token writes");
   });
 });
+
+describe("the log line of an unexpected error (logSafeError)", () => {
+  it("keeps the error's class, code and stack frames, and drops the values its message quotes", async () => {
+    const { logSafeError } = await import("../src/http/problem.ts");
+    const err = Object.assign(
+      new Error(`conversion from \`str\` to \`i64\` failed in column 'salary' for 1 out of 9 values: ["secret-4111111111111111"]`),
+      { code: "EPOLARS" },
+    );
+    const logged = logSafeError(err);
+    expect(logged.type).toBe("Error");
+    expect(logged.code).toBe("EPOLARS");
+    expect(logged.message).toBe("conversion from … to … failed in column … for 1 out of 9 values: […]");
+    expect(logged.stack).toMatch(/^\s+at /);
+    expect(JSON.stringify(logged)).not.toMatch(/secret|salary|4111/);
+    expect(logSafeError("plain 12345 text").message).toBe("plain # text");
+  });
+});

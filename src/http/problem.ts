@@ -102,11 +102,41 @@ export function errorHandler(log: ErrorLogger, maxUploadBytes: number): ErrorReq
     else if (err instanceof URIError) problem = badRequest("The URL's path is not valid percent-encoding: a % must start an encoded UTF-8 byte such as %20 (%25 for a % itself).");
     else if (isClientHttpError(err)) problem = fromClientHttpError(err);
     else {
-      log.error({ err, method: req.method, url: req.path }, "unhandled error");
+      log.error({ err: logSafeError(err), method: req.method, route: routePattern(req) }, "unhandled error");
       problem = new ApiError(500, "INTERNAL", "An unexpected error occurred; it has been logged.");
     }
     sendProblem(res, problem);
   };
+}
+
+/**
+ * An unexpected error as it may be logged: its class, code and stack frames, and its message with
+ * quoted and bracketed runs (where Polars and Node put values: `'abc'`, `["x", …]`) replaced by `…`,
+ * so that no cell value, name or path from user data reaches the logs (README: security notes).
+ */
+export function logSafeError(err: unknown): { type: string; code?: string; message: string; stack?: string } {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const code = (e as { code?: unknown }).code;
+  const frames = e.stack?.split("\n").filter((line) => /^\s+at /.test(line)).join("\n");
+  return {
+    type: e.name,
+    ...(typeof code === "string" || typeof code === "number" ? { code: String(code) } : {}),
+    message: scrubMessage(e.message),
+    ...(frames ? { stack: frames } : {}),
+  };
+}
+
+/** The matched route's pattern (`/api/datasets/:id`), never the URL, as the request log does. */
+function routePattern(req: { baseUrl: string; route?: { path?: unknown } }): string {
+  return `${req.baseUrl}${typeof req.route?.path === "string" ? req.route.path : ""}`;
+}
+
+function scrubMessage(message: string): string {
+  const scrubbed = message
+    .replace(/\[[^\]]*\]?/g, "[…]")
+    .replace(/'[^']*'?|"[^"]*"?|`[^`]*`?/g, "…")
+    .replace(/\d{4,}/g, "#");
+  return scrubbed.length > 300 ? `${scrubbed.slice(0, 300)}…` : scrubbed;
 }
 
 /** Unknown routes: 404 problem+json rather than Express's HTML page (the path as the client sent it, without the query). */
