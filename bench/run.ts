@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --quick] [--reps N] [--duration S] [--connections N] [--budget S] [--profile]
- *   [--log-level L] [--server F]`
+ *   [--log-level L] [--server F]`; `--diff` and `--stats` run only those benchmarks (bench/diff.ts, bench/stats.ts)
  *
  * Generates (or reuses) the data, then per repetition runs the baselines (raw polars, DuckDB),
  * one fresh server through every HTTP part, and the hello-world server; prints the medians as a
@@ -32,6 +32,8 @@ const { values: args } = parseArgs({
     budget: { type: "string" },
     // Only the diff benchmark (bench/diff.ts): a 1M-row pair with 1% changes; --rows overrides.
     diff: { type: "boolean", default: false },
+    // Only the statistics benchmark (bench/stats.ts): 10 × N and 1000 × N/100 cells vs SUMMARIZE.
+    stats: { type: "boolean", default: false },
     rows: { type: "string" },
   },
 });
@@ -76,6 +78,14 @@ const serverEnv: Record<string, string> = {
 const nodeFlags = ["--import", path.join(import.meta.dirname, "..", "src", "polars-fast.ts"), ...(args.profile ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [])];
 
 const serverScript = path.resolve(args.server ?? path.join(import.meta.dirname, "..", "src", "server.ts"));
+
+if (args.stats) {
+  const { runStatsBench } = await import("./stats.ts");
+  const statsRows = Number(args.rows ?? (quick ? 200_000 : 1_000_000));
+  console.log(await runStatsBench({ rows: statsRows, reps, serverScript, nodeFlags, env: serverEnv, logFile: serverLog, log }));
+  rmSync(uploadDir, { recursive: true, force: true });
+  process.exit(0);
+}
 
 const started = performance.now();
 const data = await ensureData(rows, log);
