@@ -42,7 +42,8 @@ function column(j: number, rows: number, seed: number): pl.Series {
     case 1:
     case 2: {
       const span = [100, 1_000_000, 2 ** 40][j % 10] as number;
-      return pl.Series(name, Array.from({ length: rows }, () => BigInt(Math.floor(r() * span) - span / 4)), pl.Int64);
+      // whole numbers within 2^53, cast (a BigInt array would come out as nulls)
+      return pl.Series(name, Array.from({ length: rows }, () => Math.floor(r() * span) - span / 4), pl.Float64).cast(pl.Int64);
     }
     case 3:
     case 4:
@@ -60,7 +61,7 @@ function column(j: number, rows: number, seed: number): pl.Series {
   }
 }
 
-function writeShape(dir: string, name: string, columns: number, rows: number): Shape {
+export function writeShape(dir: string, name: string, columns: number, rows: number): Shape {
   const file = path.join(dir, `${name}.parquet`);
   pl.DataFrame(Array.from({ length: columns }, (_, j) => column(j, rows, columns))).writeParquet(file);
   return { name, columns, rows, file };

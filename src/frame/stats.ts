@@ -135,13 +135,33 @@ const QUANTILES = [
   ["p95", 0.95],
 ] as const;
 
+/** The order statistics read from one sorted copy of a column: median, quantiles, distinct. */
+const ORDER_KEYS = ["median", ...QUANTILES.map(([name]) => name), "sortedDistinct"] as const;
+
+/**
+ * Median, the four quantiles and the count of distinct values from ONE sort of the values `m`
+ * (nulls dropped): Polars sorts per `quantile` call otherwise (five sorts per column). Inside
+ * `lst.eval` the element is the sorted list, so each quantile reads it as sorted; the values are
+ * the same as `m.quantile(q, "linear")`. Distinct = positions where a value differs from the one
+ * before (IEEE equality: -0.0 equals 0.0 and ±Infinity equals itself, as `nUnique` counts).
+ * One list per column: [median, p05, p25, p75, p95, distinct].
+ */
+function orderStats(m: pl.Expr): pl.Expr {
+  const e = pl.element();
+  const distinct = e.neq(e.shift(1)).sum().add(e.count().gt(pl.lit(0)).cast(pl.UInt32)).cast(pl.Float64);
+  const quantiles = [0.5, ...QUANTILES.map(([, q]) => q)].map((q) => e.quantile(q, "linear"));
+  return m.dropNulls().sort().implode().lst.eval(pl.concatList([...quantiles, distinct]).explode());
+}
+
 /**
  * The statistics of one dtype. Every expression is a function of the column's values only, so it
  * is built once per dtype group and expanded over the group's columns by Polars.
  */
 function statsFor(kind: Kind, dt: pl.DataType): Stat[] {
   const out: Stat[] = [];
-  if (kind !== "nested" && kind !== "string") out.push(stat("distinct", (v) => v.dropNulls().nUnique()));
+  // floats: distinct comes from the sorted copy (orderStats); integers keep the exact native count
+  // (their sorted copy is Float64, which merges integers past 2^53)
+  if (kind !== "nested" && kind !== "string" && kind !== "float") out.push(stat("distinct", (v) => v.dropNulls().nUnique()));
   switch (kind) {
     case "int":
     case "float":
@@ -159,8 +179,7 @@ function statsFor(kind: Kind, dt: pl.DataType): Stat[] {
       out.push(
         stat("mean", (v) => m(v).mean()),
         stat("std", (v) => m(v).std()),
-        stat("median", (v) => m(v).median()),
-        ...QUANTILES.map(([name, q]) => stat(name, (v) => m(v).quantile(q, "linear"))),
+        ...(kind === "decimal" ? [stat("median", (v) => m(v).median()), ...QUANTILES.map(([name, q]) => stat(name, (v) => m(v).quantile(q, "linear")))] : [stat("order", (v) => orderStats(m(v)))]),
         stat("zeros", (v) => m(v).eq(pl.lit(0)).sum()),
         stat("hmin", (v) => h(v).min()),
         stat("hmax", (v) => h(v).max()),
@@ -184,15 +203,7 @@ function statsFor(kind: Kind, dt: pl.DataType): Stat[] {
         stat("minLength", (v) => len(v).min()),
         stat("maxLength", (v) => len(v).max()),
         stat("meanLength", (v) => len(v).mean()),
-        stat("distinct", (v) => s(v).dropNulls().nUnique()),
-        stat("top", (v) => {
-          // (−count, value) structs sort ascending into most frequent first, ties by value
-          // (built per element: a struct over an expanded multi-column expression would merge them)
-          const counts = s(v).dropNulls().valueCounts(false, false, "n").struct.renameFields(["v", "n"]);
-          const e = pl.element();
-          const keyed = pl.struct([e.struct.field("n").mul(pl.lit(-1)).alias("k"), e.struct.field("v").alias("v")]);
-          return counts.implode().lst.eval(keyed).lst.sort().lst.head(TOP_VALUES);
-        }),
+        stat("top", (v) => topValues(s(v))),
       );
       break;
     }
@@ -201,14 +212,13 @@ function statsFor(kind: Kind, dt: pl.DataType): Stat[] {
       break;
     case "temporal": {
       const fmt = variantOf(dt) === "Date" ? TEMPORAL_FORMATS.date : datetimeFormat(dt);
-      const p = (v: pl.Expr) => v.cast(pl.Int64).dropNulls();
       out.push(
         stat("min", (v) => v.min().dt.strftime(fmt)),
         stat("max", (v) => v.max().dt.strftime(fmt)),
-        stat("pmin", (v) => p(v).min().cast(pl.Utf8)),
-        stat("pmax", (v) => p(v).max().cast(pl.Utf8)),
-        stat("twidth", (v) => temporalWidth(wide(p(v))).cast(pl.Utf8)),
-        stat("hist", (v) => binCounts(temporalBin(wide(p(v))))),
+        stat("pmin", (v) => physical(v).min().cast(pl.Utf8)),
+        stat("pmax", (v) => physical(v).max().cast(pl.Utf8)),
+        // Int64 bins; columns whose span is too wide for them are binned again in Decimal (decimalTemporal)
+        ...temporalStats(INT64_ARITH),
       );
       break;
     }
@@ -219,6 +229,30 @@ function statsFor(kind: Kind, dt: pl.DataType): Stat[] {
       break;
   }
   return out;
+}
+
+/**
+ * The most frequent values of a string column and its distinct count, from one `valueCounts`:
+ * a list of (−count, value) structs, most frequent first, ties by value (ascending), at most
+ * TOP_VALUES, followed by ONE entry {k: distinct count, v: ""} (read off by `unpackTop`).
+ * Sorting every (count, value) pair is what a high-cardinality column cannot afford (a million
+ * distinct ids), so the pairs are cut first: t = the TOP_VALUES-th largest count; fewer than
+ * TOP_VALUES values have a count above t (sorted in full), and of those at t only the smallest
+ * values are needed (one sort of plain strings, no structs).
+ * Built per element of the imploded counts: a struct over an expanded multi-column expression
+ * would merge the columns.
+ */
+function topValues(v: pl.Expr): pl.Expr {
+  const counts = v.dropNulls().valueCounts(false, false, "n").struct.renameFields(["v", "n"]);
+  const e = pl.element();
+  const n = e.struct.field("n");
+  const value = e.struct.field("v");
+  const t = n.sort(true).head(TOP_VALUES).min();
+  const above = pl.struct([n.mul(pl.lit(-1)).alias("k"), value.alias("v")]).filter(n.gt(t)).sort().implode();
+  const atT = pl.struct([t.mul(pl.lit(-1)).alias("k"), value.filter(n.eq(t)).sort().head(TOP_VALUES).alias("v")]).implode();
+  const distinct = pl.struct([e.count().cast(pl.Int64).alias("k"), pl.lit("").alias("v")]).implode();
+  const top = pl.concatList([above, atT]).explode().head(TOP_VALUES).implode();
+  return counts.implode().lst.eval(pl.concatList([top, distinct]).explode());
 }
 
 /**
@@ -241,32 +275,49 @@ function integerBins(x: pl.Expr): pl.Expr {
 }
 
 /**
- * Physical temporal values as Decimal(38, 0): a span of ns datetimes can exceed Int64 (1677 to
- * 2262 is 1.8·10^19 ns), and the bin arithmetic must stay exact.
+ * Exact integer arithmetic for temporal bins, in one of two types. Int64 is fast and exact while
+ * the column's span (max − min of the physical values) is below 2^62: every intermediate below
+ * stays under 21/20 of the span. Decimal(38, 0) is exact for any span (1677 to 2262 in ns is
+ * 1.8·10^19, past Int64) but several times slower, so it is only used for the columns whose span
+ * the first pass found too wide (`wideSpanColumns`).
  */
-const wide = (x: pl.Expr) => x.cast(pl.Decimal(38, 0));
-const decimal = (x: pl.Expr) => x.cast(pl.Int64).cast(pl.Decimal(38, 0));
+interface TemporalArith {
+  /** Physical Int64 values in this type. */
+  of(x: pl.Expr): pl.Expr;
+  /** An integer-valued float (an estimate) in this type. */
+  fromFloat(x: pl.Expr): pl.Expr;
+  lit(n: number): pl.Expr;
+}
+
+const INT64_ARITH: TemporalArith = { of: (x) => x, fromFloat: (x) => x.cast(pl.Int64), lit: (n) => pl.lit(n).cast(pl.Int64) };
+const DECIMAL_ARITH: TemporalArith = {
+  of: (x) => x.cast(pl.Decimal(38, 0)),
+  fromFloat: (x) => x.cast(pl.Int64).cast(pl.Decimal(38, 0)),
+  lit: (n) => pl.lit(n).cast(pl.Decimal(38, 0)),
+};
+/** Spans from here on take the Decimal path. */
+const INT64_SPAN_LIMIT = 2n ** 62n;
 
 /**
- * Bin width of a temporal histogram over physical values `x` (Decimal(38, 0)): the least whole
- * number of units w ≥ 1 with 20·w ≥ max − min, exactly.
+ * Bin width of a temporal histogram over physical values `x` (already in `t`'s type): the least
+ * whole number of units w ≥ 1 with 20·w ≥ max − min, exactly.
  */
-function temporalWidth(x: pl.Expr): pl.Expr {
+function temporalWidth(x: pl.Expr, t: TemporalArith): pl.Expr {
   const span = x.max().sub(x.min());
   // ceil(span / 20) = q + ceil((span − 20·q) / 20) for any q; with q the float estimate the
-  // remainder is a few units, so its float division is exact (in either direction)
-  const estimate = decimal(span.cast(pl.Float64).div(pl.lit(HISTOGRAM_BINS)).ceil());
-  const remainder = span.sub(estimate.mul(pl.lit(HISTOGRAM_BINS).cast(pl.Decimal(38, 0))));
-  const exact = estimate.add(decimal(remainder.cast(pl.Float64).div(pl.lit(HISTOGRAM_BINS)).ceil()));
-  return pl.when(exact.gtEq(pl.lit(1).cast(pl.Decimal(38, 0)))).then(exact).otherwise(pl.lit(1).cast(pl.Decimal(38, 0)));
+  // remainder is small, so its float division is exact (in either direction)
+  const estimate = t.fromFloat(span.cast(pl.Float64).div(pl.lit(HISTOGRAM_BINS)).ceil());
+  const remainder = span.sub(estimate.mul(t.lit(HISTOGRAM_BINS)));
+  const exact = estimate.add(t.fromFloat(remainder.cast(pl.Float64).div(pl.lit(HISTOGRAM_BINS)).ceil()));
+  return pl.when(exact.gtEq(t.lit(1))).then(exact).otherwise(t.lit(1));
 }
 
 /** The bin of each value: floor((x − min) / w), from a float estimate corrected exactly by ±1. */
-function temporalBin(x: pl.Expr): pl.Expr {
-  const w = temporalWidth(x);
+function temporalBin(x: pl.Expr, t: TemporalArith): pl.Expr {
+  const w = temporalWidth(x, t);
   const d = x.sub(x.min());
-  const m0 = decimal(d.cast(pl.Float64).div(w.cast(pl.Float64)).floor().clip(0, HISTOGRAM_BINS));
-  const one = pl.lit(1).cast(pl.Decimal(38, 0));
+  const m0 = t.fromFloat(d.cast(pl.Float64).div(w.cast(pl.Float64)).floor().clip(0, HISTOGRAM_BINS));
+  const one = t.lit(1);
   return pl
     .when(m0.mul(w).gt(d))
     .then(m0.sub(one))
@@ -274,6 +325,33 @@ function temporalBin(x: pl.Expr): pl.Expr {
     .then(m0.add(one))
     .otherwise(m0)
     .cast(pl.Float64);
+}
+
+/** Physical temporal values, nulls dropped. */
+const physical = (v: pl.Expr) => v.cast(pl.Int64).dropNulls();
+
+/** The width and the bins of a temporal histogram in arithmetic `t`. */
+const temporalStats = (t: TemporalArith): Stat[] => [
+  stat("twidth", (v) => temporalWidth(t.of(physical(v)), t).cast(pl.Utf8)),
+  stat("hist", (v) => binCounts(temporalBin(t.of(physical(v)), t))),
+];
+
+/** Temporal columns whose span the Int64 pass cannot bin exactly (far-apart or extreme values). */
+function wideSpanColumns(schema: FrameSchema, results: Results): number[] {
+  const out: number[] = [];
+  schema.dtypes.forEach((dt, i) => {
+    if (kindOf(dt) !== "temporal") return;
+    const lo = results.get("pmin", i);
+    const hi = results.get("pmax", i);
+    if (typeof lo === "string" && typeof hi === "string" && BigInt(hi) - BigInt(lo) >= INT64_SPAN_LIMIT) out.push(i);
+  });
+  return out;
+}
+
+/** Recomputes the histogram of `indexes` (wide-span temporal columns) in Decimal(38, 0), one select. */
+async function decimalTemporal(rows: pl.LazyDataFrame, indexes: number[], results: Results): Promise<void> {
+  if (indexes.length === 0) return;
+  await wideGroup(rows, { indexes, stats: temporalStats(DECIMAL_ARITH) }, "\u0000decimal-temporal", results);
 }
 
 /** A JSON-representable number, or null for NaN/±Infinity/missing. */
@@ -394,6 +472,39 @@ async function aggregates(rows: pl.LazyDataFrame, schema: FrameSchema, groups: G
   return rowCount;
 }
 
+/** The values of a list result (a JS array, or a Series in some nodejs-polars paths). */
+function listValues(x: unknown): unknown[] {
+  if (Array.isArray(x)) return x;
+  const series = x as { toArray?: () => unknown[] } | null;
+  return typeof series?.toArray === "function" ? series.toArray() : [];
+}
+
+/** Splits each string column's `top` list (topValues) into its top values and its distinct count (the last entry). */
+function unpackTop(results: Results, width: number): void {
+  for (let i = 0; i < width; i++) {
+    const top = results.get("top", i);
+    if (top === undefined) continue;
+    const entries = listValues(top) as { k: unknown; v: unknown }[];
+    results.set("distinct", i, Number(entries.at(-1)?.k ?? 0));
+    // a column without values gives one null entry (the tied-values struct broadcast over nothing)
+    results.set("top", i, entries.slice(0, -1).filter((e) => e.v !== null && e.v !== undefined));
+  }
+}
+
+/** Spreads each column's `order` list (orderStats) into its statistics; a float's NaN counts as one more distinct value. */
+function unpackOrder(results: Results, width: number): void {
+  for (let i = 0; i < width; i++) {
+    const order = results.get("order", i);
+    if (order === undefined) continue;
+    const values = listValues(order);
+    ORDER_KEYS.forEach((key, k) => results.set(key, i, values[k] ?? null));
+    if (results.get("distinct", i) === undefined) {
+      const nan = Number(results.get("nanCount", i) ?? 0);
+      results.set("distinct", i, Number(values[ORDER_KEYS.indexOf("sortedDistinct")] ?? 0) + (nan > 0 ? 1 : 0));
+    }
+  }
+}
+
 /** Bin counts from the `{b, n}` list of a histogram aggregate; indexes past `bins` fold into the last. */
 function countsOf(list: unknown, bins: number): number[] {
   const counts = new Array<number>(bins).fill(0);
@@ -465,6 +576,9 @@ export async function computeStats(lf: pl.LazyDataFrame, version: Version, filte
   const results = new Results();
   const layout = layoutFor(options, width, version.rowCount);
   const rowCount = width === 0 ? version.rowCount : await aggregates(rows, schema, groups, layout, results);
+  unpackOrder(results, width);
+  unpackTop(results, width);
+  await decimalTemporal(rows, wideSpanColumns(schema, results), results);
 
   // temporal edges: collected per dtype, formatted in one call each
   const temporal = new Map<string, { dt: pl.DataType; edges: bigint[]; owners: { h: Histogram; from: number; n: number }[] }>();
