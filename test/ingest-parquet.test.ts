@@ -134,6 +134,16 @@ describe("types still refused are named, never a crash", () => {
     expect(err.message).toContain('"wait" (INTERVAL)');
   });
 
+  it("refuses a TIME of 24:00:00 (which Polars reads as null) naming the column, and keeps real nulls (QA Q23)", async () => {
+    const err = await refusal("SELECT * FROM (VALUES (1, '24:00:00'::TIME), (2, '00:00:00'::TIME), (3, NULL::TIME)) t(id, t)");
+    expect(err.status).toBe(422);
+    expect(err.message).toContain('Column "t" holds 1 value that this service reads as missing');
+    expect(err.message).toContain("24:00:00");
+    expect(err.extra).toMatchObject({ column: "t" });
+    const ok = await viaDuckDb("SELECT * FROM (VALUES (1, '23:59:59.999999'::TIME), (2, NULL::TIME)) t(id, t)");
+    expect((await rowsOf(ok.frame)).map((r) => r[1])).toEqual(["86399999999000", null]);
+  });
+
   it("refuses bytes inside nested values naming the column and the type", async () => {
     const err = await refusal("SELECT [ '\\x00\\xff'::BLOB ] AS blobs");
     expect(err.status).toBe(422);

@@ -47,6 +47,12 @@ export interface FooterFacts {
   mapColumns: string[];
   /** Declared uncompressed bytes of the nested columns' chunks. */
   nestedBytes: number;
+  /**
+   * Nulls the writer counted in each flat top-level column (the chunks' `statistics.null_count`,
+   * summed), by name; absent when a chunk does not say. More nulls after reading means the reader
+   * turned stored values into nulls (a TIME of 24:00:00, say).
+   */
+  storedNulls: Map<string, number>;
 }
 
 const FOOTER_CAP = 64 * 1024 * 1024;
@@ -291,6 +297,8 @@ export async function checkParquetFooter(filePath: string, size: number, limits:
     };
     root.children.forEach((c) => (c.children.length === 0 ? walk(c, [], false) : walk(c, [], true)));
 
+    // null counts of flat top-level columns (leaf path = column name); null once a chunk has none
+    const nullSums = new Map<string, bigint | null>();
     let rowSum = 0n;
     let uncompressedTotal = 0;
     let nestedBytes = 0;
@@ -323,6 +331,11 @@ export async function checkParquetFooter(filePath: string, size: number, limits:
         if (uncompressedTotal > limits.memoryBytes) {
           throw tooLarge(`The Parquet file decompresses to more than ${mib(limits.memoryBytes)}, the memory limit of one parse (PARSE_MEMORY_MB).`);
         }
+        if (leaf.flat) {
+          const stored = bigintOf(structOf(cm, 12) ?? new Map(), 3);
+          const sum = nullSums.has(leaf.path) ? nullSums.get(leaf.path)! : 0n;
+          nullSums.set(leaf.path, sum === null || stored === undefined || stored < 0n ? null : sum + stored);
+        }
         await checkPages(fh, size, leaf.path, cm, limits, budget);
       }
     }
@@ -343,6 +356,7 @@ export async function checkParquetFooter(filePath: string, size: number, limits:
       nestedColumns: root.children.filter((c) => c.children.length > 0 || c.repeated).map((c) => c.name),
       mapColumns: root.children.filter(holdsMap).map((c) => c.name),
       nestedBytes,
+      storedNulls: new Map([...nullSums].flatMap(([name, n]) => (n === null ? [] : [[name, Number(n)] as const]))),
     };
   } finally {
     await fh.close();

@@ -198,6 +198,8 @@ export async function parseParquet(filePath: string, sizeBytes: number, limits: 
     throw unparseable(`The Parquet file declares ${facts.numRows} rows but ${frameHeight(frame)} were read.`);
   }
 
+  await checkNoValueLost(frame, facts.storedNulls, realNames, cols, new Set(facts.special.map((c) => c.name)));
+
   // Columns polars could not hand over as they are (keyed by placeholder).
   const replaced = new Map<string, pl.Series>();
   for (const [name, mode] of viaJs) {
@@ -245,6 +247,28 @@ export async function parseParquet(filePath: string, sizeBytes: number, limits: 
   }
   const source: Partial<SourceInfo> = { sheet: null, notes };
   return { frame, source };
+}
+
+/**
+ * A column that holds more nulls after reading than its writer counted lost stored values to the
+ * reader: Polars reads a TIME of 24:00:00 (which DuckDB and others write) as null, silently.
+ * That is a 422 naming the column, as other values outside what the service can serve are
+ * (renderable.ts). Columns read in JS (`special`) are checked by their own readers.
+ */
+async function checkNoValueLost(frame: pl.DataFrame, storedNulls: Map<string, number>, realNames: string[], cols: string[], special: Set<string>): Promise<void> {
+  const checked = realNames.flatMap((name, i) => (storedNulls.has(name) && !special.has(name) ? [i] : []));
+  if (checked.length === 0) return;
+  const counts = (await lazyOf(frame).select(checked.map((i) => pl.col(cols[i]!).nullCount().cast(pl.Float64).alias(cols[i]!))).collect()).toRecords()[0] as Record<string, number>;
+  for (const i of checked) {
+    const name = realNames[i]!;
+    const lost = Number(counts[cols[i]!]) - storedNulls.get(name)!;
+    if (lost <= 0) continue;
+    const timeHint = variantOf(frame.getColumn(cols[i]!).dtype) === "Time" ? " (a time of day of 24:00:00 or more: times of day must lie within 00:00:00–23:59:59.999999999)" : "";
+    throw unparseable(
+      `Column ${JSON.stringify(name)} holds ${lost} value${lost === 1 ? "" : "s"} that this service reads as missing although the file stores ${lost === 1 ? "one" : "them"}${timeHint}; a value outside what its type holds here. Nothing was stored. Rewrite the column with values in range, or as text.`,
+      { column: name },
+    );
+  }
 }
 
 async function readJs<M extends "base64" | "uuid" | "float16">(filePath: string, name: string, mode: M, rows: number): Promise<(M extends "float16" ? number : string)[]> {
