@@ -117,4 +117,17 @@ describe("dates Excel itself cannot show", () => {
     expect((await rowsOf(frame)).map((r) => r[0])).toEqual(["2024-01-02", "100000000"]);
     expect(source.notes?.join(" ")).toContain("1 cell formatted as a date holds a number outside Excel's date range");
   });
+
+  it("an elapsed-time number too large for exact milliseconds is read as the number, noted, never as 0 (QA Q25)", async () => {
+    const rows = [[str("d"), str("huge")], [num(1.5, "[h]:mm:ss"), num(1e308, "[h]:mm:ss")], [num(1e10, "[h]:mm:ss"), num(-1.1e11, "[h]:mm:ss")]];
+    const { frame, source } = await parseUpload(tmp.write("unelapsed.xlsx", book(rows)), opts(), LIMITS);
+    expect(columnsOf(frame)).toEqual([
+      { name: "d", dtype: "String" },
+      { name: "huge", dtype: "Float64" },
+    ]);
+    const got = await rowsOf(frame);
+    expect(got.map((r) => r[0])).toEqual(["PT129600S", "10000000000"]);
+    expect(got.map((r) => r[1])).toEqual([1e308, -1.1e11]);
+    expect(source.notes?.join(" ")).toContain("3 cells formatted as elapsed time ([h]:mm:ss) hold numbers of days too large for an exact duration");
+  });
 });

@@ -90,10 +90,13 @@ interface CellValue {
   value: boolean | number | string | null;
   /** A number with a date format but outside Excel's date range. */
   undated?: boolean;
+  /** A number with an elapsed-time format too large for an exact duration in milliseconds. */
+  unelapsed?: boolean;
 }
 
-/** The first serial past Excel's last date, 9999-12-31 (2958465). */
+/** The first serial past Excel's last date, 9999-12-31 (2958465; 2957003 in the 1904 date system). */
 const MAX_SERIAL = 2_958_466;
+const MAX_SERIAL_1904 = 2_957_004;
 
 const NULLISH: ReadonlySet<Kind> = new Set(["error", "missing", "fictitious"]);
 
@@ -210,7 +213,12 @@ function readCell(cell: XLSX.CellObject | undefined, date1904: boolean): CellVal
     case "n": {
       const v = cell.v as number;
       const kind = formatKind(cell.z);
-      if (kind === "duration") return { kind: "duration", value: Math.round(v * DAY_MS) };
+      if (kind === "duration") {
+        // past 2^53 ms (about 285,000 years) a duration is no longer an exact number of milliseconds
+        // (and far past it, 1e308 days, it would come out as 0): kept as the number it is, noted
+        const ms = Math.round(v * DAY_MS);
+        return Number.isSafeInteger(ms) ? { kind: "duration", value: ms } : { kind: "num", value: v, unelapsed: true };
+      }
       if (kind === "time") {
         const ms = Math.round(v * DAY_MS);
         // A time format on a value with a day part shows only the time, but the value is a datetime.
@@ -218,7 +226,7 @@ function readCell(cell: XLSX.CellObject | undefined, date1904: boolean): CellVal
       }
       if (kind !== null) {
         // Outside Excel's own date range (it shows ####): a number with a date format, not a date.
-        if (v < 0 || v >= MAX_SERIAL) return { kind: "num", value: v, undated: true };
+        if (v < 0 || v >= (date1904 ? MAX_SERIAL_1904 : MAX_SERIAL)) return { kind: "num", value: v, undated: true };
         if (!date1904 && Math.floor(v) === 60) return { kind: "fictitious", value: null };
         return { kind: "date", value: serialToMs(v, date1904) };
       }
@@ -451,14 +459,14 @@ export async function parseExcel(filePath: string, zipEntries: ZipEntry[] | unde
   const nullTexts = new Set(options.nullValues ?? []);
   const columns: pl.Series[] = [];
   const report: ColumnReport[] = [];
-  const refs: Record<"error" | "missing" | "fictitious" | "undated", string[]> = { error: [], missing: [], fictitious: [], undated: [] };
-  const counts = { error: 0, missing: 0, fictitious: 0, undated: 0 };
+  const refs: Record<"error" | "missing" | "fictitious" | "undated" | "unelapsed", string[]> = { error: [], missing: [], fictitious: [], undated: [], unelapsed: [] };
+  const counts = { error: 0, missing: 0, fictitious: 0, undated: 0, unelapsed: 0 };
   for (let j = 0; j < width; j++) {
     const name = names[j]!;
     let nulled = 0;
     const cells: (CellValue | null)[] = rows.map((r) => {
       const cell = readCell(at(r, box.c0 + j), date1904);
-      const tally = cell?.undated ? "undated" : cell && (cell.kind === "error" || cell.kind === "missing" || cell.kind === "fictitious") ? cell.kind : null;
+      const tally = cell?.undated ? "undated" : cell?.unelapsed ? "unelapsed" : cell && (cell.kind === "error" || cell.kind === "missing" || cell.kind === "fictitious") ? cell.kind : null;
       if (tally) {
         counts[tally]++;
         if (refs[tally].length < NOTE_CELLS) refs[tally].push(XLSX.utils.encode_cell({ r, c: box.c0 + j }));
@@ -489,7 +497,11 @@ export async function parseExcel(filePath: string, zipEntries: ZipEntry[] | unde
     notes.push(`${plural(counts.fictitious, "cell")} ${counts.fictitious === 1 ? "holds" : "hold"} serial 60, Excel's fictitious date 1900-02-29 (a leap day 1900 did not have), read as null (${cellList(refs.fictitious, counts.fictitious)}).`);
   }
   if (counts.undated > 0) {
-    notes.push(`${plural(counts.undated, "cell")} formatted as ${counts.undated === 1 ? "a date holds a number" : "dates hold numbers"} outside Excel's date range (serials 0–2958465, up to 9999-12-31; Excel shows ####), read as ${counts.undated === 1 ? "a number" : "numbers"} (${cellList(refs.undated, counts.undated)}).`);
+    const range = date1904 ? "serials 0–2957003 in this workbook's 1904 date system" : "serials 0–2958465";
+    notes.push(`${plural(counts.undated, "cell")} formatted as ${counts.undated === 1 ? "a date holds a number" : "dates hold numbers"} outside Excel's date range (${range}, up to 9999-12-31; Excel shows ####), read as ${counts.undated === 1 ? "a number" : "numbers"} (${cellList(refs.undated, counts.undated)}).`);
+  }
+  if (counts.unelapsed > 0) {
+    notes.push(`${plural(counts.unelapsed, "cell")} formatted as elapsed time ([h]:mm:ss) ${counts.unelapsed === 1 ? "holds a number" : "hold numbers"} of days too large for an exact duration in milliseconds (beyond about 285,000 years), read as ${counts.unelapsed === 1 ? "a number" : "numbers"} (${cellList(refs.unelapsed, counts.unelapsed)}).`);
   }
   const merges = (ws["!merges"] ?? []).filter((m) => m.e.r >= box.r0 && m.s.r <= box.r1 && m.e.c >= box.c0 && m.s.c <= box.c1);
   if (merges.length > 0) {
