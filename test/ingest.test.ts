@@ -192,6 +192,20 @@ describe("encodings", () => {
     expect(source.encoding).toBe("utf-16be");
     expect(await rowsOf(frame)).toEqual([[1, "ü"]]);
   });
+
+  it("refuses UTF-32 (LE and BE byte-order marks) saying so, not as misread UTF-16 (QA Q28)", async () => {
+    const text = [..."a,b\n1,2\n"];
+    const le = Buffer.concat([Buffer.from([0xff, 0xfe, 0, 0]), ...text.map((ch) => Buffer.from([ch.charCodeAt(0), 0, 0, 0]))]);
+    const be = Buffer.concat([Buffer.from([0, 0, 0xfe, 0xff]), ...text.map((ch) => Buffer.from([0, 0, 0, ch.charCodeAt(0)]))]);
+    for (const [name, bytes] of [["le32.csv", le], ["be32.csv", be]] as const) {
+      const err = await parseUpload(tmp.write(name, bytes), opts(), LIMITS).then(
+        () => null,
+        (e: unknown) => e as ApiError,
+      );
+      expect(err?.status, name).toBe(422);
+      expect(err?.message, name).toContain("UTF-32");
+    }
+  });
 });
 
 describe("schema= forced types", () => {

@@ -165,6 +165,9 @@ export async function prepareText(filePath: string, override?: string): Promise<
 
   let encoding = override;
   if (!encoding) {
+    // UTF-32 starts like UTF-16 LE (FF FE) and would be misread as it: say so instead
+    const utf32 = head.length >= 4 && ((head[0] === 0xff && head[1] === 0xfe && head[2] === 0 && head[3] === 0) || (head[0] === 0 && head[1] === 0 && head[2] === 0xfe && head[3] === 0xff));
+    if (utf32) throw unparseable("The file is UTF-32 text (it starts with a UTF-32 byte-order mark), which this service does not read. Save it as UTF-8 (or UTF-16), e.g. `iconv -f UTF-32 -t UTF-8 file.csv > file-utf8.csv`.");
     if (head[0] === 0xff && head[1] === 0xfe) encoding = "utf-16le";
     else if (head[0] === 0xfe && head[1] === 0xff) encoding = "utf-16be";
   }
