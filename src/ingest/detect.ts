@@ -74,8 +74,10 @@ function looksLikeText(head: Buffer): boolean {
   return controls <= head.length / 100;
 }
 
+/** A UTF-16 byte-order mark, or a UTF-32 one (text too: encoding.ts refuses it in words that say so). */
 function hasUtf16Bom(head: Buffer): boolean {
-  return head.length >= 2 && ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff));
+  const utf32be = head.length >= 4 && head[0] === 0 && head[1] === 0 && head[2] === 0xfe && head[3] === 0xff;
+  return utf32be || (head.length >= 2 && ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff)));
 }
 
 async function sniffContent(filePath: string, size: number, encodingHint: string | undefined): Promise<Content> {
