@@ -144,6 +144,16 @@ describe("types still refused are named, never a crash", () => {
     expect((await rowsOf(ok.frame)).map((r) => r[1])).toEqual(["86399999999000", null]);
   });
 
+  it("refuses lists nested 32 deep saying the limit, not that the file is damaged (QA Q24)", async () => {
+    const deep = (n: number) => `SELECT ${"[".repeat(n)}1${"]".repeat(n)} AS l`;
+    const err = await refusal(deep(32));
+    expect(err.status).toBe(422);
+    expect(err.message).toContain("nested more than 64 levels deep");
+    expect(err.message).not.toContain("damaged");
+    const ok = await viaDuckDb(deep(31));
+    expect(columnsOf(ok.frame)[0]?.dtype).toMatch(/^List\(List\(/);
+  });
+
   it("refuses bytes inside nested values naming the column and the type", async () => {
     const err = await refusal("SELECT [ '\\x00\\xff'::BLOB ] AS blobs");
     expect(err.status).toBe(422);

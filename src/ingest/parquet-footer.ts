@@ -101,7 +101,8 @@ async function readAt(fh: FileHandle, position: number, length: number): Promise
 function buildSchema(elements: TStruct[]): SchemaNode {
   let i = 0;
   const node = (depth: number): SchemaNode => {
-    if (depth > 64) bad("its schema is nested too deeply.");
+    // a valid file can be this deep (DuckDB writes 32 nested lists as 64 levels): say the limit, not "damaged"
+    if (depth > 64) throw unparseable("The Parquet file's schema is nested more than 64 levels deep (about 31 nested lists), more than this service reads. Flatten the deepest column(s), or store them as JSON text.");
     const element = elements[i++];
     if (!element) bad("its schema lists fewer elements than its groups declare.");
     const declared = intOf(element, 5);
