@@ -118,6 +118,28 @@ describe("dates Excel itself cannot show", () => {
     expect(source.notes?.join(" ")).toContain("1 cell formatted as a date holds a number outside Excel's date range");
   });
 
+  it("Excel's East Asian built-in date and time formats (ids 27–36, 50–58, stored without their text) give dates and times (QA Q26)", async () => {
+    // The workbook's own table (wb.SSF) makes SheetJS write these two codes as the built-in ids 31
+    // and 33, with no <numFmt> text, as East Asian Excel writes them.
+    const ws: XLSX.WorkSheet = { A1: str("d"), B1: str("t"), C1: str("n"), A2: num(45000.25, 'yyyy"年"m"月"d"日"'), B2: num(0.25, 'h"時"mm"分"ss"秒"'), C2: num(45000.25, "General") };
+    ws["!ref"] = "A1:C2";
+    const wb = XLSX.utils.book_new();
+    XLSX.utils.book_append_sheet(wb, ws, "Data");
+    (wb as { SSF?: Record<number, string> }).SSF = { 31: 'yyyy"年"m"月"d"日"', 33: 'h"時"mm"分"ss"秒"' };
+    const buf = XLSX.write(wb, { type: "buffer", bookType: "xlsx" }) as Buffer;
+    const styles = (XLSX.read(buf, { type: "buffer", bookFiles: true }) as unknown as { files: Record<string, { content: Uint8Array }> }).files["xl/styles.xml"];
+    const xml = Buffer.from(styles?.content ?? []).toString("utf8");
+    expect(xml).toMatch(/<xf numFmtId="31"/);
+    expect(xml).toMatch(/<xf numFmtId="33"/);
+    expect(xml).not.toMatch(/<numFmt numFmtId="3[13]"/);
+    const { frame } = await parseUpload(tmp.write("cjk.xlsx", buf), opts(), LIMITS);
+    expect(columnsOf(frame)).toEqual([
+      { name: "d", dtype: "Datetime(us)" },
+      { name: "t", dtype: "Time" },
+      { name: "n", dtype: "Float64" },
+    ]);
+  });
+
   it("an elapsed-time number too large for exact milliseconds is read as the number, noted, never as 0 (QA Q25)", async () => {
     const rows = [[str("d"), str("huge")], [num(1.5, "[h]:mm:ss"), num(1e308, "[h]:mm:ss")], [num(1e10, "[h]:mm:ss"), num(-1.1e11, "[h]:mm:ss")]];
     const { frame, source } = await parseUpload(tmp.write("unelapsed.xlsx", book(rows)), opts(), LIMITS);

@@ -138,6 +138,21 @@ function usedBox(ws: XLSX.WorkSheet, fromRow = 0): Box | null {
 
 type FormatKind = "date" | "time" | "duration" | null;
 
+/**
+ * Built-in number formats that Excel defines only per locale (East Asian dates and times, ids
+ * 27–36 and 50–58, such as 31 = `yyyy"年"m"月"d"日"`): workbooks store just the id and SheetJS has
+ * no text for it, so the cell comes without a format (`z`) and read as a plain number (QA Q26).
+ * SheetJS still renders such a cell (`w`) through Excel's own fallback (its "default map": the
+ * dates as `m/d/yy`, the times as `h:mm:ss`); a cell without a format whose rendering has one of
+ * those two shapes is read as that kind. Every other cell has a format (`General` at least).
+ */
+function localeFormat(w: unknown): string | undefined {
+  if (typeof w !== "string") return undefined;
+  if (/^\d{1,2}\/\d{1,2}\/\d{2}$/.test(w)) return "m/d/yy";
+  if (/^\d{1,2}:\d{2}:\d{2}$/.test(w)) return "h:mm:ss";
+  return undefined;
+}
+
 const formatKinds = new Map<string, FormatKind>();
 
 /**
@@ -212,7 +227,7 @@ function readCell(cell: XLSX.CellObject | undefined, date1904: boolean): CellVal
       return { kind: "error", value: null };
     case "n": {
       const v = cell.v as number;
-      const kind = formatKind(cell.z);
+      const kind = formatKind(cell.z ?? localeFormat(cell.w));
       if (kind === "duration") {
         // past 2^53 ms (about 285,000 years) a duration is no longer an exact number of milliseconds
         // (and far past it, 1e308 days, it would come out as 0): kept as the number it is, noted
