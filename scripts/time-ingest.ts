@@ -3,7 +3,10 @@
  * what it produced (dtypes, null counts, per-column sums of value hashes, the notes) so that two versions of the
  * ingest code can be compared for identical results as well as for speed.
  *
- *   PATH=$PWD/node_modules/.bin:$PATH node scripts/time-ingest.ts [file] [runs] [--inspect]
+ *   PATH=$PWD/node_modules/.bin:$PATH node --import ./src/polars-fast.ts scripts/time-ingest.ts [file] [runs] [--inspect] [--child]
+ *
+ * Each run prints its stages (src/timing.ts); with `--child` it also runs what the parser child
+ * does after the parse (render proof, data file write and checksum), so the stages match an upload's.
  *
  * Default file: bench/data/bench-v1-2000000.csv (~185 MB, 2M rows × 10 columns). Runs default to 1.
  */
@@ -13,18 +16,31 @@ import pl from "nodejs-polars";
 import { frameColumnNames, frameHeight, frameSeries, lazyOf } from "../src/frame/safe.ts";
 import { inspectUpload, parseUpload } from "../src/ingest/index.ts";
 import { DEFAULT_OPTIONS } from "../src/ingest/options.ts";
+import { proveRenderable } from "../src/ingest/renderable.ts";
+import { writeDataFile } from "../src/storage/data-file.ts";
+import { beginStages, roundedTimes } from "../src/timing.ts";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith("--"));
 const inspect = process.argv.includes("--inspect");
+const child = process.argv.includes("--child");
+const out = mkdtempSync(path.join(tmpdir(), "time-ingest-"));
 const file = path.resolve(args[0] ?? "bench/data/bench-v1-2000000.csv");
 const runs = Number(args[1] ?? 1);
 const upload = { path: file, originalName: path.basename(file), sizeBytes: statSync(file).size };
 const limits = { maxColumns: 10_000, maxRows: 100_000_000 };
 
 for (let r = 0; r < runs; r++) {
+  const stages = beginStages();
   const t = performance.now();
   const { frame, source } = await parseUpload(upload, { ...DEFAULT_OPTIONS }, limits);
+  if (child) {
+    await stages.time("proof", () => proveRenderable(frame));
+    await writeDataFile(frame, path.join(out, `run${r}.parquet`), stages);
+  }
   const ms = performance.now() - t;
+  console.log(`stages ${JSON.stringify(roundedTimes(stages.times))}`);
   const series = frameSeries(frame);
   // Per column, a sum of value hashes: equal frames give equal sums.
   const names = frameColumnNames(frame);
@@ -42,3 +58,4 @@ if (inspect) {
   console.log(`inspectUpload ${((performance.now() - t) / 1000).toFixed(2)} s`);
   console.log(JSON.stringify(report.columns));
 }
+rmSync(out, { recursive: true, force: true });

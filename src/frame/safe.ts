@@ -94,10 +94,12 @@ export function frameSeries(df: pl.DataFrame): pl.Series[] {
 
 /**
  * Writes the frame as a Parquet file (zstd) without blocking the event loop: the write runs as a
- * lazy sink on Polars' thread pool.
+ * lazy sink on Polars' thread pool. zstd level 1, not Polars' default 3: on the bench's 200k-row
+ * frame it costs ~60 ms of CPU instead of ~90 ms for a file 5 % larger (5.74 vs 5.47 MB), and reads
+ * back as fast.
  */
 export async function writeParquetFile(df: pl.DataFrame, path: string): Promise<void> {
-  await rawOf(df).lazy().sinkParquet(path, { compression: "zstd" }).collect();
+  await rawOf(df).lazy().sinkParquet(path, { compression: "zstd", compressionLevel: 1 }).collect();
 }
 
 /**
