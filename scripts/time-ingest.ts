@@ -6,7 +6,8 @@
  *   PATH=$PWD/node_modules/.bin:$PATH node --import ./src/polars-fast.ts scripts/time-ingest.ts [file] [runs] [--inspect] [--child]
  *
  * Each run prints its stages (src/timing.ts); with `--child` it also runs what the parser child
- * does after the parse (render proof, data file write and checksum), so the stages match an upload's.
+ * does after the parse (render proof, data file write and checksum), so the stages match an upload's,
+ * and the process's CPU time for the run (all threads).
  *
  * Default file: bench/data/bench-v1-2000000.csv (~185 MB, 2M rows × 10 columns). Runs default to 1.
  */
@@ -33,6 +34,7 @@ const limits = { maxColumns: 10_000, maxRows: 100_000_000 };
 
 for (let r = 0; r < runs; r++) {
   const stages = beginStages();
+  const cpu0 = process.cpuUsage();
   const t = performance.now();
   const { frame, source } = await parseUpload(upload, { ...DEFAULT_OPTIONS }, limits);
   if (child) {
@@ -40,7 +42,9 @@ for (let r = 0; r < runs; r++) {
     await writeDataFile(frame, path.join(out, `run${r}.parquet`), stages);
   }
   const ms = performance.now() - t;
-  console.log(`stages ${JSON.stringify(roundedTimes(stages.times))}`);
+  const cpu = process.cpuUsage(cpu0);
+  // CPU time of every thread (Polars' pool included): less sensitive to other load than wall time
+  console.log(`cpu ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms  stages ${JSON.stringify(roundedTimes(stages.times))}`);
   const series = frameSeries(frame);
   // Per column, a sum of value hashes: equal frames give equal sums.
   const names = frameColumnNames(frame);

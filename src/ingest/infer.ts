@@ -281,6 +281,8 @@ export interface FloatTexts {
  * failing `strptime` is far dearer than a successful one (with `%z`, ~30× a regex).
  */
 export function typedIfFits(c: pl.Expr, type: Candidate, nf: NumberFormat = PLAIN, allSimple = false): pl.Expr {
+  // castTo's Boolean is null where the shape does not match already: masking first would run the regex twice
+  if (type === "Boolean") return castTo(c, type, nf);
   const shaped = c.str.contains(shapeOf(type, nf)).fillNull(false);
   const onlyShaped = pl.when(shaped).then(c).otherwise(pl.lit(null).cast(pl.String));
   const typed = castTo(onlyShaped, type, nf);
