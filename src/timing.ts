@@ -14,24 +14,38 @@ export type StageTimes = Record<string, number>;
 
 export class Stages {
   readonly times: StageTimes = Object.create(null) as StageTimes;
+  /**
+   * CPU time of the whole process (every thread, Polars' pool included) during each stage run
+   * through `time`: per stage only where one job runs at a time (a parser child, scripts). Less
+   * sensitive to other load on the machine than the wall times (scripts/time-ingest.ts prints it).
+   */
+  readonly cpu: StageTimes = Object.create(null) as StageTimes;
 
-  add(stage: string, ms: number): void {
+  add(stage: string, ms: number, cpuMs?: number): void {
     this.times[stage] = (this.times[stage] ?? 0) + ms;
+    if (cpuMs !== undefined) this.cpu[stage] = (this.cpu[stage] ?? 0) + cpuMs;
   }
 
   /** Runs `fn`, adding its wall time to `stage` whether it succeeds or throws. */
   async time<T>(stage: string, fn: () => Promise<T> | T): Promise<T> {
     const t = performance.now();
+    const cpu = process.cpuUsage();
     try {
       return await fn();
     } finally {
-      this.add(stage, performance.now() - t);
+      this.add(stage, performance.now() - t, cpuSince(cpu));
     }
   }
 
   merge(other: StageTimes | undefined): void {
     for (const [stage, ms] of Object.entries(other ?? {})) if (Number.isFinite(ms)) this.add(stage, ms);
   }
+}
+
+/** Milliseconds of CPU time (every thread of this process) since `start` (`process.cpuUsage()`). */
+export function cpuSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000;
 }
 
 let ambient: Stages | null = null;
@@ -47,9 +61,9 @@ export function timed<T>(stage: string, fn: () => Promise<T> | T): Promise<T> {
   return ambient ? ambient.time(stage, fn) : Promise.resolve().then(fn);
 }
 
-/** Adds `ms` to `stage` of the current job, if one is being recorded. */
-export function addStage(stage: string, ms: number): void {
-  ambient?.add(stage, ms);
+/** Adds `ms` (and `cpuMs` of CPU time) to `stage` of the current job, if one is being recorded. */
+export function addStage(stage: string, ms: number, cpuMs?: number): void {
+  ambient?.add(stage, ms, cpuMs);
 }
 
 /** `Server-Timing` header value (RFC: `name;dur=ms`, comma-separated). */

@@ -24,7 +24,7 @@ import type { ForcedType, ParseOptions } from "./options.ts";
 import { placeholderNames, positionalNames, renamedNote, uniqueNames } from "./names.ts";
 import { plural, quotedList } from "./notes.ts";
 import type { ColumnReport, IngestLimits, Parsed } from "./types.ts";
-import { addStage, timed } from "../timing.ts";
+import { addStage, cpuSince, timed } from "../timing.ts";
 
 const ROW_INDEX = "__ingest_row_index";
 
@@ -159,6 +159,7 @@ export async function parseCsv(filePath: string, extension: string, options: Par
     }
     // "infer": null values, the type votes and their whole-column verification, the notes
     const inferStart = performance.now();
+    const inferCpu = process.cpuUsage();
     const nulled = await applyNullValues(lazyOf(strings), cols, options.nullValues);
     const lf = nulled.lf;
     // The votes and the forced types' parse checks look at shapes and parses only; the exactness
@@ -207,9 +208,10 @@ export async function parseCsv(filePath: string, extension: string, options: Par
       types.push(fitting);
     }
 
-    addStage("infer", performance.now() - inferStart);
+    addStage("infer", performance.now() - inferStart, cpuSince(inferCpu));
     let frame: pl.DataFrame;
     const convertStart = performance.now();
+    const convertCpu = process.cpuUsage();
     try {
       // Columns verified by inference are already typed; forced ones are converted here.
       const mapping: Record<string, string> = Object.create(null) as Record<string, string>;
@@ -227,8 +229,9 @@ export async function parseCsv(filePath: string, extension: string, options: Par
     } catch (err) {
       throw polarsFailure(err, "The CSV file could not be converted");
     }
-    addStage("convert", performance.now() - convertStart);
+    addStage("convert", performance.now() - convertStart, cpuSince(convertCpu));
     const notesStart = performance.now();
+    const notesCpu = process.cpuUsage();
 
     const notes = [...text.notes];
     if (scan.skippedLines > 0) notes.push(`The first ${plural(scan.skippedLines, "line")} ${scan.skippedLines === 1 ? "was" : "were"} left out (skipRows/headerRow); the ${options.header ? "header" : "first row"} was read from line ${scan.firstRecordLine}.`);
@@ -272,7 +275,7 @@ export async function parseCsv(filePath: string, extension: string, options: Par
       notes,
     };
     const report = wantReport ? await buildReport(lf, cols, names, types, votes, forced, nf) : undefined;
-    addStage("infer", performance.now() - notesStart);
+    addStage("infer", performance.now() - notesStart, cpuSince(notesCpu));
     return { frame, source, report };
   } finally {
     if (text.tempPath) await rm(text.tempPath, { force: true });

@@ -9,7 +9,7 @@ import { _Series } from "nodejs-polars/bin/series/index.js";
 import { dtypeName, seriesDtypeName } from "../frame/dtype.ts";
 import { estimatedBytes, frameHeight, nativeSeries, writeParquetFile, type NativeSeries } from "../frame/safe.ts";
 import type { ColumnInfo } from "../types.ts";
-import type { Stages } from "../timing.ts";
+import { cpuSince, type Stages } from "../timing.ts";
 import { checksumFile, type Checksum } from "./checksum.ts";
 
 /** Facts about a written data file (what `NewVersion` carries besides the path and the source). */
@@ -24,11 +24,13 @@ export interface DataFileFacts {
 /** Writes `frame` to `file` as zstd Parquet (off the event loop) and returns its facts (timed as "write" and "checksum"). */
 export async function writeDataFile(frame: pl.DataFrame, file: string, stages?: Stages): Promise<DataFileFacts> {
   const t = performance.now();
+  const cpu = process.cpuUsage();
   await writeParquetFile(frame, file);
   const written = performance.now();
-  stages?.add("write", written - t);
+  const writtenCpu = process.cpuUsage();
+  stages?.add("write", written - t, cpuSince(cpu));
   const checksum = await checksumFile(file);
-  stages?.add("checksum", performance.now() - written);
+  stages?.add("checksum", performance.now() - written, cpuSince(writtenCpu));
   return { columns: columnsOf(frame), rowCount: frameHeight(frame), frameBytes: estimatedBytes(frame), checksum };
 }
 
