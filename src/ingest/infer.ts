@@ -235,7 +235,13 @@ function digitsOf(text: string): string {
  */
 export async function longFloatTexts(lf: pl.LazyDataFrame, names: readonly string[], nf: NumberFormat = PLAIN): Promise<FloatTexts> {
   if (names.length === 0) return { accepted: [], simpleColumns: new Set() };
-  const row = await columnAggregates(lf, names, [["h:", (c) => simpleFloatText(c).not().sum()], ["l:", (c) => {
+  // First which columns hold any text that is not simple (longer than 15 characters, or with an
+  // exponent): only those can hold long texts, so only those go through the second query.
+  const counts = await columnAggregates(lf, names, [["h:", (c) => simpleFloatText(c).not().sum()]]);
+  const simpleColumns = new Set(names.filter((name) => Number(counts[`h:${name}`] ?? 1) === 0));
+  const withLong = names.filter((name) => !simpleColumns.has(name));
+  if (withLong.length === 0) return { accepted: [], simpleColumns };
+  const row = await columnAggregates(lf, withLong, [["l:", (c) => {
     // More than 15 significant digits need more than 15 characters: the digit work (ten regex
     // passes) runs only on the long, float-shaped values, which are few in most files.
     const long = c.filter(longerThan(c, DOUBLE_DIGITS));
@@ -247,7 +253,7 @@ export async function longFloatTexts(lf: pl.LazyDataFrame, names: readonly strin
   }, true]]);
   const seen = new Set<string>();
   const accepted: string[] = [];
-  for (const name of names) {
+  for (const name of withLong) {
     const texts = row[`l:${name}`];
     if (!Array.isArray(texts)) continue;
     for (const t of texts as string[]) {
@@ -260,7 +266,7 @@ export async function longFloatTexts(lf: pl.LazyDataFrame, names: readonly strin
       if (digitsOf(Math.abs(d).toPrecision(digits.length)) === digits) accepted.push(t);
     }
   }
-  return { accepted, simpleColumns: new Set(names.filter((name) => Number(row[`h:${name}`] ?? 1) === 0)) };
+  return { accepted, simpleColumns };
 }
 
 /** What `longFloatTexts` found. */
