@@ -188,12 +188,10 @@ export function castTo(c: pl.Expr, type: Candidate, nf: NumberFormat = PLAIN): p
  * True where a Float64 parse keeps the value: the double's shortest round-trip text has the same
  * significant digits as the text (so it is finite, did not underflow and lost no digit).
  */
-export function exactAsFloat(text: pl.Expr, typed: pl.Expr, nf: NumberFormat = PLAIN, allSimple = false): pl.Expr {
+export function exactAsFloat(text: pl.Expr, typed: pl.Expr, nf: NumberFormat = PLAIN): pl.Expr {
   const finite = typed.isFinite();
   // `NaN` and `inf` are exact as themselves (only texts that did not give a finite double are asked); other texts must give a finite double.
   const namedNonFinite = pl.when(finite.fillNull(false)).then(pl.lit(null).cast(pl.String)).otherwise(text).str.contains(`^(${NON_FINITE})$`).fillNull(false);
-  // A column whose every text is simple (see below, `simpleFloatColumns`): the same answer without the digit work.
-  if (allSimple) return finite.fillNull(false).or(namedNonFinite);
   // Texts of at most 15 characters without an exponent have at most 15 significant digits and lie
   // within the normal range, so any finite double they parse to keeps them (DBL_DIG): only the
   // others go through the digit comparison (ten regex passes). Polars evaluates every branch of a
@@ -292,8 +290,12 @@ export function typedIfFits(c: pl.Expr, type: Candidate, nf: NumberFormat = PLAI
   const shaped = c.str.contains(shapeOf(type, nf)).fillNull(false);
   const onlyShaped = pl.when(shaped).then(c).otherwise(pl.lit(null).cast(pl.String));
   const typed = castTo(onlyShaped, type, nf);
-  if (type !== "Float64") return typed;
-  return pl.when(exactAsFloat(onlyShaped, typed, nf, allSimple)).then(typed).otherwise(pl.lit(null).cast(pl.Float64));
+  // A column of only simple texts (`FloatTexts.simpleColumns`: at most 15 characters, no
+  // exponent) needs no exactness check: a simple number text has at most 15 significant digits
+  // and lies within 1e15, so it parses to a finite double that keeps it, and a simple shaped text
+  // that does not give a finite double is one of the named non-finite forms, exact as itself.
+  if (type !== "Float64" || allSimple) return typed;
+  return pl.when(exactAsFloat(onlyShaped, typed, nf)).then(typed).otherwise(pl.lit(null).cast(pl.Float64));
 }
 
 /** True where a non-null value fits the candidate (never null, so sums count correctly). */
