@@ -189,9 +189,6 @@ export function castTo(c: pl.Expr, type: Candidate, nf: NumberFormat = PLAIN): p
  * significant digits as the text (so it is finite, did not underflow and lost no digit).
  */
 export function exactAsFloat(text: pl.Expr, typed: pl.Expr, nf: NumberFormat = PLAIN): pl.Expr {
-  const finite = typed.isFinite();
-  // `NaN` and `inf` are exact as themselves (only texts that did not give a finite double are asked); other texts must give a finite double.
-  const namedNonFinite = pl.when(finite.fillNull(false)).then(pl.lit(null).cast(pl.String)).otherwise(text).str.contains(`^(${NON_FINITE})$`).fillNull(false);
   // Texts of at most 15 characters without an exponent have at most 15 significant digits and lie
   // within the normal range, so any finite double they parse to keeps them (DBL_DIG): only the
   // others go through the digit comparison (ten regex passes). Polars evaluates every branch of a
@@ -201,6 +198,9 @@ export function exactAsFloat(text: pl.Expr, typed: pl.Expr, nf: NumberFormat = P
   const hardTyped = pl.when(simple).then(pl.lit(null).cast(pl.Float64)).otherwise(typed);
   const shortest = significantDigits(hardTyped.cast(pl.String)).eq(significantDigits(hardText));
   const exact = nf.accepted && nf.accepted.length > 0 ? shortest.or(hardText.isIn(pl.lit(pl.Series("accepted", [...nf.accepted], pl.String)))) : shortest;
+  const finite = typed.isFinite();
+  // `NaN` and `inf` are exact as themselves (only texts that did not give a finite double are asked); other texts must give a finite double.
+  const namedNonFinite = pl.when(finite.fillNull(false)).then(pl.lit(null).cast(pl.String)).otherwise(text).str.contains(`^(${NON_FINITE})$`).fillNull(false);
   return pl.when(simple).then(finite).otherwise(exact.and(finite)).fillNull(false).or(namedNonFinite);
 }
 
@@ -272,8 +272,8 @@ export interface FloatTexts {
   /** Long texts that are exact renderings of their double (`NumberFormat.accepted`). */
   accepted: string[];
   /**
-   * Columns whose every text is simple (at most 15 characters, no exponent): any of them that
-   * parses to a finite double is exact, so their Float64 check skips the digit comparison.
+   * Columns whose every text is simple (at most 15 characters, no exponent): their Float64
+   * check needs no exactness test (see `typedIfFits`).
    */
   simpleColumns: ReadonlySet<string>;
 }
@@ -511,7 +511,8 @@ function tempPrefix(names: readonly string[]): string {
 export async function verifyVotes(lf: pl.LazyDataFrame, names: readonly string[], votes: ColumnVotes[], options: { skip?: ReadonlySet<number>; narrower?: boolean; numbers?: NumberFormat; simpleFloats?: ReadonlySet<string> } = {}): Promise<Verified> {
   const nf = options.numbers ?? PLAIN;
   const simple = options.simpleFloats ?? new Set<string>();
-  // Float64 columns of only simple texts (`longFloatTexts`) take the cheaper exactness check.
+  const prefix = tempPrefix(names);
+  // Float64 columns of only simple texts (`longFloatTexts`) need no exactness check (typedIfFits).
   const conversions = (type: Candidate, k: number, columns: string[]): pl.Expr[] => {
     const out = `${prefix}${k}:`;
     if (type !== "Float64") return perColumn(columns, out, (c) => typedIfFits(c, type, nf));
@@ -520,7 +521,6 @@ export async function verifyVotes(lf: pl.LazyDataFrame, names: readonly string[]
       ...perColumn(columns.filter((n) => !simple.has(n)), out, (c) => typedIfFits(c, type, nf)),
     ];
   };
-  const prefix = tempPrefix(names);
   const typed = new Map<number, string>();
   let frame = lf;
   const byType = (pending: [number, Candidate][]) => CANDIDATES.map((type, k) => ({ type, k, columns: pending.filter(([, t]) => t === type).map(([i]) => names[i]!) }));
