@@ -103,9 +103,13 @@ export async function startPostgres(options: { port?: number } = {}): Promise<Po
   };
 }
 
-/** The server's URL inside a test worker, or null where PostgreSQL is absent. */
+/** The server's URL inside a test worker, or null where PostgreSQL is absent (or outside vitest: scripts use these helpers too). */
 export function postgresUrl(): string | null {
-  return inject("postgresUrl") ?? null;
+  try {
+    return inject("postgresUrl") ?? null;
+  } catch {
+    return null;
+  }
 }
 
 export function hasPostgres(): boolean {
