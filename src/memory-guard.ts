@@ -17,22 +17,10 @@
  *   worker pools set MALLOC_ARENA_MAX=2, which returned ~60 MB in the same run.
  */
 import os from "node:os";
-import v8 from "node:v8";
-import vm from "node:vm";
 import { storageFull } from "./errors.ts";
 import { forgetVersion } from "./frame/page.ts";
+import { collectGarbage, keepTrimmed, releaseNativeMemory, releaseSoon, sinceLastRelease } from "./native-memory.ts";
 import type { Storage, VersionSelector } from "./storage/types.ts";
-
-/** A full garbage collection, when the runtime lets us expose it (it does on Node ≥ 20). */
-const collect: (() => void) | null = (() => {
-  try {
-    v8.setFlagsFromString("--expose-gc");
-    const gc = vm.runInNewContext("gc") as unknown;
-    return typeof gc === "function" ? (gc as () => void) : null;
-  } catch {
-    return null;
-  }
-})();
 
 /** How much memory a parsed file takes per byte of file, by format (measured, rounded up). */
 const EXPANSION: Record<string, number> = { csv: 1.2, tsv: 1.2, txt: 1.2, parquet: 5, xlsx: 3, xlsm: 3, xls: 1.5 };
@@ -61,7 +49,6 @@ export interface MemoryGuardOptions {
   limitBytes: number;
 }
 
-const RELEASE_DELAY_MS = 250;
 
 export function defaultMemoryLimit(budgetBytes: number): number {
   return Math.min(Math.floor(os.totalmem() * 0.9), 2 * budgetBytes + 512 * 1024 * 1024);
@@ -69,14 +56,7 @@ export function defaultMemoryLimit(budgetBytes: number): number {
 
 export function createMemoryGuard(options: MemoryGuardOptions): MemoryGuard {
   const limitBytes = options.limitBytes > 0 ? options.limitBytes : defaultMemoryLimit(options.budgetBytes);
-  let timer: NodeJS.Timeout | null = null;
-  let lastCollect = 0;
-
-  const collectNow = () => {
-    if (!collect) return;
-    lastCollect = Date.now();
-    collect();
-  };
+  keepTrimmed();
 
   return {
     limitBytes,
@@ -91,37 +71,31 @@ export function createMemoryGuard(options: MemoryGuardOptions): MemoryGuard {
       }
       if (process.memoryUsage.rss() + expected <= limitBytes) return;
       // Dropped frames may only be waiting for a collection: collect once, then judge.
-      if (Date.now() - lastCollect > 1000) collectNow();
+      if (collectGarbage && sinceLastRelease() > 1000) await releaseNativeMemory();
       const rss = process.memoryUsage.rss();
       if (rss + expected > limitBytes) {
         throw storageFull(`The server holds ${rss} bytes of memory and this file would need about ${expected} more, past its ${limitBytes}-byte limit (MEMORY_LIMIT_BYTES); nothing was parsed or stored. Retry later, or delete versions.`);
       }
     },
 
-    releaseSoon() {
-      if (!collect || timer) return;
-      timer = setTimeout(() => {
-        timer = null;
-        collectNow();
-      }, RELEASE_DELAY_MS);
-      timer.unref();
-    },
+    releaseSoon,
   };
 }
 
 /**
- * The storage with a collection requested after everything that drops frames: deletes, and
- * commits that fail (a refused or clashing upload leaves its parsed frame behind). A deleted
- * version's entries in the frame layer's caches (row orders, facts, schema) go with it.
+ * The storage with a collection requested after everything that drops frames or leaves garbage:
+ * deletes, and commits, stored or failed (a refused or clashing upload leaves its parsed frame
+ * behind; a stored one leaves the request body's chunks, ~ the file's size in Buffers that V8
+ * collects only when external memory grows by 64 MB). A deleted version's entries in the frame
+ * layer's caches (row orders, facts, schema) go with it.
  */
 export function releasingMemory(storage: Storage, guard: MemoryGuard): Storage {
-  const failing = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+  const releasing = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
     async (...args: A): Promise<R> => {
       try {
         return await fn(...args);
-      } catch (err) {
+      } finally {
         guard.releaseSoon();
-        throw err;
       }
     };
   return Object.assign(Object.create(storage) as Storage, {
@@ -143,7 +117,8 @@ export function releasingMemory(storage: Storage, guard: MemoryGuard): Storage {
         guard.releaseSoon();
       }
     },
-    createDataset: failing(storage.createDataset.bind(storage)),
-    addVersion: failing(storage.addVersion.bind(storage)),
+    createDataset: releasing(storage.createDataset.bind(storage)),
+    addVersion: releasing(storage.addVersion.bind(storage)),
+    importDataset: releasing(storage.importDataset.bind(storage)),
   } satisfies Partial<Storage>);
 }
