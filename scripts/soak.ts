@@ -43,6 +43,8 @@ const MINUTES = Number(args.minutes);
 const WORKERS = Number(args.workers);
 const ROOT = path.resolve(import.meta.dirname, "..");
 const MB = 1e6;
+/** Wait before the warm idle and the after-delete readings: the last version deleted can stay referenced ~10 s before a collection frees it. */
+const SETTLE_MS = 15_000;
 
 function rssOf(pid: number): number {
   try {
@@ -56,6 +58,14 @@ function rssOf(pid: number): number {
 function anonOf(pid: number): number {
   try {
     return Number(/Anonymous:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+function threadsOf(pid: number): number {
+  try {
+    return Number(/Threads:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
   } catch {
     return 0;
   }
@@ -213,9 +223,10 @@ async function main(): Promise<void> {
 
   // Warm idle: one cycle made and deleted (Polars' thread pool, code pages and one-time set-up are not growth).
   await cycle(99, rng(99));
-  await new Promise((r) => setTimeout(r, 3000));
+  await new Promise((r) => setTimeout(r, SETTLE_MS));
   const warmRss = rssOf(pid);
   const warmAnon = anonOf(pid);
+  const warmThreads = threadsOf(pid);
 
   started = Date.now();
   deadline = started + MINUTES * 60_000;
@@ -228,19 +239,24 @@ async function main(): Promise<void> {
   // whatever is left (a refused delete, say): delete it, then give memory a moment to come back
   const left = (await (await fetch(`${base}/api/datasets?limit=1000`)).json()) as { items: { id: string }[] };
   for (const d of left.items) await drain(await call(`/api/datasets/${d.id}`, { method: "DELETE" }));
-  // the last versions deleted can stay referenced for ~10 s before a collection frees them
-  await new Promise((r) => setTimeout(r, 15_000));
+  await new Promise((r) => setTimeout(r, SETTLE_MS));
   const afterDeleteRss = rssOf(pid);
   const afterDeleteAnon = anonOf(pid);
+  const afterDeleteThreads = threadsOf(pid);
   // what the server says it still holds (cached frames, data bytes) once everything is deleted
   const healthAfter = (await (await fetch(`${base}/api/health`)).json()) as Record<string, unknown>;
   clearInterval(sampler);
   // --trim (diagnosis): what glibc's malloc_trim(0) gives back was free memory the allocator kept, not live objects
   let trimmed: { rss: number; anon: number } | null = null;
+  let mallocStats: { systemBytes: number; inUseBytes: number } | null = null;
   if (args.trim) {
     try {
-      execFileSync("gdb", ["-p", String(pid), "-batch", "-ex", "call (int) malloc_trim(0)"], { stdio: "ignore", timeout: 60_000 });
+      // malloc_stats() prints each arena's "system bytes" (held from the OS) and "in use bytes" (live) to the server's stderr
+      execFileSync("gdb", ["-p", String(pid), "-batch", "-ex", "call (void) malloc_stats()", "-ex", "call (int) malloc_trim(0)"], { stdio: "ignore", timeout: 60_000 });
       trimmed = { rss: rssOf(pid), anon: anonOf(pid) };
+      await new Promise((r) => setTimeout(r, 200));
+      const totals = /Total \(incl\. mmap\):\s*system bytes\s*=\s*(\d+)\s*in use bytes\s*=\s*(\d+)/.exec(log);
+      if (totals) mallocStats = { systemBytes: Number(totals[1]), inUseBytes: Number(totals[2]) };
     } catch (error) {
       console.error(`malloc_trim through gdb failed: ${(error as Error).message}`);
     }
@@ -268,8 +284,12 @@ async function main(): Promise<void> {
     warmIdleAnonMB: round(warmAnon / MB),
     endAnonMB: round(endAnon / MB),
     afterDeleteAllAnonMB: round(afterDeleteAnon / MB),
+    warmIdleThreads: warmThreads,
+    afterDeleteAllThreads: afterDeleteThreads,
     afterTrimRssMB: trimmed ? round(trimmed.rss / MB) : null,
     afterTrimAnonMB: trimmed ? round(trimmed.anon / MB) : null,
+    mallocSystemMB: mallocStats ? round(mallocStats.systemBytes / MB) : null,
+    mallocInUseMB: mallocStats ? round(mallocStats.inUseBytes / MB) : null,
     peakRssMB: round(peak / MB),
     endRssMB: round(endRss / MB),
     afterDeleteAllRssMB: round(afterDeleteRss / MB),
@@ -290,7 +310,7 @@ async function main(): Promise<void> {
   console.log(`| cycles | idle RSS | warm idle | RSS at 1/5 | peak RSS | end RSS | after deleting all | growth per cycle (slope / net) | parser children peak | health p50 / p99 / max | 5xx |`);
   console.log(`| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`);
   console.log(`| ${cycles} | ${report.idleRssMB} MB | ${report.warmIdleRssMB} MB | ${report.rssAtFifthMB} MB | ${report.peakRssMB} MB | ${report.endRssMB} MB | ${report.afterDeleteAllRssMB} MB | ${report.growthPerCycleKB} / ${report.netGrowthPerCycleKB} KB | ${report.parserChildrenPeakRssMB} MB | ${report.healthP50Ms} / ${report.healthP99Ms} / ${report.healthMaxMs} ms | ${fiveXX} |`);
-  console.log(`anonymous memory (RSS without file-backed pages): idle ${report.idleAnonMB} MB, warm idle ${report.warmIdleAnonMB} MB, end ${report.endAnonMB} MB, after deleting all ${report.afterDeleteAllAnonMB} MB, growth per cycle ${report.anonGrowthPerCycleKB} KB${trimmed ? `; after malloc_trim(0): RSS ${report.afterTrimRssMB} MB, anonymous ${report.afterTrimAnonMB} MB` : ""}`);
+  console.log(`anonymous memory (RSS without file-backed pages): idle ${report.idleAnonMB} MB, warm idle ${report.warmIdleAnonMB} MB, end ${report.endAnonMB} MB, after deleting all ${report.afterDeleteAllAnonMB} MB, growth per cycle ${report.anonGrowthPerCycleKB} KB; threads ${warmThreads} at warm idle, ${afterDeleteThreads} after deleting all${trimmed ? `; after malloc_trim(0): RSS ${report.afterTrimRssMB} MB, anonymous ${report.afterTrimAnonMB} MB` : ""}${mallocStats ? `; glibc malloc before the trim: ${report.mallocSystemMB} MB held from the OS, ${report.mallocInUseMB} MB in use` : ""}`);
   console.log(`health after deleting all: ${JSON.stringify(healthAfter)}`);
   console.log(`load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
   console.log(`statuses: ${JSON.stringify(statuses)}`);

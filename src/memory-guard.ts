@@ -6,8 +6,8 @@
  * 10 MB CSVs; see README "Memory"):
  * - Polars' buffers are native memory that V8 does not see, so a dropped DataFrame is freed only
  *   when a garbage collection happens to run — with a 25 MB JS heap that can take minutes, and
- *   RSS stays up after every dataset is deleted. So after a delete, or an upload refused or
- *   failed after parsing, a full collection is run (debounced).
+ *   RSS stays up after every dataset is deleted. So after a delete, or an upload stored, refused
+ *   or failed after parsing, a full collection is run (debounced, native-memory.ts `releaseSoon`).
  * - An upload past the budget used to be parsed, read back and only then refused: two refused
  *   uploads peaked at 740 MB. The refusal is now decided before parsing, from the file's size
  *   and format (`admitUpload`).
@@ -15,6 +15,10 @@
  *   MEMORY_LIMIT_BYTES after a collection, so the budget bounds what the process really holds.
  * - glibc keeps freed memory in per-thread arenas (up to 8 per core); `npm start` and the
  *   worker pools set MALLOC_ARENA_MAX=2, which returned ~60 MB in the same run.
+ * - Even so, after a soak and every dataset deleted, 10–19 MB more than the warm idle stayed, all
+ *   of it free memory glibc kept inside its heaps: the collection is now followed by
+ *   `malloc_trim(0)` (native-memory.ts), and stored uploads ask for one too (their request body
+ *   leaves ~the file's size of Buffers that V8 collects late).
  */
 import os from "node:os";
 import { storageFull } from "./errors.ts";

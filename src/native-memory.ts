@@ -105,17 +105,18 @@ export function sinceLastRelease(): number {
 
 let watch: NodeJS.Timeout | undefined;
 /**
- * From now on, checks the resident memory every `intervalMs` and trims when it grew by more
- * than `slackBytes` since the last trim (page loads, downloads and uploads all leave free memory
- * in the C heap; this catches every source without a call at each). Idempotent; never keeps the
- * process alive.
+ * From now on, checks the resident memory every `intervalMs` and, when it grew by more than
+ * `slackBytes` since the last trim, asks for a release (collection + trim). Page loads, downloads,
+ * cold scans and background loads of versions deleted meanwhile all leave native memory that only
+ * a collection frees (V8 does not see it, so it does not collect for it) or that glibc keeps; this
+ * catches every source without a call at each. Idempotent; never keeps the process alive.
  */
 export function keepTrimmed(intervalMs = 5000, slackBytes = 4 * 1024 * 1024): void {
   if (watch || !canTrimNativeHeap()) return;
   trimmedAt = process.memoryUsage.rss();
   watch = setInterval(() => {
     const rss = process.memoryUsage.rss();
-    if (rss > trimmedAt + slackBytes) trimNativeHeap();
+    if (rss > trimmedAt + slackBytes) releaseSoon();
     else if (rss < trimmedAt) trimmedAt = rss;
   }, intervalMs);
   watch.unref();

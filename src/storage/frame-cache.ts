@@ -121,6 +121,7 @@ export class FrameCache {
           const frame = await source.scan().collect();
           trimNativeHeap(); // the reader's decode buffers (native-memory.ts)
           if (!state.forgotten && !this.#closed) this.#lru.set(key, frame, estimatedBytes(frame));
+          else releaseSoon(); // deleted while loading: the frame is garbage that only a collection frees
         } catch (error) {
           this.#options.warn(`storage: loading version ${key} into the cache failed: ${(error as Error).message}`);
         } finally {
