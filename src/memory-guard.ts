@@ -53,7 +53,6 @@ export interface MemoryGuardOptions {
   limitBytes: number;
 }
 
-
 export function defaultMemoryLimit(budgetBytes: number): number {
   return Math.min(Math.floor(os.totalmem() * 0.9), 2 * budgetBytes + 512 * 1024 * 1024);
 }

@@ -66,6 +66,12 @@ export function canTrimNativeHeap(): boolean {
   return trim !== null;
 }
 
+const RELEASE_DELAY_MS = 250;
+/** A full collection pauses the event loop (~10–30 ms at 50 MB of heap): at most one per second. */
+const MIN_GAP_MS = 1000;
+let lastRelease = 0;
+let pending: NodeJS.Timeout | null = null;
+
 /**
  * A full collection, then, once the finalizers it queued have run (Node runs Node-API finalizers
  * after the collection, from the event loop), a trim.
@@ -76,12 +82,6 @@ export async function releaseNativeMemory(): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, FINALIZER_WAIT_MS));
   trimNativeHeap();
 }
-
-const RELEASE_DELAY_MS = 250;
-/** A full collection pauses the event loop (~10–30 ms at 50 MB of heap): at most one per second. */
-const MIN_GAP_MS = 1000;
-let lastRelease = 0;
-let pending: NodeJS.Timeout | null = null;
 
 /**
  * Asks for `releaseNativeMemory` soon: after deletes (and once the last reader of a deleted
