@@ -6,8 +6,8 @@
  * 10 MB CSVs; see README "Memory"):
  * - Polars' buffers are native memory that V8 does not see, so a dropped DataFrame is freed only
  *   when a garbage collection happens to run — with a 25 MB JS heap that can take minutes, and
- *   RSS stays up after every dataset is deleted. So after a delete, or an upload refused or
- *   failed after parsing, a full collection is run (debounced).
+ *   RSS stays up after every dataset is deleted. So after a delete, or an upload stored, refused
+ *   or failed after parsing, a full collection is run (debounced, native-memory.ts `releaseSoon`).
  * - An upload past the budget used to be parsed, read back and only then refused: two refused
  *   uploads peaked at 740 MB. The refusal is now decided before parsing, from the file's size
  *   and format (`admitUpload`).
@@ -15,24 +15,16 @@
  *   MEMORY_LIMIT_BYTES after a collection, so the budget bounds what the process really holds.
  * - glibc keeps freed memory in per-thread arenas (up to 8 per core); `npm start` and the
  *   worker pools set MALLOC_ARENA_MAX=2, which returned ~60 MB in the same run.
+ * - Even so, after a soak and every dataset deleted, 10–19 MB more than the warm idle stayed, all
+ *   of it free memory glibc kept inside its heaps: the collection is now followed by
+ *   `malloc_trim(0)` (native-memory.ts), and stored uploads ask for one too (their request body
+ *   leaves ~the file's size of Buffers that V8 collects late).
  */
 import os from "node:os";
-import v8 from "node:v8";
-import vm from "node:vm";
 import { storageFull } from "./errors.ts";
 import { forgetVersion } from "./frame/page.ts";
+import { collectGarbage, keepTrimmed, releaseNativeMemory, releaseSoon, sinceLastRelease } from "./native-memory.ts";
 import type { Storage, VersionSelector } from "./storage/types.ts";
-
-/** A full garbage collection, when the runtime lets us expose it (it does on Node ≥ 20). */
-const collect: (() => void) | null = (() => {
-  try {
-    v8.setFlagsFromString("--expose-gc");
-    const gc = vm.runInNewContext("gc") as unknown;
-    return typeof gc === "function" ? (gc as () => void) : null;
-  } catch {
-    return null;
-  }
-})();
 
 /** How much memory a parsed file takes per byte of file, by format (measured, rounded up). */
 const EXPANSION: Record<string, number> = { csv: 1.2, tsv: 1.2, txt: 1.2, parquet: 5, xlsx: 3, xlsm: 3, xls: 1.5 };
@@ -61,22 +53,13 @@ export interface MemoryGuardOptions {
   limitBytes: number;
 }
 
-const RELEASE_DELAY_MS = 250;
-
 export function defaultMemoryLimit(budgetBytes: number): number {
   return Math.min(Math.floor(os.totalmem() * 0.9), 2 * budgetBytes + 512 * 1024 * 1024);
 }
 
 export function createMemoryGuard(options: MemoryGuardOptions): MemoryGuard {
   const limitBytes = options.limitBytes > 0 ? options.limitBytes : defaultMemoryLimit(options.budgetBytes);
-  let timer: NodeJS.Timeout | null = null;
-  let lastCollect = 0;
-
-  const collectNow = () => {
-    if (!collect) return;
-    lastCollect = Date.now();
-    collect();
-  };
+  keepTrimmed();
 
   return {
     limitBytes,
@@ -91,37 +74,31 @@ export function createMemoryGuard(options: MemoryGuardOptions): MemoryGuard {
       }
       if (process.memoryUsage.rss() + expected <= limitBytes) return;
       // Dropped frames may only be waiting for a collection: collect once, then judge.
-      if (Date.now() - lastCollect > 1000) collectNow();
+      if (collectGarbage && sinceLastRelease() > 1000) await releaseNativeMemory();
       const rss = process.memoryUsage.rss();
       if (rss + expected > limitBytes) {
         throw storageFull(`The server holds ${rss} bytes of memory and this file would need about ${expected} more, past its ${limitBytes}-byte limit (MEMORY_LIMIT_BYTES); nothing was parsed or stored. Retry later, or delete versions.`);
       }
     },
 
-    releaseSoon() {
-      if (!collect || timer) return;
-      timer = setTimeout(() => {
-        timer = null;
-        collectNow();
-      }, RELEASE_DELAY_MS);
-      timer.unref();
-    },
+    releaseSoon,
   };
 }
 
 /**
- * The storage with a collection requested after everything that drops frames: deletes, and
- * commits that fail (a refused or clashing upload leaves its parsed frame behind). A deleted
- * version's entries in the frame layer's caches (row orders, facts, schema) go with it.
+ * The storage with a collection requested after everything that drops frames or leaves garbage:
+ * deletes, and commits, stored or failed (a refused or clashing upload leaves its parsed frame
+ * behind; a stored one leaves the request body's chunks, ~ the file's size in Buffers that V8
+ * collects only when external memory grows by 64 MB). A deleted version's entries in the frame
+ * layer's caches (row orders, facts, schema) go with it.
  */
 export function releasingMemory(storage: Storage, guard: MemoryGuard): Storage {
-  const failing = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+  const releasing = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
     async (...args: A): Promise<R> => {
       try {
         return await fn(...args);
-      } catch (err) {
+      } finally {
         guard.releaseSoon();
-        throw err;
       }
     };
   return Object.assign(Object.create(storage) as Storage, {
@@ -143,7 +120,8 @@ export function releasingMemory(storage: Storage, guard: MemoryGuard): Storage {
         guard.releaseSoon();
       }
     },
-    createDataset: failing(storage.createDataset.bind(storage)),
-    addVersion: failing(storage.addVersion.bind(storage)),
+    createDataset: releasing(storage.createDataset.bind(storage)),
+    addVersion: releasing(storage.addVersion.bind(storage)),
+    importDataset: releasing(storage.importDataset.bind(storage)),
   } satisfies Partial<Storage>);
 }

@@ -310,6 +310,27 @@ describe("local storage cache", () => {
     expect((await storage.health()).details).toMatchObject({ cachedVersions: 1, cacheEvictions: 1, cacheMisses: 3 });
   });
 
+  it("does not load a version into the cache when it was deleted while a cold read of it ran", async () => {
+    // The soak found frames of deleted versions held after everything was deleted: a read that
+    // began before the delete finished after it and started the background load of a forgotten key.
+    for (const remove of ["dataset", "version"] as const) {
+      const id = await fill(2);
+      const storage = await open();
+      await storage.read(id, 1, async (data) => {
+        await (remove === "dataset" ? storage.deleteDataset(id) : storage.deleteVersion(id, 1));
+        return data.lazy().select("id").slice(0, 10).collect();
+      });
+      await storage.settled();
+      expect((await storage.health()).details, remove).toMatchObject({ cachedVersions: 0, cachedBytes: 0 });
+      // a version that stays is still loaded after its cold read
+      if (remove === "version") {
+        await rowsOf(storage, id, 2);
+        await storage.settled();
+        expect((await storage.health()).details).toMatchObject({ cachedVersions: 1 });
+      }
+    }
+  });
+
   it("does not cache a version larger than the whole budget", async () => {
     const id = await fill(1);
     const storage = await open(1000);

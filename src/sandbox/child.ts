@@ -6,14 +6,26 @@
 import { writeSync } from "node:fs";
 import { ApiError } from "../errors.ts";
 import { diskFull, isDiskFull } from "../http/disk-full.ts";
+import { releaseNativeMemory } from "../native-memory.ts";
 import type { JobReply } from "./pool.ts";
+
+/** Idle this long after a job, a child collects and trims (a next job usually comes sooner when busy). */
+const RELEASE_AFTER_MS = 100;
 
 export type Fallback = (error: unknown) => JobReply;
 
 /** Serves jobs until the parent goes away. */
 export function serve(handle: (message: unknown) => Promise<unknown>, fallback: Fallback): void {
+  let running = 0;
+  let release: NodeJS.Timeout | undefined;
   process.on("message", (message: unknown) => {
-    handle(message).then(
+    running++;
+    clearTimeout(release);
+    handle(message).finally(() => {
+      // Once idle, the job's frames are collected and their memory given back to the OS, so the
+      // pool does not replace a child for memory it no longer uses (native-memory.ts).
+      if (--running === 0) release = setTimeout(() => void releaseNativeMemory(), RELEASE_AFTER_MS);
+    }).then(
       (value) => process.send?.({ ok: true, value } satisfies JobReply),
       (error: unknown) => {
         const api = error instanceof ApiError ? error : isDiskFull(error) ? diskFull() : null;

@@ -8,6 +8,7 @@
  */
 import pl from "nodejs-polars";
 import { estimatedBytes, lazyOf } from "../frame/safe.ts";
+import { releaseSoon, trimNativeHeap } from "../native-memory.ts";
 import { Pins } from "./local-sync.ts";
 import { ByteLru } from "./lru.ts";
 
@@ -78,7 +79,8 @@ export class FrameCache {
   /** Runs `removal` now, or once no request is reading any of `keys`. */
   async afterReaders(keys: string[], removal: () => Promise<void>): Promise<void> {
     if (keys.every((k) => !this.pins.isPinned(k))) return removal();
-    this.#track(this.pins.whenFree(keys).then(removal));
+    // the readers held the frames until now: ask for their memory back (native-memory.ts)
+    this.#track(this.pins.whenFree(keys).then(() => (releaseSoon(), removal())));
   }
 
   /** Resolves once background loads and deferred removals have finished. */
@@ -117,7 +119,9 @@ export class FrameCache {
         try {
           if (source.beforeLoad && !(await source.beforeLoad())) return;
           const frame = await source.scan().collect();
+          trimNativeHeap(); // the reader's decode buffers (native-memory.ts)
           if (!state.forgotten && !this.#closed) this.#lru.set(key, frame, estimatedBytes(frame));
+          else releaseSoon(); // deleted while loading: the frame is garbage that only a collection frees
         } catch (error) {
           this.#options.warn(`storage: loading version ${key} into the cache failed: ${(error as Error).message}`);
         } finally {

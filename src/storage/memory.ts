@@ -15,6 +15,7 @@ import path from "node:path";
 import pl from "nodejs-polars";
 import { notFound, storageFull } from "../errors.ts";
 import { estimatedBytes, lazyOf, writeParquetFile } from "../frame/safe.ts";
+import { releaseSoon, trimNativeHeap } from "../native-memory.ts";
 import type { Dataset, Version } from "../types.ts";
 import { checksumFile } from "./checksum.ts";
 import { isProcessAlive, moveFile } from "./local-fs.ts";
@@ -91,6 +92,8 @@ export function createMemoryStorage(options: MemoryStorageOptions): Storage {
       if (file !== next.dataFile) await moveFile(next.dataFile, file);
       // No globbing or hive parsing: the folder's path may contain `[`, `*`, `?` or `k=v`.
       const frame = await pl.scanParquet(file, { glob: false, hivePartitioning: false }).collect();
+      // the reader's decode buffers are free now, but glibc would keep them (native-memory.ts)
+      trimNativeHeap();
       const bytes = estimatedBytes(frame);
       heldBytes += bytes - reserved;
       return {
@@ -129,7 +132,8 @@ export function createMemoryStorage(options: MemoryStorageOptions): Storage {
     fileBytes -= held.file.checksum.bytes;
     data.delete(k);
     const remove = () => rm(held.file.path, { force: true });
-    if (pins.isPinned(k)) void pins.whenFree([k]).then(remove);
+    // a reader still holds the frame (a statistics job, a page): it is freed once that one is done
+    if (pins.isPinned(k)) void pins.whenFree([k]).then(() => (releaseSoon(), remove()));
     else void remove();
   }
 
