@@ -78,7 +78,10 @@ export const getData = defineRoute({
       // limit is 16 KiB): then only the body's `next` carries it
       if (next && next.length <= LINK_CURSOR_MAX) res.setHeader("Link", `</api/datasets/${encodeURIComponent(params.datasetId)}/versions/${v.version}/data?cursor=${next}>; rel="next"`);
       // The rows arrive as JSON text from the frame layer; only the envelope is built here.
-      return `{"datasetId":${JSON.stringify(v.datasetId)},"version":${v.version},"offset":${state.offset},"limit":${state.limit},"totalRows":${page.totalRows},"columns":${JSON.stringify(page.columns)},"rows":${page.rowsJson},"next":${JSON.stringify(next)}}`;
+      const head = `{"datasetId":${JSON.stringify(v.datasetId)},"version":${v.version},"offset":${state.offset},"limit":${state.limit},"totalRows":${page.totalRows},"columns":${JSON.stringify(page.columns)},"rows":`;
+      const tail = `,"next":${JSON.stringify(next)}}`;
+      // rows already as bytes (page-cache.ts): one Buffer, no UTF-8 decode and re-encode of the rows
+      return page.rowsBytes ? Buffer.concat([Buffer.from(head), page.rowsBytes, Buffer.from(tail)]) : `${head}${page.rowsJson}${tail}`;
     }, readOptions);
     if (body !== undefined) res.type("application/json").send(body);
   },
