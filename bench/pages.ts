@@ -59,9 +59,13 @@ const pagePaths = (base: string, span: number, seed: number, extra = "") => {
   return () => `${base}?offset=${Math.floor(r() * Math.max(1, span - PAGE))}&limit=${PAGE}${extra}`;
 };
 
+/** Requests sent to the server under test, warm-ups included (to turn profile times into µs per request). */
+let sent = 0;
 async function measured(origin: string, nextPath: () => string): Promise<LoadResult> {
-  await load({ origin, nextPath, connections, durationSec: 1 });
-  return load({ origin, nextPath, connections, durationSec });
+  const warm = await load({ origin, nextPath, connections, durationSec: 1 });
+  const r = await load({ origin, nextPath, connections, durationSec });
+  sent += warm.requests + r.requests;
+  return r;
 }
 
 type Row = Record<string, number>;
@@ -86,11 +90,11 @@ async function serverRun(serverScript: string, rep: number, k: number): Promise<
     // background statistics of the upload: let them finish before measuring
     await timedGet(`${server.url}/api/datasets/${id}/versions/1/stats`);
     const r1 = await measured(server.url, pagePaths(base, data.rows, 1000 + rep));
-    Object.assign(m, { pageRps: r1.reqPerSec, pageP50: r1.p50Ms, pageP99: r1.p99Ms, pageBad: r1.non2xx + r1.errors });
+    Object.assign(m, { pageRps: r1.reqPerSec, pageP50: r1.p50Ms, pageP99: r1.p99Ms, pageBad: r1.non2xx + r1.errors, requests: r1.requests });
     const filter = `&filter=${data.filterColumn}:gt:${data.filterValue}&sort=-${data.sortColumn}`;
     await timedGet(`${server.url}${base}?limit=1${filter}`);
     const r2 = await measured(server.url, pagePaths(base, Math.floor(data.rows / 2), 2000 + rep, filter));
-    Object.assign(m, { filterRps: r2.reqPerSec, filterP99: r2.p99Ms, filterBad: r2.non2xx + r2.errors });
+    Object.assign(m, { filterRps: r2.reqPerSec, filterP99: r2.p99Ms, filterBad: r2.non2xx + r2.errors, requests: (m.requests ?? 0) + r2.requests });
   } finally {
     await server.stop();
   }
@@ -100,7 +104,11 @@ async function serverRun(serverScript: string, rep: number, k: number): Promise<
 for (let rep = 1; rep <= reps; rep++) {
   loads.push(os.loadavg()[0] ?? 0);
   const m: Row = {};
-  for (const [k, script] of servers.entries()) Object.assign(m, await serverRun(script, rep, k));
+  for (const [k, script] of servers.entries()) {
+    if (rep === 1 && k === 0) sent = 0;
+    Object.assign(m, await serverRun(script, rep, k));
+    if (rep === 1 && k === 0) m.profiledRequests = sent;
+  }
   const bodyFile = path.join(tmp, "body.json");
   writeFileSync(bodyFile, body);
   const hello = await startServer([HELLO_SCRIPT], { BODY_FILE: bodyFile }, serverLog);
@@ -136,8 +144,9 @@ if (args.profile) {
   const file = readdirSync(profileDir).find((x) => x.endsWith(".cpuprofile"));
   if (file) {
     const prof = JSON.parse(readFileSync(path.join(profileDir, file), "utf8")) as Parameters<typeof inclusive>[0];
-    console.log(`\nServer CPU profile (rep 1, whole server run): inclusive ms by function`);
-    for (const s of inclusive(prof).slice(0, 60)) console.log(`${s.ms.toFixed(0).padStart(7)} ms  ${s.name}`);
+    const n = perRep[0]?.profiledRequests ?? 0;
+    console.log(`\nServer CPU profile (rep 1, whole server run; ${n} page requests): inclusive time by function, and per page request`);
+    for (const s of inclusive(prof).slice(0, 90)) console.log(`${s.ms.toFixed(0).padStart(7)} ms ${((s.ms * 1000) / Math.max(1, n)).toFixed(1).padStart(8)} µs/req  ${s.name}`);
   }
 }
 rmSync(tmp, { recursive: true, force: true });

@@ -15,6 +15,8 @@ import { errorHandler, notFoundHandler } from "./http/problem.ts";
 import { rateLimits } from "./http/rate-limit.ts";
 import { createUploadSlots } from "./http/upload.ts";
 import { requestLog } from "./http/request-log.ts";
+import { staticHeaders } from "./http/static-headers.ts";
+import { setRowCacheBudget } from "./frame/page-cache.ts";
 import type { Logger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
 import { buildOpenApiDocument } from "./openapi.ts";
@@ -52,6 +54,8 @@ export function createApp({ config, storage: backend, logger, parser, queries, s
   const stats = createStatsService(storage, queries, { retryAfterMs: config.queryRetryAfterMs });
   const reads = createQueryService(queries, { spool });
   const sql = createSqlService(queries, storage, { spool });
+  // rendered rows kept for later pages (src/frame/page-cache.ts)
+  setRowCacheBudget(config.pageCacheBytes);
   app.disable("x-powered-by");
   app.set("etag", false);
   app.set("query parser", "simple");
@@ -60,12 +64,15 @@ export function createApp({ config, storage: backend, logger, parser, queries, s
   app.use(requestLog(logger));
   app.use(metrics.middleware);
   app.use(
-    helmet({
-      crossOriginResourcePolicy: { policy: config.corsOrigins.length > 0 ? "cross-origin" : "same-origin" },
-      // The service speaks plain HTTP unless a proxy adds TLS: forcing https would break it.
-      strictTransportSecurity: false,
-      contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
-    }),
+    // the same headers on every response: set from a list made once (src/http/static-headers.ts)
+    staticHeaders(
+      helmet({
+        crossOriginResourcePolicy: { policy: config.corsOrigins.length > 0 ? "cross-origin" : "same-origin" },
+        // The service speaks plain HTTP unless a proxy adds TLS: forcing https would break it.
+        strictTransportSecurity: false,
+        contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+      }),
+    ),
   );
   app.use(cors(config.corsOrigins));
 

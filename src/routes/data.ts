@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { badRequest } from "../errors.ts";
 import { parseColumns, parseFiltersAndSearch, parseSort } from "../frame/query.ts";
-import { canonicalQuery, notModified } from "../http/caching.ts";
+import { notModified } from "../http/caching.ts";
 import { decodeCursor, encodeCursor, type CursorState } from "../http/cursor.ts";
 import { text } from "../http/params.ts";
 import { clientKey } from "../sandbox/client.ts";
@@ -44,6 +44,16 @@ function pageRequest(query: DataQuery, sent: Record<string, unknown>, datasetId:
   return { selector: cursor.version, state: cursor };
 }
 
+/**
+ * The ETag variant of a page: the normalised request (from the query string or the cursor), which
+ * with the version's identity decides every byte of the answer. Cheaper than a canonical query
+ * string (URL parsing and sorting cost ~30 µs a request), and URLs that differ only in spelling
+ * (parameter order, a cursor vs the same parameters) share it.
+ */
+function pageVariant(state: Omit<CursorState, "version">): string {
+  return JSON.stringify([state.offset, state.limit, state.columns ?? null, state.sort ?? null, state.filters, state.q ?? null, state.format ?? "objects"]);
+}
+
 export const getData = defineRoute({
   method: "get",
   path: "/api/datasets/{datasetId}/versions/{version}/data",
@@ -70,7 +80,7 @@ export const getData = defineRoute({
         sort: parseSort(state.sort ?? "", v),
         filters: parseFiltersAndSearch(state.filters, state.q, v),
       };
-      if (notModified(req, res, params.version, v, "data", canonicalQuery(req))) return undefined;
+      if (notModified(req, res, params.version, v, "data", pageVariant(state))) return undefined;
       const page = await reads.page(data, pageQuery, state.format === "arrays" ? "arrays" : "objects", clientKey(req));
       const nextOffset = state.offset + page.rowCount;
       const next = nextOffset < page.totalRows && page.rowCount > 0 ? encodeCursor({ ...state, version: v.version, offset: nextOffset }) : null;
