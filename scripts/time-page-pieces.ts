@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import pl from "nodejs-polars";
 import { ensureData, prng } from "../bench/generate.ts";
+import { setRowCacheBudget } from "../src/frame/page-cache.ts";
 import { readPage } from "../src/frame/page.ts";
 import { lazyOf } from "../src/frame/safe.ts";
 import { etagOf } from "../src/http/caching.ts";
@@ -37,11 +38,10 @@ async function timeAsync(name: string, fn: (i: number) => Promise<unknown>): Pro
 
 const r = prng(7);
 const offsets = Array.from({ length: N + 500 }, () => Math.floor(r() * (rows - 100)));
-const native = (frame as unknown as { _df: unknown })._df as { slice(o: number, n: number): { writeJson(d: unknown, o: unknown): void } } | undefined;
-void native;
-await timeAsync("readPage (objects, in-memory frame, unfiltered)", (i) => readPage(lazyOf(frame), version, { offset: offsets[i] as number, limit: 100 }, "objects", frame));
-await timeAsync("readPage (arrays)", (i) => readPage(lazyOf(frame), version, { offset: offsets[i] as number, limit: 100 }, "arrays", frame));
-time("lazyOf(frame) (a _LazyDataFrame wrapper per request)", () => lazyOf(frame));
+setRowCacheBudget(0);
+await timeAsync("readPage (objects, in-memory frame, unfiltered, no row cache)", (i) => readPage(lazyOf(frame), version, { offset: offsets[i] as number, limit: 100 }, "objects", frame));
+await timeAsync("readPage (arrays, no row cache)", (i) => readPage(lazyOf(frame), version, { offset: offsets[i] as number, limit: 100 }, "arrays", frame));
+time("lazyOf(frame) (a _LazyDataFrame wrapper: was made per request)", () => lazyOf(frame));
 const page = await readPage(lazyOf(frame), version, { offset: 1234, limit: 100 }, "objects", frame);
 const envelope = () => `{"datasetId":${JSON.stringify(version.datasetId)},"version":1,"offset":1234,"limit":100,"totalRows":${page.totalRows},"columns":${JSON.stringify(page.columns)},"rows":${page.rowsJson},"next":${JSON.stringify("x".repeat(60))}}`;
 const body = envelope();
@@ -84,4 +84,34 @@ time("JSON.parse(rowsJson)", () => JSON.parse(page.rowsJson));
   console.log(`writeJson calls write() ${calls} times for ${buf.length} bytes`);
   time("writeJson into a plain {write} object", () => { const chunks: Buffer[] = []; ready.writeJson({ write: (c: Buffer) => { chunks.push(c); return true; }, end() {} }, { format: "json" }); return Buffer.concat(chunks); });
   time("getColumns() (for hasInexactIntegers)", () => ready.getColumns());
+}
+
+// The request path's pieces that are not Polars (same process, no HTTP): the headers helmet sets,
+// the ETag variant, the request log's line, Buffer vs string bodies.
+{
+  const http = await import("node:http");
+  const { Socket } = await import("node:net");
+  const helmet = (await import("helmet")).default;
+  const { canonicalQuery } = await import("../src/http/caching.ts");
+  const { clearRowCache } = await import("../src/frame/page-cache.ts");
+  const opts = { crossOriginResourcePolicy: { policy: "same-origin" as const }, strictTransportSecurity: false, contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } };
+  const newRes = () => new http.ServerResponse(new http.IncomingMessage(new Socket()));
+  const h = helmet(opts);
+  const noop = () => undefined;
+  time("helmet(): 11 middlewares on a ServerResponse", () => h({} as never, newRes() as never, noop));
+  time("a bare ServerResponse (subtract from the one above)", () => newRes());
+  const req = { originalUrl: "/api/datasets/0b7c3c2e-1111-4a4b-b38b-73bbb27567fe/versions/1/data?offset=123456&limit=100" };
+  time("canonicalQuery(req) (URL parse, sort, serialise)", () => canonicalQuery(req as never));
+  time("page ETag variant: JSON.stringify of the normalised request", (i) => JSON.stringify([offsets[i], 100, null, null, [], null, "objects"]));
+  setRowCacheBudget(0);
+  await timeAsync("readPage, no row cache (PAGE_CACHE_BYTES=0: render every page)", (i) => readPage(() => lazyOf(frame), version, { offset: offsets[i] as number, limit: 100 }, "objects", frame));
+  setRowCacheBudget(256 * 1024 * 1024);
+  clearRowCache();
+  await timeAsync("readPage, row cache cold (first 5,000 random pages of 200,000 rows)", (i) => readPage(() => lazyOf(frame), version, { offset: offsets[i] as number, limit: 100 }, "objects", frame));
+  for (let o = 0; o < rows; o += 10_000) await readPage(() => lazyOf(frame), version, { offset: o, limit: 10_000 }, "objects", frame);
+  await timeAsync("readPage, row cache warm (every row rendered before)", (i) => readPage(() => lazyOf(frame), version, { offset: offsets[i] as number, limit: 100 }, "objects", frame));
+  const p = await readPage(() => lazyOf(frame), version, { offset: 1234, limit: 100 }, "objects", frame);
+  const bytes = p.rowsBytes as Buffer;
+  time("body as one Buffer (head + rows bytes + tail)", () => Buffer.concat([Buffer.from('{"datasetId":"x","version":1,"offset":1234,"limit":100,"totalRows":200000,"columns":[],"rows":'), bytes, Buffer.from(',"next":null}')]));
+  time("body as a string, then UTF-8 encoded by res.send", () => Buffer.from(`{"datasetId":"x","version":1,"offset":1234,"limit":100,"totalRows":200000,"columns":[],"rows":${p.rowsJson},"next":null}`));
 }

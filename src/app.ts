@@ -15,7 +15,6 @@ import { errorHandler, notFoundHandler } from "./http/problem.ts";
 import { rateLimits } from "./http/rate-limit.ts";
 import { createUploadSlots } from "./http/upload.ts";
 import { requestLog } from "./http/request-log.ts";
-import { staticHeaders } from "./http/static-headers.ts";
 import { setRowCacheBudget } from "./frame/page-cache.ts";
 import type { Logger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
@@ -64,15 +63,12 @@ export function createApp({ config, storage: backend, logger, parser, queries, s
   app.use(requestLog(logger));
   app.use(metrics.middleware);
   app.use(
-    // the same headers on every response: set from a list made once (src/http/static-headers.ts)
-    staticHeaders(
-      helmet({
-        crossOriginResourcePolicy: { policy: config.corsOrigins.length > 0 ? "cross-origin" : "same-origin" },
-        // The service speaks plain HTTP unless a proxy adds TLS: forcing https would break it.
-        strictTransportSecurity: false,
-        contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
-      }),
-    ),
+    helmet({
+      crossOriginResourcePolicy: { policy: config.corsOrigins.length > 0 ? "cross-origin" : "same-origin" },
+      // The service speaks plain HTTP unless a proxy adds TLS: forcing https would break it.
+      strictTransportSecurity: false,
+      contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+    }),
   );
   app.use(cors(config.corsOrigins));
 
