@@ -94,6 +94,12 @@ describe("pages from rendered rows", () => {
     for (let offset = 0; offset < 3000; offset += 100) await readPage(lazyOf(df), v, { offset, limit: 100 }, "objects", df);
     expect(rowCacheStats().bytes).toBeLessThanOrEqual(Math.floor(full.bytes / 3));
     expect(rowCacheStats().runs).toBeGreaterThan(0);
+    // a budget whose quarter cannot hold the version's index (4 bytes a row): not cached
+    clearRowCache();
+    setRowCacheBudget(3000 * 4 * 4 - 1);
+    expect((await readPage(lazyOf(df), v, { offset: 0, limit: 10 }, "objects", df)).rowsBytes).toBeUndefined();
+    setRowCacheBudget(3000 * 4 * 4);
+    expect((await readPage(lazyOf(df), v, { offset: 0, limit: 10 }, "objects", df)).rowsBytes).toBeDefined();
     // budget 0: nothing kept, pages still right (the uncached eager path)
     setRowCacheBudget(0);
     expect(rowCacheStats().runs).toBe(0);

@@ -57,9 +57,13 @@ export function setRowCacheBudget(bytes: number): void {
   evict();
 }
 
-/** Whether rows are kept at all. */
-export function rowCacheEnabled(): boolean {
-  return budgetBytes > 0;
+/**
+ * Whether rows of a sequence of `length` rows are kept: its index takes 4 bytes a row, which may
+ * use at most a quarter of the budget (64 MiB: sequences up to 4M rows; longer ones are rendered
+ * page by page as without the cache).
+ */
+export function rowCacheFits(length: number): boolean {
+  return budgetBytes > 0 && length * 4 <= budgetBytes / 4;
 }
 
 function dropRun(run: Run): void {

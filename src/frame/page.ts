@@ -30,7 +30,7 @@ import { dtypeName, listInner, nativeDtype, structFields } from "./dtype.ts";
 import { cachedNative, colExpr } from "./exprcache.ts";
 import { datetimeFormat, jsonMemberN, jsonRowN, jsonValueN, TEMPORAL_FORMATS, TIME_FORMAT } from "./json.ts";
 import { col, NExpr, selectNative } from "./native-expr.ts";
-import { cachedRows, forgetRows, rowCacheEnabled, runFromFlatJson, runFromLines } from "./page-cache.ts";
+import { cachedRows, forgetRows, rowCacheFits, runFromFlatJson, runFromLines } from "./page-cache.ts";
 import { aliased, filtered, forgetSchema, projection, schemaOf, sorted } from "./plan.ts";
 import type { FrameSchema } from "./plan.ts";
 import type { Filter, SortKey } from "./query.ts";
@@ -501,7 +501,7 @@ export async function readPage(lazyFrame: pl.LazyDataFrame | (() => pl.LazyDataF
   const columns = indexes.map((i) => ({ name: schema.names[i] as string, dtype: schema.dtypeNames[i] as string }));
   if (frame) {
     // no page of this version can need the fragments: pages are cut from rendered rows (page-cache.ts)
-    if (useWriter && !mayBeInexact && rowCacheEnabled()) return cachedPage(frame, lf, version, schema, q, names, indexes, columns, shape, orders);
+    if (useWriter && !mayBeInexact && rowCacheFits(version.rowCount)) return cachedPage(frame, lf, version, schema, q, names, indexes, columns, shape, orders);
     const { page, totalRows } = await eagerRows(frame, lf, version, schema, q, names, orders);
     return { columns, rowsJson: await eagerJson(page, names, indexes, schema, shape, useWriter, mayBeInexact), totalRows, rowCount: page.height };
   }
