@@ -50,7 +50,7 @@ function pageRequest(query: DataQuery, sent: Record<string, unknown>, datasetId:
  * string (URL parsing and sorting cost ~30 µs a request), and URLs that differ only in spelling
  * (parameter order, a cursor vs the same parameters) share it.
  */
-function pageVariant(state: Omit<CursorState, "version">): string {
+export function pageVariant(state: Pick<CursorState, "offset" | "limit" | "columns" | "sort" | "filters" | "q" | "format">): string {
   return JSON.stringify([state.offset, state.limit, state.columns ?? null, state.sort ?? null, state.filters, state.q ?? null, state.format ?? "objects"]);
 }
 
