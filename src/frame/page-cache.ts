@@ -124,7 +124,11 @@ export function cachedRows(key: string, owner: string, length: number, from: num
   if (first >= 0) {
     const rendered = render(first, last + 1);
     renderedRows += last + 1 - first;
-    fresh = { ...rendered, id: nextRun++, start: first, sequence: seq, size: rendered.bytes.length + rendered.ends.byteLength + 96 };
+    // its own memory: a small Buffer is a slice of Node's shared 8 KiB pool (and a writer's output
+    // may be a slice of a larger one), which keeping it would pin unaccounted
+    const bytes = Buffer.allocUnsafeSlow(rendered.bytes.length);
+    rendered.bytes.copy(bytes);
+    fresh = { bytes, ends: rendered.ends, id: nextRun++, start: first, sequence: seq, size: bytes.length + rendered.ends.byteLength + 96 };
     seq.runs.set(fresh.id, fresh);
     lru.set(fresh.id, fresh);
     heldBytes += fresh.size;
