@@ -402,16 +402,16 @@ function rowIndexName(schema: FrameSchema): string {
  */
 export type OrderSource = (filters: Filter[], sort: SortKey[]) => Promise<Uint32Array>;
 
-/**
- * The version's row numbers that pass the filters, in sort order: computed once per (version,
- * filters, sort) and kept in a bounded LRU, so every page of that query is a gather. Concurrent
- * requests for the same query share one computation.
- */
 /** The identity of a (version, filters, sort) query: its row order's cache key. */
 function orderKey(version: Version, q: PageQuery): string {
   return JSON.stringify([versionKey(version), (q.filters ?? []).map((f) => f.raw), (q.sort ?? []).map((k) => [k.column, k.descending])]);
 }
 
+/**
+ * The version's row numbers that pass the filters, in sort order: computed once per (version,
+ * filters, sort) and kept in a bounded LRU, so every page of that query is a gather. Concurrent
+ * requests for the same query share one computation.
+ */
 function rowOrder(version: Version, schema: FrameSchema, lf: () => pl.LazyDataFrame, q: PageQuery, source?: OrderSource): Promise<Uint32Array> {
   const key = orderKey(version, q);
   const hit = touch(orders, key);
