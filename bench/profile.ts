@@ -8,12 +8,36 @@ interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   hitCount?: number;
+  children?: number[];
 }
 
 interface CpuProfile {
   nodes: ProfileNode[];
   samples: number[];
   timeDeltas: number[];
+}
+
+function frameName(f: ProfileNode["callFrame"]): string {
+  const where = f.url ? `${f.url.replace(/^.*\/(node_modules|src|bench)\//, "$1/")}:${f.lineNumber + 1}` : "native";
+  return `${f.functionName || "(anonymous)"} ${where}`;
+}
+
+/** Inclusive time per function (ms: samples with it anywhere on the stack, counted once), largest first. */
+export function inclusive(profile: CpuProfile): { name: string; ms: number }[] {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const total = new Map<string, number>();
+  profile.samples.forEach((id, i) => {
+    const dt = (profile.timeDeltas[i] ?? 0) / 1000;
+    const seen = new Set<string>();
+    for (let n: number | undefined = id; n !== undefined; n = parent.get(n)) {
+      const node = byId.get(n);
+      if (node) seen.add(frameName(node.callFrame));
+    }
+    for (const k of seen) total.set(k, (total.get(k) ?? 0) + dt);
+  });
+  return [...total.entries()].map(([name, ms]) => ({ name, ms })).sort((a, b) => b.ms - a.ms);
 }
 
 /** Self time per function (ms), largest first. */

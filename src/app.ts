@@ -15,6 +15,7 @@ import { errorHandler, notFoundHandler } from "./http/problem.ts";
 import { rateLimits } from "./http/rate-limit.ts";
 import { createUploadSlots } from "./http/upload.ts";
 import { requestLog } from "./http/request-log.ts";
+import { setRowCacheBudget } from "./frame/page-cache.ts";
 import type { Logger } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
 import { buildOpenApiDocument } from "./openapi.ts";
@@ -52,6 +53,8 @@ export function createApp({ config, storage: backend, logger, parser, queries, s
   const stats = createStatsService(storage, queries, { retryAfterMs: config.queryRetryAfterMs });
   const reads = createQueryService(queries, { spool });
   const sql = createSqlService(queries, storage, { spool });
+  // rendered rows kept for later pages (src/frame/page-cache.ts)
+  setRowCacheBudget(config.pageCacheBytes);
   app.disable("x-powered-by");
   app.set("etag", false);
   app.set("query parser", "simple");

@@ -55,6 +55,7 @@ export interface Config {
   readonly orphanGraceMs: number;
   readonly objectCacheDir: string;
   readonly objectCacheBytes: number;
+  readonly pageCacheBytes: number;
   readonly databasePoolSize: number;
   readonly demo: boolean;
 }
@@ -184,6 +185,7 @@ export const SETTINGS = [
   { env: "ORPHAN_GRACE_MS", key: "orphanGraceMs", default: "3600000", help: "`postgres` backend: how long the object of a deleted version stays (so reads other instances began can finish) before the sweep removes it; objects of crashed uploads are removed as soon as their instance is gone.", parse: integer(0) },
   { env: "OBJECT_CACHE_DIR", key: "objectCacheDir", default: path.join(os.tmpdir(), "dataset-service-object-cache"), help: "`s3://` stores: folder on this machine for downloaded objects (scanned by Polars).", parse: (raw: string) => path.resolve(raw) },
   { env: "OBJECT_CACHE_BYTES", key: "objectCacheBytes", default: String(4 * GiB), help: "`s3://` stores: bytes of downloaded objects kept in `OBJECT_CACHE_DIR` (least recently used removed first).", parse: integer(0) },
+  { env: "PAGE_CACHE_BYTES", key: "pageCacheBytes", default: String(64 * 1024 * 1024), help: "Bytes of rendered rows the API process keeps so later pages of a version are copied, not rendered again (least recently used dropped first; a deleted version's go at once; 0 = off).", parse: integer(0) },
   { env: "DATABASE_POOL_SIZE", key: "databasePoolSize", default: "10", help: "`postgres` backend: database connections per instance.", parse: integer(1, 1000) },
   { env: "DEMO", key: "demo", default: "0", help: "`1`: load the demo datasets (scripts/demo.ts) through the API after start-up; datasets whose names exist are left alone.", parse: (raw: string) => oneOf("0", "1", "true", "false")(raw.trim().toLowerCase()) === "1" || raw.trim().toLowerCase() === "true" },
 ] as const satisfies readonly Setting<keyof Config>[];

@@ -70,10 +70,11 @@ export function createQueryService(queries: QueryWorkers, options: { spool: Spoo
       const frame = data.frame();
       const inWorker = data.version.columnCount > WIDE_COLUMNS || (filteredOrSorted && (!frame || data.version.rowCount > ORDER_ROWS_LIMIT));
       if (inWorker) return queries.runOnVersion(data, "page", (file) => ({ file, version: data.version, query, shape }), { client });
-      if (!filteredOrSorted) return readPage(data.lazy(), data.version, query, shape, frame);
+      // data.lazy is passed uncalled: a page of the in-memory frame rarely needs the lazy frame
+      if (!filteredOrSorted) return readPage(data.lazy, data.version, query, shape, frame);
       const orders = (filters: PageQuery["filters"], sort: PageQuery["sort"]) =>
         queries.runOnVersion(data, "rowOrder", (file) => ({ file, version: data.version, filters: filters ?? [], sort: sort ?? [] }), { client });
-      return readPage(data.lazy(), data.version, query, shape, frame, orders);
+      return readPage(data.lazy, data.version, query, shape, frame, orders);
     },
 
     async download(data, query, client) {

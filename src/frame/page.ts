@@ -30,6 +30,7 @@ import { dtypeName, listInner, nativeDtype, structFields } from "./dtype.ts";
 import { cachedNative, colExpr } from "./exprcache.ts";
 import { datetimeFormat, jsonMemberN, jsonRowN, jsonValueN, TEMPORAL_FORMATS, TIME_FORMAT } from "./json.ts";
 import { col, NExpr, selectNative } from "./native-expr.ts";
+import { cachedRows, forgetRows, rowCacheFits, runFromFlatJson, runFromLines } from "./page-cache.ts";
 import { aliased, filtered, forgetSchema, projection, schemaOf, sorted } from "./plan.ts";
 import type { FrameSchema } from "./plan.ts";
 import type { Filter, SortKey } from "./query.ts";
@@ -50,7 +51,9 @@ export interface PageQuery {
 export interface Page {
   columns: { name: string; dtype: string }[];
   /** JSON text of the `rows` array, ready to embed in the response envelope. */
-  rowsJson: string;
+  readonly rowsJson: string;
+  /** The same as UTF-8 bytes, when the page was assembled from rendered rows (page-cache.ts). */
+  rowsBytes?: Buffer;
   /** Rows after filtering (the version's row count when unfiltered). */
   totalRows: number;
   /** Rows on this page. */
@@ -235,7 +238,7 @@ interface NativeFrame {
   getColumns(): NativeColumn[];
   /** A new frame with the same-named column replaced. */
   withColumn(column: NativeColumn): NativeFrame;
-  writeJson(dest: Writable, options: { format: "json" }): void;
+  writeJson(dest: Writable, options: { format: "json" | "lines" }): void;
 }
 
 /** The members of a native Series used here (see also `NativeSeries` in safe.ts). */
@@ -268,6 +271,11 @@ function nativeFrameOf(df: pl.DataFrame): NativeFrame {
 
 /** Polars' JSON writer output for a native frame (what `frameJsonRows` in safe.ts gives). */
 function nativeJsonRows(frame: NativeFrame): string {
+  return nativeJson(frame, "json").toString("utf8");
+}
+
+/** Polars' JSON writer output for a native frame: one array (`json`) or one row per line (`lines`). */
+function nativeJson(frame: NativeFrame, format: "json" | "lines"): Buffer {
   const chunks: Buffer[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -276,10 +284,13 @@ function nativeJsonRows(frame: NativeFrame): string {
     },
   });
   // the native writer writes synchronously, as pl.DataFrame.writeJSON relies on too
-  frame.writeJson(sink, { format: "json" });
+  frame.writeJson(sink, { format });
   sink.end();
-  return Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
 }
+
+/** Variants whose values hold other values (their JSON can contain a row's own punctuation). */
+const NESTED = new Set(["List", "FixedSizeList", "Struct", "Array"]);
 
 /** Variants `writerReadyColumn` converts. */
 const CONVERTED = new Set(["Date", "Datetime", "Time", "Decimal", "Categorical"]);
@@ -327,7 +338,7 @@ const inexactVersions = new Map<string, Promise<boolean>>();
  * Whether the version may hold integers the writer prints inexactly. When false, no page of it
  * can, and pages skip the per-page check; when true, each page is checked (as before).
  */
-function versionHasInexactIntegers(version: Version, schema: FrameSchema, lf: pl.LazyDataFrame, frame: pl.DataFrame | undefined): Promise<boolean> {
+function versionHasInexactIntegers(version: Version, schema: FrameSchema, lf: () => pl.LazyDataFrame, frame: pl.DataFrame | undefined): Promise<boolean> {
   const key = versionKey(version);
   const hit = touch(inexactVersions, key);
   if (hit) return hit;
@@ -341,7 +352,7 @@ function versionHasInexactIntegers(version: Version, schema: FrameSchema, lf: pl
       const c = colExpr(schema.refs[i] as string);
       return [c.max().alias(`x${k}`), c.min().alias(`n${k}`)];
     });
-    answer = aliased(lf, schema)
+    answer = aliased(lf(), schema)
       .select(extremes)
       .collect()
       .then((out) => hasInexactIntegers(nativeSeries(out)));
@@ -391,19 +402,24 @@ function rowIndexName(schema: FrameSchema): string {
  */
 export type OrderSource = (filters: Filter[], sort: SortKey[]) => Promise<Uint32Array>;
 
+/** The identity of a (version, filters, sort) query: its row order's cache key. */
+function orderKey(version: Version, q: PageQuery): string {
+  return JSON.stringify([versionKey(version), (q.filters ?? []).map((f) => f.raw), (q.sort ?? []).map((k) => [k.column, k.descending])]);
+}
+
 /**
  * The version's row numbers that pass the filters, in sort order: computed once per (version,
  * filters, sort) and kept in a bounded LRU, so every page of that query is a gather. Concurrent
  * requests for the same query share one computation.
  */
-function rowOrder(version: Version, schema: FrameSchema, lf: pl.LazyDataFrame, q: PageQuery, source?: OrderSource): Promise<Uint32Array> {
-  const key = JSON.stringify([versionKey(version), (q.filters ?? []).map((f) => f.raw), (q.sort ?? []).map((k) => [k.column, k.descending])]);
+function rowOrder(version: Version, schema: FrameSchema, lf: () => pl.LazyDataFrame, q: PageQuery, source?: OrderSource): Promise<Uint32Array> {
+  const key = orderKey(version, q);
   const hit = touch(orders, key);
   if (hit) return hit.rows;
   const compute = (): Promise<Uint32Array> => {
     if (source) return source(q.filters ?? [], q.sort ?? []);
     const idx = rowIndexName(schema);
-    const plan = sorted(filtered(lf.withRowIndex(idx), schema, q.filters), schema, q.sort).select(pl.col(idx));
+    const plan = sorted(filtered(lf().withRowIndex(idx), schema, q.filters), schema, q.sort).select(pl.col(idx));
     return plan.collect().then((out) => indexArray(nativeSeries(out)[0] as NativeColumn));
   };
   const entry: OrderEntry = { rows: compute(), bytes: 0, owner: versionKey(version) };
@@ -435,6 +451,7 @@ export function forgetVersion(datasetId: string, version: number): void {
     orderBytes -= entry.bytes;
   }
   for (const key of inexactVersions.keys()) if (key.startsWith(prefix)) inexactVersions.delete(key);
+  forgetRows(prefix);
   forgetSchema(datasetId, version);
 }
 
@@ -468,10 +485,13 @@ export async function countRows(lf: pl.LazyDataFrame): Promise<number> {
  * order); pages then come from it eagerly, without a Polars plan per request, and filtered/sorted
  * pages gather through the row order from `orders`. Without it (a version read from disk) every
  * page is one lazy query over `lf`, which reads only the rows of the page when unfiltered. Both
- * give the same text.
+ * give the same text. `lf` may be a function that makes it: a page from the frame rarely needs it,
+ * and making a LazyDataFrame wrapper costs tens of microseconds.
  */
-export async function readPage(lf: pl.LazyDataFrame, version: Version, q: PageQuery, shape: RowShape, frame?: pl.DataFrame, orders?: OrderSource): Promise<Page> {
+export async function readPage(lazyFrame: pl.LazyDataFrame | (() => pl.LazyDataFrame), version: Version, q: PageQuery, shape: RowShape, frame?: pl.DataFrame, orders?: OrderSource): Promise<Page> {
   validatePaging(q);
+  let made: pl.LazyDataFrame | undefined;
+  const lf = typeof lazyFrame === "function" ? () => (made ??= lazyFrame()) : () => lazyFrame;
   const schema: FrameSchema = await schemaOf(lf, version);
   const names = projection(schema, q.columns);
   const indexes = names.map((n) => schema.indexOf.get(n) as number);
@@ -480,10 +500,12 @@ export async function readPage(lf: pl.LazyDataFrame, version: Version, q: PageQu
   const mayBeInexact = useWriter && frame ? await versionHasInexactIntegers(version, schema, lf, frame) : true;
   const columns = indexes.map((i) => ({ name: schema.names[i] as string, dtype: schema.dtypeNames[i] as string }));
   if (frame) {
+    // no page of this version can need the fragments: pages are cut from rendered rows (page-cache.ts)
+    if (useWriter && !mayBeInexact && rowCacheFits(version.rowCount)) return cachedPage(frame, lf, version, schema, q, names, indexes, columns, shape, orders);
     const { page, totalRows } = await eagerRows(frame, lf, version, schema, q, names, orders);
     return { columns, rowsJson: await eagerJson(page, names, indexes, schema, shape, useWriter, mayBeInexact), totalRows, rowCount: page.height };
   }
-  const rows = filtered(lf, schema, q.filters);
+  const rows = filtered(lf(), schema, q.filters);
   const select = indexes.map((i) => {
     const ref = schema.refs[i] as string;
     return useWriter ? writerReady(ref, schema.dtypes[i] as pl.DataType) : cachedNative(`col\u0000${ref}`, () => col(ref));
@@ -498,7 +520,7 @@ export async function readPage(lf: pl.LazyDataFrame, version: Version, q: PageQu
 }
 
 /** The page's rows (all columns, original dtypes) from the in-memory frame, and the row total. */
-async function eagerRows(frame: pl.DataFrame, lf: pl.LazyDataFrame, version: Version, schema: FrameSchema, q: PageQuery, names: string[], orders?: OrderSource): Promise<{ page: NativeFrame; totalRows: number }> {
+async function eagerRows(frame: pl.DataFrame, lf: () => pl.LazyDataFrame, version: Version, schema: FrameSchema, q: PageQuery, names: string[], orders?: OrderSource): Promise<{ page: NativeFrame; totalRows: number }> {
   const all = nativeFrameOf(frame);
   let page: NativeFrame;
   let totalRows: number;
@@ -512,6 +534,50 @@ async function eagerRows(frame: pl.DataFrame, lf: pl.LazyDataFrame, version: Ver
   }
   const whole = names.length === schema.names.length && names.every((n, k) => n === schema.names[k]);
   return { page: whole ? page : page.select(names), totalRows };
+}
+
+/**
+ * A page cut from rendered rows (page-cache.ts): rows in frame order (unfiltered), or in the
+ * cached row order of the query (filters/sort); the rows no earlier page rendered are rendered
+ * here by the writer path (the same text as `eagerJson` gives). Only for versions where the
+ * writer is exact for every row (no Int64 beyond ±2^53, writer-ready dtypes).
+ */
+async function cachedPage(frame: pl.DataFrame, lf: () => pl.LazyDataFrame, version: Version, schema: FrameSchema, q: PageQuery, names: string[], indexes: number[], columns: Page["columns"], shape: RowShape, orders?: OrderSource): Promise<Page> {
+  const all = nativeFrameOf(frame);
+  const ordered = (q.filters?.length ?? 0) > 0 || (q.sort?.length ?? 0) > 0;
+  const order = ordered ? await rowOrder(version, schema, lf, q, orders) : undefined;
+  const available = order ? order.length : all.height;
+  const totalRows = order ? order.length : version.rowCount;
+  const whole = names.length === schema.names.length && names.every((n, k) => n === schema.names[k]);
+  const owner = versionKey(version);
+  const key = `${ordered ? orderKey(version, q) : owner}\u0000${shape}\u0000${whole ? "*" : JSON.stringify(names)}`;
+  const flat = indexes.every((i) => !NESTED.has(variantOf(schema.dtypes[i] as pl.DataType)));
+  const render = (start: number, end: number) => {
+    let part = order ? all.take(Array.from(order.subarray(start, end))) : all.slice(start, end - start);
+    if (!whole) part = part.select(names);
+    indexes.forEach((i, k) => {
+      const dt = schema.dtypes[i] as pl.DataType;
+      if (!CONVERTED.has(variantOf(dt))) return;
+      const converted = writerReadyColumn(part.column(names[k] as string), dt);
+      if (converted) part = part.withColumn(converted);
+    });
+    const toArrays = shape === "arrays" ? (row: string) => objectRowsToArrays(`[${row}]`).slice(1, -1) : undefined;
+    // the array form is cheaper for the writer (~20 %), and its rows can be found when no value nests
+    return flat ? runFromFlatJson(nativeJson(part, "json"), toArrays) : runFromLines(nativeJson(part, "lines"), toArrays);
+  };
+  const from = Math.min(q.offset, available);
+  const to = Math.min(q.offset + q.limit, available);
+  const bytes = cachedRows(key, owner, available, from, to, render);
+  let text: string | undefined;
+  return {
+    columns,
+    rowsBytes: bytes,
+    get rowsJson() {
+      return (text ??= bytes.toString("utf8"));
+    },
+    totalRows,
+    rowCount: to - from,
+  };
 }
 
 /** JSON text of an eager page: the writer after `writerReadyColumn`, or the fragments fallback. */

@@ -39,7 +39,7 @@ const SCHEMA_CACHE_SIZE = 512;
 const schemas = new Map<string, FrameSchema>();
 
 /** Versions are immutable, so a version's schema is read once (one empty collect) and kept. */
-export async function schemaOf(lf: pl.LazyDataFrame, version: Version): Promise<FrameSchema> {
+export async function schemaOf(lf: pl.LazyDataFrame | (() => pl.LazyDataFrame), version: Version): Promise<FrameSchema> {
   const key = `${version.datasetId}\u0000${version.version}\u0000${version.createdAt}`;
   const hit = schemas.get(key);
   if (hit) {
@@ -48,7 +48,7 @@ export async function schemaOf(lf: pl.LazyDataFrame, version: Version): Promise<
     schemas.set(key, hit);
     return hit;
   }
-  const empty = await lf.limit(0).collect();
+  const empty = await (typeof lf === "function" ? lf() : lf).limit(0).collect();
   const series = nativeSeries(empty) as unknown as Parameters<typeof nativeDtype>[0][];
   const names = series.map((s) => s.name);
   const types = series.map((s) => nativeDtype(s));

@@ -19,7 +19,11 @@ export function cors(origins: readonly string[]): RequestHandler {
         return;
       }
     }
-    if (!any) res.vary("Origin");
+    // res.vary parses the header it extends; on the usual response there is none yet
+    if (!any) {
+      if (res.getHeader("Vary") === undefined) res.setHeader("Vary", "Origin");
+      else res.vary("Origin");
+    }
     next();
   };
 }

@@ -47,7 +47,10 @@ export function requestLog(logger: Logger): RequestHandler {
       // uploads: ms per ingest stage (src/timing.ts)
       ...(res.locals.stages ? { stages: res.locals.stages as unknown } : {}),
     });
-    res.once("finish", () => logger.info(line(), "request"));
+    // the line is built only when it is written (LOG_LEVEL above info: never)
+    res.once("finish", () => {
+      if (logger.isLevelEnabled("info")) logger.info(line(), "request");
+    });
     res.once("close", () => {
       if (res.writableFinished) return;
       // the connection closed first (the client left, or a deadline cut it): the status we had begun to send, if any
