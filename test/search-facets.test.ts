@@ -147,21 +147,38 @@ describe("facets", () => {
         const body = JSON.parse(await computeFacets(df.lazy(), version, { columns: ["x"], limit: 10, bins: parseBins([`x:${k}`], ["x"], version) }));
         const present = xs.filter((x): x is number => x !== null);
         const nulls = xs.length - present.length;
+        const got = body.facets[0].values as { value: { from: number; to: number } | null; count: number }[];
         const values: { value: unknown; count: number }[] = [];
         if (present.length > 0) {
           const lo = Math.min(...present);
           const hi = Math.max(...present);
           const width = (hi - lo) / k;
           const bins = width > 0 ? k : 1;
-          const counts = new Array<number>(bins).fill(0);
-          for (const x of present) counts[bins === 1 ? 0 : Math.min(bins - 1, Math.floor((x - lo) / width))]! += 1;
-          counts.forEach((c, b) => values.push({ value: { from: bins === 1 ? lo : lo + width * b, to: bins === 1 ? hi : b === bins - 1 ? hi : lo + width * (b + 1) }, count: c }));
+          // a value on an edge (to within rounding: Polars may divide as a multiplication by the
+          // reciprocal) may land on either side of it; every other value has exactly one bin
+          const bin = (q: number) => (bins === 1 ? 0 : Math.min(bins - 1, Math.max(0, Math.floor(q))));
+          const least = new Array<number>(bins).fill(0);
+          const most = new Array<number>(bins).fill(0);
+          for (const x of present) {
+            const q = (x - lo) / width;
+            const [a, b] = [bin(q * (1 - 1e-12) - 1e-12), bin(q * (1 + 1e-12) + 1e-12)];
+            if (a === b) least[a]! += 1;
+            most[a]! += 1;
+            if (b !== a) most[b]! += 1;
+          }
+          least.forEach((_, b) => {
+            const c = got[b]?.count ?? -1;
+            if (c < least[b]! || c > most[b]!) expect.fail(`bin ${b}: ${c} values, expected ${least[b]}..${most[b]} (${JSON.stringify(got)})`);
+            values.push({ value: { from: bins === 1 ? lo : lo + width * b, to: bins === 1 ? hi : b === bins - 1 ? hi : lo + width * (b + 1) }, count: c });
+          });
         }
         if (nulls > 0) values.push({ value: null, count: nulls });
-        expect(body.facets[0].values).toEqual(values);
+        expect(got).toEqual(values);
+        expect(got.reduce((n, v) => n + v.count, 0)).toBe(xs.length);
         expect(body.facets[0].distinctCount).toBe(new Set(xs).size);
       }),
-      { numRuns: 100 },
+      // the counterexample a full run found (97 = 3 widths of 194/6 above the min, on an edge)
+      { numRuns: 100, examples: [[[-94, 100, 3, null], 6]] },
     );
   });
 
