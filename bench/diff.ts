@@ -33,7 +33,7 @@ async function writeVersions(rows: number, dir: string): Promise<{ from: string;
   // every 250th row edited (0.4%), every 333rd removed (0.3%), 0.3% new rows appended
   const kept = base.filter(pl.col("i").modulo(333).neq(5));
   const edited = kept.withColumns(pl.when(pl.col("i").modulo(250).eq(7)).then(pl.col("amount").add(1)).otherwise(pl.col("amount")).alias("amount")).drop("i");
-  const added = base.head(Math.floor(rows * 0.003)).withColumns(pl.col("id").add(10_000_000)).drop("i");
+  const added = base.head(Math.floor(rows * 0.003)).withColumns(pl.col("id").add(pl.lit(10_000_000).cast(pl.Int64))).drop("i");
   const to = pl.concat([edited, added], { how: "vertical" });
   const files = { from: path.join(dir, "from.parquet"), to: path.join(dir, "to.parquet") };
   await from.sinkParquet(files.from).collect();

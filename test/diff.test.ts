@@ -312,6 +312,78 @@ describe("diff against DuckDB on generated version pairs", () => {
     );
   });
 
+  it("every key shape the fast paths take (one integer key within and beyond Int32, double keys with -0.0, text, two columns; in key order, in the same other order, reordered) matches DuckDB", async () => {
+    const shapes = ["int", "wide", "double", "text", "pair"] as const;
+    const keyedPair = fc
+      .record({
+        n: fc.integer({ min: 0, max: 14 }),
+        shape: fc.constantFrom(...shapes),
+        order: fc.constantFrom("key", "same", "reordered"),
+        ops: fc.array(fc.constantFrom("keep", "keep", "drop", "edit"), { minLength: 14, maxLength: 14 }),
+        cells: fc.array(fc.record({ s: word, v: float, s2: word, v2: float }), { minLength: 18, maxLength: 18 }),
+        extra: fc.integer({ min: 0, max: 4 }),
+      })
+      .map(({ n, shape, order, ops, cells, extra }) => {
+        // key of row r: increasing in r for the numeric shapes
+        const keyOf = (r: number, side: "from" | "to"): (number | string)[] => {
+          if (shape === "int") return [r * 3 - 10];
+          if (shape === "wide") return [2 ** 40 + (r - 7) * 2 ** 33 + r];
+          if (shape === "double") return [r === 4 ? (side === "to" ? -0 : 0) : (r - 4) * 0.75];
+          if (shape === "text") return [`k${r}${r % 2 === 0 ? "é" : ""}`];
+          return [r % 3, Math.floor(r / 3)];
+        };
+        type Row = { r: number; s: string | null; v: number | null };
+        const rows: Row[] = Array.from({ length: n }, (_, r) => ({ r, s: cells[r]?.s ?? null, v: cells[r]?.v ?? null }));
+        let next: Row[] = rows.flatMap((row) => {
+          const op = ops[row.r];
+          const c = cells[row.r];
+          if (op === "drop") return [];
+          return [op === "edit" && c ? { ...row, s: c.s2, v: c.v2 } : row];
+        });
+        next.push(...Array.from({ length: extra }, (_, k) => ({ r: n + k, s: cells[n + k]?.s ?? null, v: cells[n + k]?.v ?? null })));
+        let first = rows;
+        if (order === "same") {
+          first = [...rows].reverse();
+          next = [...next].reverse();
+        } else if (order === "reordered") next = [...next].reverse();
+        const keyNames = shape === "pair" ? ["g", "h"] : ["k"];
+        const keyType: Dtype = shape === "double" ? "Float64" : shape === "text" ? "String" : "Int64";
+        const side = (rs: Row[], which: "from" | "to"): ColumnSpec[] => [
+          ...keyNames.map((name, j) => ({ name, dtype: keyType, values: rs.map((row) => keyOf(row.r, which)[j] as number | string) })),
+          { name: "s", dtype: "String" as Dtype, values: rs.map((row) => row.s) },
+          { name: "v", dtype: "Float64" as Dtype, values: rs.map((row) => row.v) },
+        ];
+        return { from: side(first, "from"), to: side(next, "to"), key: keyNames };
+      });
+    await fc.assert(
+      fc.asyncProperty(keyedPair, async ({ from, to, key }) => {
+        const [fromFile, toFile] = await Promise.all([parquetOf(from), parquetOf(to)]);
+        const fromLf = pl.scanParquet(fromFile);
+        const toLf = pl.scanParquet(toFile);
+        const result = await diffFrames(fromLf, toLf, key);
+        await checkKeyed(fromFile, toFile, from, to, key, result);
+        await checkPages(fromLf, toLf, fromFile, toFile, from, to, result);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it("whole-row multisets stay exact when row hashes collide (a weak hash forces the confirmation to fail and the exact join to answer)", async () => {
+    // hashes of 0..3 only: most rows share a hash with rows that differ
+    const weak = (values: pl.DataFrame) => values.hashRows(1, 2, 3, 4).cast(pl.Float64).modulo(4).cast(pl.UInt64);
+    let collided = 0;
+    await fc.assert(
+      fc.asyncProperty(versionPair, async ({ from, to }) => {
+        const [fromFile, toFile] = await Promise.all([parquetOf(from), parquetOf(to)]);
+        const result = await diffFrames(pl.scanParquet(fromFile), pl.scanParquet(toFile), [], undefined, { rowHash: weak });
+        if ((from[0]?.values.length ?? 0) > 4) collided++;
+        await checkMultiset(fromFile, toFile, from, to, result);
+      }),
+      { numRuns: 40 },
+    );
+    expect(collided).toBeGreaterThan(0);
+  });
+
   it("unique keys with nulls: a null key matches the null key of the other version", async () => {
     const from = await parquetOf([{ name: "id", dtype: "Int64", values: [1, null, 3] }, { name: "x", dtype: "String", values: ["a", "n", "c"] }]);
     const to = await parquetOf([{ name: "id", dtype: "Int64", values: [null, 3, 4] }, { name: "x", dtype: "String", values: ["N", "c", "d"] }]);
