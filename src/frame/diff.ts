@@ -426,15 +426,15 @@ function matchingOf(match: Int32Array, heightA: number): Matching {
  * every row matched, a slice when the unmatched rows all come after the matched ones (rows
  * appended), else one filter by mask.
  */
-function matchedInOrder(frame: pl.DataFrame, refs: string[], rows: Uint32Array, unmatched: Uint32Array): pl.LazyDataFrame {
-  const lf = frame.lazy().select(...refs.map(col));
+function matchedInOrder(frame: pl.DataFrame, columns: pl.Expr[], rows: Uint32Array, unmatched: Uint32Array): pl.LazyDataFrame {
+  const lf = frame.lazy().select(...columns);
   const m = rows.length;
   if (unmatched.length === 0) return lf;
   if ((unmatched[0] as number) >= m) return lf.slice(0, m);
   const mask = new Uint8Array(m + unmatched.length);
   for (let k = 0; k < m; k++) mask[rows[k] as number] = 1;
   // a typed array becomes a Series without a copy per element
-  return (frame.select(...refs.map(col)).hstack([pl.Series("_m", mask).cast(pl.Bool)]) as unknown as pl.DataFrame).lazy().filter(col("_m")).drop("_m");
+  return (frame.select(...columns).hstack([pl.Series("_m", mask).cast(pl.Bool)]) as unknown as pl.DataFrame).lazy().filter(col("_m")).drop("_m");
 }
 
 /**
@@ -444,13 +444,13 @@ function matchedInOrder(frame: pl.DataFrame, refs: string[], rows: Uint32Array, 
  * — in stored order when the matching keeps it (a filter or slice per side, no gather), else
  * `from`'s gathered into `to`'s order.
  */
-async function keyedDiff(from: Side, to: Side, keys: Pair[], pairs: Pair[]): Promise<{ positions: DiffPositions; fromHeight: number }> {
+async function keyedDiff(from: Side, to: Side, keys: Pair[], pairs: Pair[], rowHash: RowHash): Promise<{ positions: DiffPositions; fromHeight: number }> {
   const keyed = new Set(keys.map((p) => p.name));
-  const compared = pairs.filter((p) => !keyed.has(p.name));
+  const others = pairs.filter((p) => !keyed.has(p.name));
   const merge = mergeKind(keys, from, to);
-  const [a, b] = await Promise.all([keyedFrame(from, keys, compared, "a"), keyedFrame(to, keys, compared, "b")]);
-  const match = (await mergeMatch(a, b, merge)) ?? (await joinMatch(a, b, keys.length));
-  const changed = await changedPairs(a, b, match, from, to, compared);
+  const [a, b] = await Promise.all([keyedFrame(from, keys, others, "a"), keyedFrame(to, keys, others, "b")]);
+  const match = (await mergeMatch(a, b, merge)) ?? (await keyHashMatch(a, b, keys, rowHash)) ?? (await joinMatch(a, b, keys.length));
+  const changed = await changedPairs(a, b, match, columnsOf(others, from, to));
   const positions = {
     added: match.added,
     removed: match.removed,
@@ -461,28 +461,67 @@ async function keyedDiff(from: Side, to: Side, keys: Pair[], pairs: Pair[]): Pro
 }
 
 /**
+ * Matching by key hashes, for keys the merge does not take (text, several columns, unsorted):
+ * one UInt64 hash of the key columns per row, the in-order pass of `matchByHash` (versions
+ * mostly keep their rows' order, so few rows need a hash table), then exactness proven: every
+ * hash unique within its version (so keys are unique) and every matched pair's key columns
+ * equal. Null when a hash repeats (a repeated key or a collision) or a matched pair's keys
+ * differ (a collision), or a key is a float (NaN and -0.0 are the join's to match): then the
+ * key-only join decides, and names a repeated key.
+ */
+async function keyHashMatch(a: pl.DataFrame, b: pl.DataFrame, keys: Pair[], rowHash: RowHash): Promise<Matching | null> {
+  const on = keys.map((_, j) => `_k${j}`);
+  if (on.some((k) => FLOATS.has(variantOf(column(a, k).dtype)) || FLOATS.has(variantOf(column(b, k).dtype)))) return null;
+  const unique = async (frame: pl.DataFrame, h: pl.Series) => {
+    const out = await pl.DataFrame([h.alias("_h")]).lazy().select(col("_h").nUnique().cast(pl.Float64).alias("n")).collect();
+    return Number(frameSeries(out)[0]?.toArray()[0]) === (frameSeries(frame)[0] as pl.Series).len();
+  };
+  const [ha, hb] = [rowHash(a.select(...on)), rowHash(b.select(...on))];
+  const [ua, ub, x, y] = await Promise.all([unique(a, ha), unique(b, hb), hashWordsOf(ha), hashWordsOf(hb)]);
+  if (!ua || !ub) return null;
+  const match = matchingOf(matchByHash(x, y), x.hi.length);
+  const keysDiffer = await changedPairs(a, b, match, on.map((k) => ({ a: k, b: k, cmp: { kind: "same" } })));
+  return keysDiffer.length === 0 ? match : null;
+}
+
+/** One compared column: its name in `from`'s frame and in `to`'s, and how its values compare. */
+interface Compared {
+  a: string;
+  b: string;
+  cmp: Comparison;
+}
+
+function columnsOf(pairs: Pair[], from: Side, to: Side): Compared[] {
+  return pairs.map((p) => ({ a: from.refs[p.a] as string, b: to.refs[p.b] as string, cmp: p.cmp }));
+}
+
+/**
  * Which matched pairs differ in a compared column (their indexes in `match`), compared exactly,
  * column by column, with both versions' matched rows side by side — in stored order when the
  * matching keeps it (a filter or slice per side, no gather), else `from`'s gathered into `to`'s
  * order.
  */
-async function changedPairs(a: pl.DataFrame, b: pl.DataFrame, match: Matching, from: Side, to: Side, compared: Pair[]): Promise<Uint32Array> {
+async function changedPairs(a: pl.DataFrame, b: pl.DataFrame, match: Matching, compared: Compared[]): Promise<Uint32Array> {
   if (compared.length === 0 || match.ia.length === 0) return new Uint32Array(0);
-  const refsA = compared.map((p) => from.refs[p.a] as string);
-  const refsB = compared.map((p) => to.refs[p.b] as string);
+  // frames may share names (key columns): the two sides are named apart
+  const nameA = (i: number) => `_ca${i}`;
+  const nameB = (i: number) => `_cb${i}`;
+  const colsA = compared.map((c, i) => col(c.a).alias(nameA(i)));
+  const colsB = compared.map((c, i) => col(c.b).alias(nameB(i)));
   let left: pl.LazyDataFrame;
-  if (match.ordered) left = matchedInOrder(a, refsA, match.ia, match.removed);
+  if (match.ordered) left = matchedInOrder(a, colsA, match.ia, match.removed);
   else {
     const at = pl.Series("_g", match.ia as unknown as number[], pl.UInt32);
-    left = a.lazy().select(...refsA.map((r) => col(r).gather(at)));
+    left = a.lazy().select(...compared.map((c, i) => col(c.a).gather(at).alias(nameA(i))));
   }
-  const right = matchedInOrder(b, refsB, match.ib, match.added);
-  const anyChanged = pl.anyHorizontal(compared.map((p, i) => differs(refsA[i] as string, refsB[i] as string, p.cmp)));
+  const right = matchedInOrder(b, colsB, match.ib, match.added);
+  const anyChanged = pl.anyHorizontal(compared.map((c, i) => differs(nameA(i), nameB(i), c.cmp)));
   const out = await (pl.concat([left, right], { how: "horizontal" }) as pl.LazyDataFrame).withRowIndex("_n").filter(anyChanged).select(col("_n")).collect();
   return (frameSeries(out)[0] as pl.Series).rechunk().toTypedArray() as Uint32Array;
 }
 
-/** Row hashes (UInt64) of a frame of the shared columns' normalised values (`diffFrames`' option, for tests). */
+
+/** Row hashes (UInt64) of a frame of key columns or of the shared columns' normalised values (`diffFrames`' option, for tests). */
 export type RowHash = (values: pl.DataFrame) => pl.Series;
 
 const defaultRowHash: RowHash = (values) => values.hashRows(0x2545f491, 0x4f6cdd1d, 0x1b873593, 0x6b43a9b5);
@@ -496,12 +535,12 @@ function hashedValue(ref: string, p: Pair, dtype: pl.DataType, which: "a" | "b")
   return FLOATS.has(variantOf(to)) ? e.fillNan(pl.lit(Number.NaN)).add(pl.lit(0).cast(to)) : e;
 }
 
-/** One version's row hashes, in row order, as 32-bit words (hi, lo). */
-async function hashWords(values: pl.DataFrame, rowHash: RowHash): Promise<HashWords> {
+/** Row hashes (UInt64), in row order, as 32-bit words (hi, lo). */
+async function hashWordsOf(hashes: pl.Series): Promise<HashWords> {
   const h = col("_h");
   const lo = h.modulo(pl.lit(TWO_32).cast(pl.UInt64));
   const out = await pl
-    .DataFrame([rowHash(values).cast(pl.UInt64).alias("_h")])
+    .DataFrame([hashes.cast(pl.UInt64).alias("_h")])
     .lazy()
     // h − lo is a multiple of 2^32 below 2^64: exact as a double
     .select(h.sub(lo).cast(pl.Float64).div(TWO_32).cast(pl.UInt32).alias("hi"), lo.cast(pl.UInt32).alias("lo"))
@@ -614,10 +653,10 @@ async function hashedMultisetDiff(from: Side, to: Side, pairs: Pair[], rowHash: 
       .collect();
   };
   const [a, b] = await Promise.all([frame(from, "a"), frame(to, "b")]);
-  const [x, y] = await Promise.all([hashWords(a.select(...hashed), rowHash), hashWords(b.select(...hashed), rowHash)]);
+  const [x, y] = await Promise.all([hashWordsOf(rowHash(a.select(...hashed))), hashWordsOf(rowHash(b.select(...hashed)))]);
   const match = matchByHash(x, y);
   const matching = matchingOf(match, x.hi.length);
-  const changed = await changedPairs(a, b, matching, from, to, pairs);
+  const changed = await changedPairs(a, b, matching, columnsOf(pairs, from, to));
   if (changed.length > 0) return null;
   const none = new Uint32Array(0);
   return { positions: { added: matching.added, removed: matching.removed, changedFrom: none, changedTo: none }, fromHeight: x.hi.length };
@@ -669,7 +708,7 @@ export async function diffFrames(
   if (key.length > 0) {
     const keys = keyPairs(key, pairs, from, to);
     try {
-      ({ positions, fromHeight } = await keyedDiff(from, to, keys, pairs));
+      ({ positions, fromHeight } = await keyedDiff(from, to, keys, pairs, options.rowHash ?? defaultRowHash));
     } catch (err) {
       if (!/1:1 validation/.test(String(err))) throw err;
       // only now pay for finding which key repeats, to name it
