@@ -465,8 +465,8 @@ async function keyedDiff(from: Side, to: Side, keys: Pair[], pairs: Pair[], rowH
  * one UInt64 hash of the key columns per row, the in-order pass of `matchByHash` (versions
  * mostly keep their rows' order, so few rows need a hash table), then exactness proven: every
  * hash unique within its version (so keys are unique) and every matched pair's key columns
- * equal. Null when a hash repeats (a repeated key or a collision) or a matched pair's keys
- * differ (a collision), or a key is a float (NaN and -0.0 are the join's to match): then the
+ * equal. Null when a hash repeats (a repeated key or a collision), a matched pair's keys
+ * differ (a collision), the versions' rows are in different orders, or a key is a float (NaN and -0.0 are the join's to match): then the
  * key-only join decides, and names a repeated key.
  */
 async function keyHashMatch(a: pl.DataFrame, b: pl.DataFrame, keys: Pair[], rowHash: RowHash): Promise<Matching | null> {
@@ -479,7 +479,10 @@ async function keyHashMatch(a: pl.DataFrame, b: pl.DataFrame, keys: Pair[], rowH
   const [ha, hb] = [rowHash(a.select(...on)), rowHash(b.select(...on))];
   const [ua, ub, x, y] = await Promise.all([unique(a, ha), unique(b, hb), hashWordsOf(ha), hashWordsOf(hb)]);
   if (!ua || !ub) return null;
-  const match = matchingOf(matchByHash(x, y), x.hi.length);
+  // versions in different orders: the join is faster than pairing most rows in JavaScript
+  const byHash = matchByHash(x, y, Math.max(1024, (x.hi.length + y.hi.length) / 8));
+  if (!byHash) return null;
+  const match = matchingOf(byHash, x.hi.length);
   const keysDiffer = await changedPairs(a, b, match, on.map((k) => ({ a: k, b: k, cmp: { kind: "same" } })));
   return keysDiffer.length === 0 ? match : null;
 }
@@ -558,9 +561,10 @@ const LOOKAHEAD = 16;
  * For each row of `to`, a row of `from` with the same hash, or -1, pairing as many rows of each
  * hash as both versions have. Versions mostly keep their rows' order, so one pass walks both in
  * order, pairing equal hashes and stepping over rows added or removed in place (a short look
- * ahead); the rows it steps over are then paired through a hash table (`pairRest`).
+ * ahead); the rows it steps over are then paired through a hash table (`pairRest`). Null when
+ * more than `giveUpAfter` rows are stepped over (versions in different orders).
  */
-function matchByHash(x: HashWords, y: HashWords): Int32Array {
+function matchByHash(x: HashWords, y: HashWords, giveUpAfter = Infinity): Int32Array | null {
   const nx = x.hi.length;
   const ny = y.hi.length;
   const match = new Int32Array(ny).fill(-1);
@@ -587,6 +591,7 @@ function matchByHash(x: HashWords, y: HashWords): Int32Array {
       restA.push(i++);
       restB.push(j++);
     }
+    if (restA.length + restB.length > giveUpAfter) return null;
   }
   while (i < nx) restA.push(i++);
   while (j < ny) restB.push(j++);
@@ -654,7 +659,7 @@ async function hashedMultisetDiff(from: Side, to: Side, pairs: Pair[], rowHash: 
   };
   const [a, b] = await Promise.all([frame(from, "a"), frame(to, "b")]);
   const [x, y] = await Promise.all([hashWordsOf(rowHash(a.select(...hashed))), hashWordsOf(rowHash(b.select(...hashed)))]);
-  const match = matchByHash(x, y);
+  const match = matchByHash(x, y) as Int32Array;
   const matching = matchingOf(match, x.hi.length);
   const changed = await changedPairs(a, b, matching, columnsOf(pairs, from, to));
   if (changed.length > 0) return null;
