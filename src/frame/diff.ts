@@ -21,11 +21,21 @@
  * - The differing rows come in a stable order, so a cursor can page them: added and changed
  *   rows in `to`'s row order, removed rows in `from`'s row order.
  *
- * Cost: with one numeric key that is strictly ascending in both versions (versions stored in key
- * order, the common case), rows match by a merge of the two key arrays and the matched rows are
- * compared exactly in stored order (`sortedKeyDiff`): one read of each version plus a vectorised
- * comparison. Otherwise one Polars full join on the key (`keyedDiff`), which also finds repeated
- * and null keys.
+ * Cost (`npm run bench -- --diff`; docs/performance.md "Session 3: diff"): each version is read
+ * once (key and compared columns), then rows are matched without a hash join where the versions
+ * allow it, and the matched rows' values are compared exactly, column by column, side by side:
+ * - one numeric key strictly ascending in both versions (versions stored in key order): a merge
+ *   of the two key columns as 32-bit words (`mergeMatch`);
+ * - other keys (text, several columns, unsorted numbers): one 64-bit hash of the key per row,
+ *   rows paired by an in-order pass over both versions, and exactness proven natively — hashes
+ *   unique in each version, matched keys equal (`keyHashMatch`);
+ * - otherwise (repeated or float keys, versions in different orders, a hash collision): one
+ *   key-only Polars left join, which also finds repeated keys (`joinMatch`);
+ * - no key: one 64-bit hash of each row, rows paired like keys (as many rows of each hash as
+ *   both versions have), every matched pair confirmed equal, and on a collision the exact join on every column
+ *   (`hashedMultisetDiff`, `multisetDiff`).
+ * Matched rows in the same relative order in both versions are compared through a slice or one
+ * filter per version; only reordered ones are gathered.
  *
  * Every user column is renamed to a positional alias (`a0`, `a1`, … / `b0`, …) before any
  * internal column (`_ia`, `_kind`, …) is added, so no internal name can clash with a user's.
@@ -477,11 +487,12 @@ async function keyHashMatch(a: pl.DataFrame, b: pl.DataFrame, keys: Pair[], rowH
     return Number(frameSeries(out)[0]?.toArray()[0]) === (frameSeries(frame)[0] as pl.Series).len();
   };
   const [ha, hb] = [rowHash(a.select(...on)), rowHash(b.select(...on))];
-  const [ua, ub, x, y] = await Promise.all([unique(a, ha), unique(b, hb), hashWordsOf(ha), hashWordsOf(hb)]);
-  if (!ua || !ub) return null;
+  const [x, y] = await Promise.all([hashWordsOf(ha), hashWordsOf(hb)]);
   // versions in different orders: the join is faster than pairing most rows in JavaScript
   const byHash = matchByHash(x, y, Math.max(1024, (x.hi.length + y.hi.length) / 8));
   if (!byHash) return null;
+  const [ua, ub] = await Promise.all([unique(a, ha), unique(b, hb)]);
+  if (!ua || !ub) return null;
   const match = matchingOf(byHash, x.hi.length);
   const keysDiffer = await changedPairs(a, b, match, on.map((k) => ({ a: k, b: k, cmp: { kind: "same" } })));
   return keysDiffer.length === 0 ? match : null;
