@@ -159,11 +159,12 @@ function normalized(ref: string, cmp: Comparison): pl.Expr {
 }
 
 /** True where the two values differ; null-safe (null = null). Names are of joined columns. */
-function differs(aRef: string, bRef: string, cmp: Comparison): pl.Expr {
-  if (cmp.kind === "none") return col(aRef).isNull().and(col(bRef).isNull()).not();
+function differs(aRef: string, bRef: string, cmp: Comparison, nullable = true): pl.Expr {
+  if (cmp.kind === "none") return nullable ? col(aRef).isNull().and(col(bRef).isNull()).not() : pl.lit(true);
   const a = normalized(aRef, cmp);
   const b = normalized(bRef, cmp);
-  return a.neq(b).fillNull(a.isNull().neq(b.isNull()));
+  // without nulls on either side, `neq` alone is the null-safe comparison
+  return nullable ? a.neq(b).fillNull(a.isNull().neq(b.isNull())) : a.neq(b);
 }
 
 function schemaDiff(from: Side, to: Side): { schema: SchemaDiff; pairs: Pair[] } {
@@ -529,7 +530,8 @@ async function changedPairs(a: pl.DataFrame, b: pl.DataFrame, match: Matching, c
     left = a.lazy().select(...compared.map((c, i) => col(c.a).gather(at).alias(nameA(i))));
   }
   const right = matchedInOrder(b, colsB, match.ib, match.added);
-  const anyChanged = pl.anyHorizontal(compared.map((c, i) => differs(nameA(i), nameB(i), c.cmp)));
+  const nullable = (c: Compared) => column(a, c.a).nullCount() > 0 || column(b, c.b).nullCount() > 0;
+  const anyChanged = pl.anyHorizontal(compared.map((c, i) => differs(nameA(i), nameB(i), c.cmp, nullable(c))));
   const out = await (pl.concat([left, right], { how: "horizontal" }) as pl.LazyDataFrame).withRowIndex("_n").filter(anyChanged).select(col("_n")).collect();
   return (frameSeries(out)[0] as pl.Series).rechunk().toTypedArray() as Uint32Array;
 }
