@@ -388,9 +388,10 @@ async function mergeMatch(a: pl.DataFrame, b: pl.DataFrame, merge: MergeKind): P
 }
 
 /**
- * Matching by any key (several columns, text, unsorted, nulls): one left join of `to`'s key
- * columns onto `from`'s (key columns only, nulls equal, uniqueness checked by the join), which
- * keeps `to`'s row order, so the k-th answer is the `from` row of `to`'s k-th row.
+ * Matching by any key, the exact fallback (repeated or float keys, versions in different orders,
+ * a key-hash collision): one left join of `to`'s key columns onto `from`'s (key columns only,
+ * nulls equal, uniqueness checked by the join), which keeps `to`'s row order, so the k-th answer
+ * is the `from` row of `to`'s k-th row.
  */
 async function joinMatch(a: pl.DataFrame, b: pl.DataFrame, keyCount: number, validate: "1:1" | "m:m" = "1:1"): Promise<Matching> {
   const on = Array.from({ length: keyCount }, (_, j) => `_k${j}`);
@@ -450,10 +451,8 @@ function matchedInOrder(frame: pl.DataFrame, columns: pl.Expr[], rows: Uint32Arr
 
 /**
  * A keyed diff: each version read once (key + compared columns), rows matched by key (a merge of
- * the two key arrays for one ascending numeric key, else a key-only join), then the values of the
- * matched rows compared exactly, column by column, with both versions' matched rows side by side
- * — in stored order when the matching keeps it (a filter or slice per side, no gather), else
- * `from`'s gathered into `to`'s order.
+ * the two key arrays for one ascending numeric key, else key hashes, else a key-only join), then
+ * the values of the matched rows compared exactly (`changedPairs`).
  */
 async function keyedDiff(from: Side, to: Side, keys: Pair[], pairs: Pair[], rowHash: RowHash): Promise<{ positions: DiffPositions; fromHeight: number }> {
   const keyed = new Set(keys.map((p) => p.name));
