@@ -355,11 +355,16 @@ function strictlyAscending({ hi, lo }: Words): boolean {
  * strictly ascending in both versions (versions stored in key order, the common case; such keys
  * are unique). Null when it does not apply (nulls, NaN, not ascending).
  */
-async function mergeMatch(a: pl.DataFrame, b: pl.DataFrame, merge: MergeKind): Promise<Matching | null> {
+/** Both versions' key words, or null when the key is not mergeable or has nulls or NaN. */
+async function keyWordsOf(a: pl.DataFrame, b: pl.DataFrame, merge: MergeKind): Promise<[Words, Words] | null> {
   if (merge === null) return null;
   const small = merge === "integers" && fitsInt32(a) && fitsInt32(b);
   const [x, y] = await Promise.all([keyWords(a, merge, small), keyWords(b, merge, small)]);
-  if (!x || !y || !strictlyAscending(x) || !strictlyAscending(y)) return null;
+  return x && y ? [x, y] : null;
+}
+
+function mergeMatch([x, y]: [Words, Words]): Matching | null {
+  if (!strictlyAscending(x) || !strictlyAscending(y)) return null;
   const nx = x.hi.length;
   const ny = y.hi.length;
   const ia = new Uint32Array(Math.min(nx, ny));
@@ -459,7 +464,9 @@ async function keyedDiff(from: Side, to: Side, keys: Pair[], pairs: Pair[], rowH
   const others = pairs.filter((p) => !keyed.has(p.name));
   const merge = mergeKind(keys, from, to);
   const [a, b] = await Promise.all([keyedFrame(from, keys, others, "a"), keyedFrame(to, keys, others, "b")]);
-  const match = (await mergeMatch(a, b, merge)) ?? (await keyHashMatch(a, b, keys, rowHash)) ?? (await joinMatch(a, b, keys.length));
+  const words = await keyWordsOf(a, b, merge);
+  // an integer key's words are the key itself: matched without hashing, and no collision to rule out
+  const match = (words && mergeMatch(words)) ?? (await keyHashMatch(a, b, keys, rowHash, merge === "integers" ? words : null)) ?? (await joinMatch(a, b, keys.length));
   const changed = await changedPairs(a, b, match, columnsOf(others, from, to));
   const positions = {
     added: match.added,
@@ -472,28 +479,29 @@ async function keyedDiff(from: Side, to: Side, keys: Pair[], pairs: Pair[], rowH
 
 /**
  * Matching by key hashes, for keys the merge does not take (text, several columns, unsorted):
- * one UInt64 hash of the key columns per row, the in-order pass of `matchByHash` (versions
+ * one UInt64 hash of the key columns per row (for one integer key, its exact words instead), the in-order pass of `matchByHash` (versions
  * mostly keep their rows' order, so few rows need a hash table), then exactness proven: every
  * hash unique within its version (so keys are unique) and every matched pair's key columns
  * equal. Null when a hash repeats (a repeated key or a collision), a matched pair's keys
  * differ (a collision), the versions' rows are in different orders, or a key is a float (NaN and -0.0 are the join's to match): then the
  * key-only join decides, and names a repeated key.
  */
-async function keyHashMatch(a: pl.DataFrame, b: pl.DataFrame, keys: Pair[], rowHash: RowHash): Promise<Matching | null> {
+async function keyHashMatch(a: pl.DataFrame, b: pl.DataFrame, keys: Pair[], rowHash: RowHash, exact: [Words, Words] | null): Promise<Matching | null> {
   const on = keys.map((_, j) => `_k${j}`);
   if (on.some((k) => FLOATS.has(variantOf(column(a, k).dtype)) || FLOATS.has(variantOf(column(b, k).dtype)))) return null;
   const unique = async (frame: pl.DataFrame, h: pl.Series) => {
     const out = await pl.DataFrame([h.alias("_h")]).lazy().select(col("_h").nUnique().cast(pl.Float64).alias("n")).collect();
     return Number(frameSeries(out)[0]?.toArray()[0]) === (frameSeries(frame)[0] as pl.Series).len();
   };
-  const [ha, hb] = [rowHash(a.select(...on)), rowHash(b.select(...on))];
-  const [x, y] = await Promise.all([hashWordsOf(ha), hashWordsOf(hb)]);
+  const [ha, hb] = exact ? [column(a, "_k0"), column(b, "_k0")] : [rowHash(a.select(...on)), rowHash(b.select(...on))];
+  const [x, y] = exact ?? (await Promise.all([hashWordsOf(ha), hashWordsOf(hb)]));
   // versions in different orders: the join is faster than pairing most rows in JavaScript
   const byHash = matchByHash(x, y, Math.max(1024, (x.hi.length + y.hi.length) / 8));
   if (!byHash) return null;
   const [ua, ub] = await Promise.all([unique(a, ha), unique(b, hb)]);
   if (!ua || !ub) return null;
   const match = matchingOf(byHash, x.hi.length);
+  if (exact) return match;
   const keysDiffer = await changedPairs(a, b, match, on.map((k) => ({ a: k, b: k, cmp: { kind: "same" } })));
   return keysDiffer.length === 0 ? match : null;
 }
@@ -564,7 +572,7 @@ async function hashWordsOf(hashes: pl.Series): Promise<HashWords> {
   return { hi, lo: low };
 }
 
-type HashWords = { hi: Uint32Array; lo: Uint32Array };
+type HashWords = { hi: Uint32Array | Int32Array; lo: Uint32Array | Int32Array };
 
 /** How far ahead the in-order pass looks for the other version's current row (rows added or removed in place). */
 const LOOKAHEAD = 16;
