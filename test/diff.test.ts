@@ -12,7 +12,7 @@ import fc from "fast-check";
 import pl from "nodejs-polars";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiError } from "../src/errors.ts";
-import { diffFrames, diffRowsPage, statsDrift, type DiffResult } from "../src/frame/diff.ts";
+import { diffFrames, diffRowsPage, statsDrift, type DiffResult, type RowHash } from "../src/frame/diff.ts";
 
 let dir: string;
 let duck: DuckDBConnection;
@@ -230,6 +230,50 @@ const versionPair: fc.Arbitrary<Pair> = fc
 
 const keyChoice = fc.constantFrom<string[]>(["id"], ["id", "s"], ["n"], ["s", "id"]);
 
+/** Unique keys of every shape the fast paths take, version pairs in key order, in one other order, or reordered. */
+const shapes = ["int", "wide", "double", "text", "pair"] as const;
+const keyedPair = fc
+  .record({
+    n: fc.integer({ min: 0, max: 14 }),
+    shape: fc.constantFrom(...shapes),
+    order: fc.constantFrom("key", "same", "reordered"),
+    ops: fc.array(fc.constantFrom("keep", "keep", "drop", "edit"), { minLength: 14, maxLength: 14 }),
+    cells: fc.array(fc.record({ s: word, v: float, s2: word, v2: float }), { minLength: 18, maxLength: 18 }),
+    extra: fc.integer({ min: 0, max: 4 }),
+  })
+  .map(({ n, shape, order, ops, cells, extra }) => {
+    // key of row r: increasing in r for the numeric shapes
+    const keyOf = (r: number, side: "from" | "to"): (number | string)[] => {
+      if (shape === "int") return [r * 3 - 10];
+      if (shape === "wide") return [2 ** 40 + (r - 7) * 2 ** 33 + r];
+      if (shape === "double") return [r === 4 ? (side === "to" ? -0 : 0) : (r - 4) * 0.75];
+      if (shape === "text") return [`k${r}${r % 2 === 0 ? "é" : ""}`];
+      return [r % 3, Math.floor(r / 3)];
+    };
+    type Row = { r: number; s: string | null; v: number | null };
+    const rows: Row[] = Array.from({ length: n }, (_, r) => ({ r, s: cells[r]?.s ?? null, v: cells[r]?.v ?? null }));
+    let next: Row[] = rows.flatMap((row) => {
+      const op = ops[row.r];
+      const c = cells[row.r];
+      if (op === "drop") return [];
+      return [op === "edit" && c ? { ...row, s: c.s2, v: c.v2 } : row];
+    });
+    next.push(...Array.from({ length: extra }, (_, k) => ({ r: n + k, s: cells[n + k]?.s ?? null, v: cells[n + k]?.v ?? null })));
+    let first = rows;
+    if (order === "same") {
+      first = [...rows].reverse();
+      next = [...next].reverse();
+    } else if (order === "reordered") next = [...next].reverse();
+    const keyNames = shape === "pair" ? ["g", "h"] : ["k"];
+    const keyType: Dtype = shape === "double" ? "Float64" : shape === "text" ? "String" : "Int64";
+    const side = (rs: Row[], which: "from" | "to"): ColumnSpec[] => [
+      ...keyNames.map((name, j) => ({ name, dtype: keyType, values: rs.map((row) => keyOf(row.r, which)[j] as number | string) })),
+      { name: "s", dtype: "String" as Dtype, values: rs.map((row) => row.s) },
+      { name: "v", dtype: "Float64" as Dtype, values: rs.map((row) => row.v) },
+    ];
+    return { from: side(first, "from"), to: side(next, "to"), key: keyNames };
+  });
+
 describe("diff against DuckDB on generated version pairs", () => {
   it("whole-row multisets match DuckDB's EXCEPT ALL both ways, row by row", async () => {
     await fc.assert(
@@ -310,6 +354,72 @@ describe("diff against DuckDB on generated version pairs", () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it("every key shape the fast paths take (one integer key within and beyond Int32, double keys with -0.0, text, two columns; in key order, in the same other order, reordered) matches DuckDB", async () => {
+    await fc.assert(
+      fc.asyncProperty(keyedPair, async ({ from, to, key }) => {
+        const [fromFile, toFile] = await Promise.all([parquetOf(from), parquetOf(to)]);
+        const fromLf = pl.scanParquet(fromFile);
+        const toLf = pl.scanParquet(toFile);
+        const result = await diffFrames(fromLf, toLf, key);
+        await checkKeyed(fromFile, toFile, from, to, key, result);
+        await checkPages(fromLf, toLf, fromFile, toFile, from, to, result);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  // weak hashes (equal values still hash alike, as the fast paths need): most rows of a version
+  // share one of 4 (or 16) hashes with rows that differ
+  const modulo = (m: number): RowHash => (values) => pl.DataFrame([values.hashRows(1, 2, 3, 4).alias("h")]).select(pl.col("h").modulo(pl.lit(m).cast(pl.UInt64))).getColumn("h");
+  const weakHashes = { mod4: modulo(4), mod16: modulo(16) };
+
+  it("whole-row multisets stay exact when row hashes collide (the confirmation fails and the exact join answers)", async () => {
+    for (const rowHash of Object.values(weakHashes)) {
+      await fc.assert(
+        fc.asyncProperty(versionPair, async ({ from, to }) => {
+          const [fromFile, toFile] = await Promise.all([parquetOf(from), parquetOf(to)]);
+          const result = await diffFrames(pl.scanParquet(fromFile), pl.scanParquet(toFile), [], undefined, { rowHash });
+          await checkMultiset(fromFile, toFile, from, to, result);
+        }),
+        { numRuns: 30 },
+      );
+    }
+  });
+
+  it("keyed diffs stay exact when key hashes collide, and repeated keys are still refused", async () => {
+    for (const rowHash of Object.values(weakHashes)) {
+      await fc.assert(
+        fc.asyncProperty(keyedPair, async ({ from, to, key }) => {
+          const [fromFile, toFile] = await Promise.all([parquetOf(from), parquetOf(to)]);
+          const result = await diffFrames(pl.scanParquet(fromFile), pl.scanParquet(toFile), key, undefined, { rowHash });
+          await checkKeyed(fromFile, toFile, from, to, key, result);
+        }),
+        { numRuns: 40 },
+      );
+      await fc.assert(
+        fc.asyncProperty(versionPair, keyChoice, async ({ from, to }, key) => {
+          const [fromFile, toFile] = await Promise.all([parquetOf(from), parquetOf(to)]);
+          const repeated = (await duplicates(fromFile, key)).length + (await duplicates(toFile, key)).length > 0;
+          const run = diffFrames(pl.scanParquet(fromFile), pl.scanParquet(toFile), key, { from: "1", to: "2" }, { rowHash });
+          if (repeated) await expect(run).rejects.toMatchObject({ status: 400 });
+          else await checkKeyed(fromFile, toFile, from, to, key, await run);
+        }),
+        { numRuns: 40 },
+      );
+    }
+  });
+
+
+  it("a key hash shared by different keys of the two versions is caught by the key comparison", async () => {
+    // hash = the key's length: unique within each version, but "bb" (removed) and "xx" (added) collide
+    const byLength: RowHash = (values) => values.select(pl.all().str.lengths().cast(pl.UInt64).alias("h")).getColumn("h");
+    const from = await parquetOf([{ name: "k", dtype: "String", values: ["a", "bb", "ccc"] }, { name: "x", dtype: "Int64", values: [1, 2, 3] }]);
+    const to = await parquetOf([{ name: "k", dtype: "String", values: ["a", "xx", "ccc"] }, { name: "x", dtype: "Int64", values: [1, 2, 4] }]);
+    const result = await diffFrames(pl.scanParquet(from), pl.scanParquet(to), ["k"], undefined, { rowHash: byLength });
+    expect(result.rows).toEqual({ added: 1, removed: 1, changed: 1, unchanged: 1 });
+    expect([Array.from(result.positions.added), Array.from(result.positions.removed), Array.from(result.positions.changedTo)]).toEqual([[1], [1], [2]]);
   });
 
   it("unique keys with nulls: a null key matches the null key of the other version", async () => {

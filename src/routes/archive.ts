@@ -84,7 +84,10 @@ export const importDataset = defineRoute({
   file: "An archive made by GET /api/datasets/{datasetId}/export.",
   responses: { 201: json(S.Imported, "Created: the dataset and its versions.", ["Location"]) },
   errors: [409, ...UPLOAD_ERRORS],
-  handler: async ({ form, file }, { req, res, deps: { storage, parser, config } }) => {
+  handler: async ({ form, file }, { req, res, deps: { storage, parser, config, memory } }) => {
+    // refused (507) before anything is unpacked or parsed when it cannot fit in memory, as an
+    // upload is; an archive's bytes are almost all Parquet data files, which expand like a Parquet upload
+    await memory.admitUpload({ sizeBytes: file.sizeBytes, originalName: "archive.parquet" });
     const created = await importArchive({ storage, parser, workDir: config.uploadDir, client: clientKey(req) }, file.path, form.name);
     res.status(201).location(`/api/datasets/${created.dataset.id}`).json({ dataset: created.dataset, versions: created.versions.map(summarize) });
   },
