@@ -17,6 +17,7 @@ import { webcrypto } from "node:crypto";
 import { open } from "node:fs/promises";
 import type { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import type pl from "nodejs-polars";
 import { versionDamaged } from "./errors.ts";
 import type { DownloadQuery } from "./frame/download.ts";
 import { readPage, type Page, type PageQuery, type RowShape } from "./frame/page.ts";
@@ -49,6 +50,23 @@ export const WIDE_COLUMNS = 256;
  */
 export const ORDER_ROWS_LIMIT = 8_000_000;
 
+/**
+ * Pages whose rows would take more than this in memory (the frame's size per row × the rows asked
+ * for) are made in a query worker: rendering tens of megabytes of JSON in the API process held its
+ * event loop for seconds (QA finding Q32). Only the finished text crosses, which still costs the
+ * event loop ~7 ms per MB, so smaller pages are cheaper here: measured with the page cache
+ * (test/page-big.test.ts's shapes, load ~15), 12 MB pages held /api/health 89 ms in-process and
+ * 386 ms through a worker, 64 MB pages 929 ms in-process and 471 ms through a worker.
+ */
+export const WORKER_PAGE_BYTES = 32 * 1024 * 1024;
+
+/** The in-memory bytes of the rows a page asks for, estimated from the frame's size per row (0 without a frame). */
+export function pageBytesEstimate(frame: pl.DataFrame | undefined, rowCount: number, query: PageQuery): number {
+  if (!frame || rowCount === 0) return 0;
+  const rows = Math.min(query.limit, Math.max(0, rowCount - query.offset));
+  return (estimatedBytes(frame) / rowCount) * rows;
+}
+
 const CONTENT_TYPES: Record<string, string> = {
   parquet: "application/vnd.apache.parquet",
 };
@@ -68,7 +86,10 @@ export function createQueryService(queries: QueryWorkers, options: { spool: Spoo
     async page(data, query, shape, client) {
       const filteredOrSorted = (query.filters?.length ?? 0) > 0 || (query.sort?.length ?? 0) > 0;
       const frame = data.frame();
-      const inWorker = data.version.columnCount > WIDE_COLUMNS || (filteredOrSorted && (!frame || data.version.rowCount > ORDER_ROWS_LIMIT));
+      const inWorker =
+        data.version.columnCount > WIDE_COLUMNS ||
+        (filteredOrSorted && (!frame || data.version.rowCount > ORDER_ROWS_LIMIT)) ||
+        pageBytesEstimate(frame, data.version.rowCount, query) > WORKER_PAGE_BYTES;
       if (inWorker) return queries.runOnVersion(data, "page", (file) => ({ file, version: data.version, query, shape }), { client });
       // data.lazy is passed uncalled: a page of the in-memory frame rarely needs the lazy frame
       if (!filteredOrSorted) return readPage(data.lazy, data.version, query, shape, frame);
