@@ -93,8 +93,12 @@ for (const [name, make] of BACKENDS) {
 it("memory: an import past the budget is a 507 and stores nothing", async () => {
   const storage = createMemoryStorage({ budgetBytes: 50, filesDir: await localDir() });
   opened.push(storage);
-  const err = await apiErrorOf(() => storage.importDataset(meta, versions()));
+  const all = versions();
+  const err = await apiErrorOf(() => storage.importDataset(meta, all));
   expect(err.status).toBe(507);
+  // in the archive's own terms: what all its versions need, and nothing of it counted as "in use" (QA Q35)
+  expect(err.message).toContain(`Importing this archive's ${all.length} version${all.length === 1 ? "" : "s"} needs about ${all.reduce((n, v) => n + v.frameBytes, 0)} bytes`);
+  expect(err.message).toContain("0 of the 50-byte memory budget");
   expect((await storage.health()).datasets).toBe(0);
 });
 

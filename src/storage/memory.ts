@@ -175,6 +175,14 @@ export function createMemoryStorage(options: MemoryStorageOptions): Storage {
     async importDataset(meta, versions) {
       assertImportNumbering(meta, versions);
       state.assertNameFree(meta.name);
+      // the whole archive must fit: said in its own terms (not "delete versions", when the ones
+      // counted would be this archive's own, QA Q35)
+      const needed = versions.reduce((sum, v) => sum + v.frameBytes, 0);
+      if (heldBytes + needed > options.budgetBytes) {
+        throw storageFull(
+          `Importing this archive's ${versions.length} version${versions.length === 1 ? "" : "s"} needs about ${needed} bytes in memory; ${heldBytes} of the ${options.budgetBytes}-byte memory budget (MEMORY_BUDGET_BYTES) are in use. Delete versions or raise MEMORY_BUDGET_BYTES; nothing was stored.`,
+        );
+      }
       // every version is loaded (within the budget) before the dataset becomes visible
       const loaded: Loaded[] = [];
       try {
