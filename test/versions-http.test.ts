@@ -159,6 +159,34 @@ for (const backend of BACKENDS) {
       expect(next.body.version.version).toBe(5);
     });
 
+    it("an export racing a version delete holds the versions that exist, not a 404 (QA Q33)", async () => {
+      const made = await upload(`${server.url}/api/datasets/upload`, { name: "race.csv", content: "a\n1\n" }, { name: `race-${backend}` });
+      const raceId = made.body.dataset.id as string;
+      await upload(`${server.url}/api/datasets/${raceId}/versions`, { name: "race.csv", content: "a\n2\n" });
+      // the version is deleted between the export's listing and its opening of the versions
+      const storage = server.storage as { listVersions: typeof server.storage.listVersions };
+      const original = storage.listVersions;
+      let raced = false;
+      storage.listVersions = async (datasetId, ...rest) => {
+        const listed = await original.call(server.storage, datasetId, ...rest);
+        if (!raced && datasetId === raceId) {
+          raced = true;
+          await server.storage.deleteVersion(raceId, 2);
+        }
+        return listed;
+      };
+      try {
+        const res = await fetch(`${server.url}/api/datasets/${raceId}/export`);
+        expect(res.status).toBe(200);
+        const tarText = Buffer.from(await res.arrayBuffer()).toString("latin1");
+        expect(raced).toBe(true);
+        expect(tarText).toContain("versions/000001/");
+        expect(tarText).not.toContain("versions/000002/");
+      } finally {
+        storage.listVersions = original;
+      }
+    });
+
     it("a truncated or edited archive is refused whole: 422, nothing stored", async () => {
       const archive = Buffer.from(await (await fetch(`${api}/export`)).arrayBuffer());
       const before = (await getJson(`${target.url}/api/health`)).body;

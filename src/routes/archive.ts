@@ -6,7 +6,7 @@
  */
 import { pipeline } from "node:stream/promises";
 import { z } from "zod";
-import { badRequest } from "../errors.ts";
+import { ApiError, badRequest } from "../errors.ts";
 import { importArchive } from "../archive/import.ts";
 import { writeArchive, type ArchiveVersion } from "../archive/write.ts";
 import { StoredFileReader } from "../query-service.ts";
@@ -23,6 +23,26 @@ import { DatasetPath } from "./fields.ts";
 function attachment(name: string): string {
   const ascii = name.normalize("NFKD").replace(/[^\x20-\x7e]/g, "_").replace(/["\\/;%]/g, "_");
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+}
+
+/**
+ * Runs `fn` with every version the dataset has open for reading. A version deleted between the
+ * listing and its opening (a 404 while the dataset is still there) makes it list again, a few
+ * times: the archive holds the versions that exist when it starts, never a 404 for a version the
+ * client did not ask for (QA Q33); only while nothing of the answer was sent (`sent`).
+ */
+async function withAllVersions<T>(storage: Storage, datasetId: string, sent: () => boolean, fn: (data: VersionData[]) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const versions = await storage.listVersions(datasetId);
+    if (versions.length === 0) throw badRequest("This dataset has no versions to export.");
+    try {
+      return await readingAll(storage, datasetId, versions, fn);
+    } catch (error) {
+      const versionGone = !sent() && error instanceof ApiError && error.status === 404 && attempt < 5;
+      if (!versionGone) throw error;
+      await storage.getDataset(datasetId); // a deleted dataset is this request's own 404
+    }
+  }
 }
 
 /** Runs `fn` with every listed version open for reading (their data files stay in place meanwhile). */
@@ -45,10 +65,8 @@ export const exportDataset = defineRoute({
   errors: [410, 422, 503],
   handler: async ({ params }, { req, res, deps: { storage, stats } }) => {
     const dataset = await storage.getDataset(params.datasetId);
-    const versions = await storage.listVersions(dataset.id);
-    if (versions.length === 0) throw badRequest("This dataset has no versions to export.");
     const client = clientKey(req);
-    await readingAll(storage, dataset.id, versions, async (held) => {
+    await withAllVersions(storage, dataset.id, () => res.headersSent, async (held) => {
       // every file is opened (size and first block verified) before a byte is sent: a damaged version is a clean 410
       const readers: StoredFileReader[] = [];
       try {
