@@ -29,6 +29,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { cycleCsv, procNumber, xorshift } from "./load-data.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -47,31 +48,9 @@ const MB = 1e6;
 const CYCLES = Number(args.cycles);
 const ROWS = Number(args.rows);
 
-function proc(pid: number, file: string, field: string): number {
-  try {
-    return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/${file}`, "utf8"))?.[1] ?? 0) * 1024;
-  } catch {
-    return 0;
-  }
-}
-const rss = (pid: number) => proc(pid, "status", "VmRSS");
-const anon = (pid: number) => proc(pid, "smaps_rollup", "Anonymous");
+const rss = (pid: number) => procNumber(pid, "status", "VmRSS") * 1024;
+const anon = (pid: number) => procNumber(pid, "smaps_rollup", "Anonymous") * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function csv(rows: number, seed: number): string {
-  let x = seed >>> 0 || 1;
-  const rand = () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-  const lines = ["id,name,price,qty,day,flag"];
-  for (let i = 0; i < rows; i++) {
-    lines.push(`${i},name-${Math.floor(rand() * 5000)},${(rand() * 1000).toFixed(3)},${Math.floor(rand() * 100)},2024-${String(1 + Math.floor(rand() * 12)).padStart(2, "0")}-${String(1 + Math.floor(rand() * 28)).padStart(2, "0")},${rand() < 0.5}`);
-  }
-  return `${lines.join("\n")}\n`;
-}
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "memory-cycles-"));
@@ -111,8 +90,8 @@ async function main(): Promise<void> {
     return (await (await ok(await fetch(`${base}${url}`, { method: "POST", body: form }), "upload")).json()) as { dataset: { id: string } };
   };
   const get = async (url: string) => (await ok(await fetch(`${base}${url}`), url)).arrayBuffer();
-  const first = csv(ROWS, 7);
-  const second = csv(Math.floor(ROWS / 2), 11);
+  const first = cycleCsv(ROWS, xorshift(7));
+  const second = cycleCsv(Math.floor(ROWS / 2), xorshift(11));
   const cycle = async (n: number) => {
     const { dataset } = await upload("/api/datasets/upload", first, `cycle-${n}`);
     const id = dataset.id;
@@ -153,7 +132,7 @@ async function main(): Promise<void> {
       const ms = performance.now() - t;
       const body = (await (await ok(r, "upload")).json()) as { dataset: { id: string } };
       const after = { rss: rss(pid), anon: anon(pid) };
-      const peak = proc(pid, "status", "VmHWM");
+      const peak = procNumber(pid, "status", "VmHWM") * 1024;
       if (args.debug) console.log(`  heap after the 201: ${await heapNow()}`);
       const health = (await (await fetch(`${base}/api/health`)).json()) as { memory: { dataBytes: number } };
       const frame = health.memory.dataBytes;

@@ -28,6 +28,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { cycleCsv, procNumber, xorshift } from "./load-data.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -46,30 +47,10 @@ const MB = 1e6;
 /** Wait before the warm idle and the after-delete readings: the last version deleted can stay referenced ~10 s before a collection frees it. */
 const SETTLE_MS = 15_000;
 
-function rssOf(pid: number): number {
-  try {
-    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) * 1024;
-  } catch {
-    return 0;
-  }
-}
-
+const rssOf = (pid: number) => procNumber(pid, "status", "VmRSS") * 1024;
 /** Anonymous (heap, not file-backed) bytes: RSS also counts the pages of Polars' 120 MB library that ran once. */
-function anonOf(pid: number): number {
-  try {
-    return Number(/Anonymous:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1] ?? 0) * 1024;
-  } catch {
-    return 0;
-  }
-}
-
-function threadsOf(pid: number): number {
-  try {
-    return Number(/Threads:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-}
+const anonOf = (pid: number) => procNumber(pid, "smaps_rollup", "Anonymous") * 1024;
+const threadsOf = (pid: number) => procNumber(pid, "status", "Threads");
 
 function childrenOf(pid: number): number[] {
   try {
@@ -77,25 +58,6 @@ function childrenOf(pid: number): number[] {
   } catch {
     return [];
   }
-}
-
-/** Deterministic pseudo-random numbers, so two runs send the same load. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
-
-function csv(rows: number, rand: () => number): string {
-  const lines = ["id,name,price,qty,day,flag"];
-  for (let i = 0; i < rows; i++) {
-    lines.push(`${i},name-${Math.floor(rand() * 5000)},${(rand() * 1000).toFixed(3)},${Math.floor(rand() * 100)},2024-${String(1 + Math.floor(rand() * 12)).padStart(2, "0")}-${String(1 + Math.floor(rand() * 28)).padStart(2, "0")},${rand() < 0.5}`);
-  }
-  return `${lines.join("\n")}\n`;
 }
 
 async function main(): Promise<void> {
@@ -183,11 +145,11 @@ async function main(): Promise<void> {
   const cycle = async (w: number, rand: () => number) => {
     {
       const rows = 1000 + Math.floor(rand() * 39_000);
-      const up = await uploadCsv("/api/datasets/upload", `soak-${w}.csv`, csv(rows, rand), { name: `soak-${w}-${cycles}-${Math.floor(rand() * 1e9)}` });
+      const up = await uploadCsv("/api/datasets/upload", `soak-${w}.csv`, cycleCsv(rows, rand), { name: `soak-${w}-${cycles}-${Math.floor(rand() * 1e9)}` });
       const body = up && up.status === 201 ? ((await up.json()) as { dataset: { id: string } }) : (await drain(up), null);
       if (body) {
         const id = body.dataset.id;
-        await drain(await uploadCsv(`/api/datasets/${id}/versions`, "v2.csv", csv(Math.floor(rows / 2), rand)));
+        await drain(await uploadCsv(`/api/datasets/${id}/versions`, "v2.csv", cycleCsv(Math.floor(rows / 2), rand)));
         const v = `/api/datasets/${id}/versions/1`;
         for (const q of ["", `?offset=${Math.floor(rand() * rows)}&limit=100`, "?sort=-price&limit=50", "?filter=qty:gt:50&sort=name", "?filter=name:startswith:name-1&format=arrays", `?filter=day:gte:2024-06-01&columns=id,day`]) {
           const page = await call(`${v}/data${q}`);
@@ -214,7 +176,7 @@ async function main(): Promise<void> {
     }
   };
   const worker = async (w: number) => {
-    const rand = rng(1000 + w);
+    const rand = xorshift(1000 + w);
     while (Date.now() < deadline) {
       await cycle(w, rand);
       cycles += 1;
@@ -222,7 +184,7 @@ async function main(): Promise<void> {
   };
 
   // Warm idle: one cycle made and deleted (Polars' thread pool, code pages and one-time set-up are not growth).
-  await cycle(99, rng(99));
+  await cycle(99, xorshift(99));
   await new Promise((r) => setTimeout(r, SETTLE_MS));
   const warmRss = rssOf(pid);
   const warmAnon = anonOf(pid);
