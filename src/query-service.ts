@@ -60,11 +60,16 @@ export const ORDER_ROWS_LIMIT = 8_000_000;
  */
 export const WORKER_PAGE_BYTES = 32 * 1024 * 1024;
 
+/** Frames are immutable: their size is asked of Polars once, not on every page (~7 µs a call). */
+const frameSizes = new WeakMap<pl.DataFrame, number>();
+
 /** The in-memory bytes of the rows a page asks for, estimated from the frame's size per row (0 without a frame). */
 export function pageBytesEstimate(frame: pl.DataFrame | undefined, rowCount: number, query: PageQuery): number {
   if (!frame || rowCount === 0) return 0;
+  let size = frameSizes.get(frame);
+  if (size === undefined) frameSizes.set(frame, (size = estimatedBytes(frame)));
   const rows = Math.min(query.limit, Math.max(0, rowCount - query.offset));
-  return (estimatedBytes(frame) / rowCount) * rows;
+  return (size / rowCount) * rows;
 }
 
 const CONTENT_TYPES: Record<string, string> = {
