@@ -26,6 +26,7 @@ import { DamagedObjectError, ObjectFiles } from "./postgres-files.ts";
 import { migrate } from "./postgres-migrate.ts";
 import { PostgresRegistry, type ObjectRef, type VersionDraft } from "./postgres-registry.ts";
 import { registerInstance, sweep, type SweepResult } from "./postgres-sweep.ts";
+import { assertImportNumbering } from "./registry.ts";
 import type { Dataset, Version } from "../types.ts";
 import type { NewVersion, ReadOptions, Storage } from "./types.ts";
 
@@ -244,14 +245,7 @@ export async function createPostgresStorage(options: PostgresStorageOptions): Pr
     },
 
     async importDataset(meta, versions) {
-      let previous = 0;
-      for (const v of versions) {
-        if (!Number.isSafeInteger(v.version) || v.version <= previous || v.version > meta.highestIssued) {
-          throw new Error(`import: version numbers must ascend and stay within 1..${meta.highestIssued} (got ${v.version} after ${previous})`);
-        }
-        previous = v.version;
-      }
-      if (versions.length === 0) throw new Error("import: a dataset needs at least one version");
+      assertImportNumbering(meta, versions);
       await registry.assertNameFree(meta.name);
       const datasetId = randomUUID();
       const objects: ObjectRef[] = [];
