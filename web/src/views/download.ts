@@ -39,7 +39,12 @@ export async function saveWithToken(url: string, name: string, host: HTMLElement
     host.append(errorBanner(new Error(`${res.status} ${res.statusText}`)));
     return;
   }
-  const href = URL.createObjectURL(await res.blob());
+  saveBlob(await res.blob(), name);
+}
+
+/** Saves `blob` as the file `name` through a hidden link (the object URL is freed a minute later). */
+export function saveBlob(blob: Blob, name: string): void {
+  const href = URL.createObjectURL(blob);
   const a = h("a", { href, download: name, hidden: true });
   document.body.append(a);
   a.click();

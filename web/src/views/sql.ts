@@ -11,7 +11,7 @@ import { rowElements } from "../grid.ts";
 import { apiMenu } from "../request.ts";
 import { go, sqlHref, type Route } from "../router.ts";
 import { breadcrumbs, emptyState, errorBanner, loading } from "../ui.ts";
-import { FORMATS } from "./download.ts";
+import { FORMATS, saveBlob } from "./download.ts";
 
 const LIMIT = 100;
 
@@ -29,12 +29,7 @@ async function saveSql(query: string, format: string, host: HTMLElement): Promis
     return;
   }
   const name = /filename="([^"]+)"/.exec(res.headers.get("content-disposition") ?? "")?.[1] ?? `query.${format}`;
-  const href = URL.createObjectURL(await res.blob());
-  const a = h("a", { href, download: name, hidden: true });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(href), 60_000);
+  saveBlob(await res.blob(), name);
 }
 
 export async function renderSql(root: HTMLElement, route: Extract<Route, { name: "sql" }>, signal: AbortSignal): Promise<ViewHandle> {
